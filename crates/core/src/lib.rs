@@ -1,0 +1,12 @@
+//! The pure core of Reparse: everything about Parse's data model that needs no IO.
+//!
+//! Invariants: no IO, no async, no clock, no randomness. Times and ids come in as parameters.
+
+pub mod error;
+pub mod matcher;
+pub mod query;
+pub mod schema;
+pub mod update;
+pub mod value;
+
+pub use error::{ErrorCode, ParseError, ParseResult};

@@ -1,0 +1,155 @@
+//! The in-memory matcher: decides whether an object (REST encoding) satisfies a resolved
+//! [`Filter`]. It is the reference semantics that the SQL builders must agree with, and what
+//! LiveQuery uses to route events.
+
+use std::cmp::Ordering;
+
+use regex::{Regex, RegexBuilder};
+use serde_json::Value;
+
+use crate::error::{ParseError, ParseResult};
+use crate::query::{Constraint, FieldPath, Filter};
+use crate::value::{Object, date_iso, parse_date, pointer_parts, values_equal};
+
+/// Compiles a `$regex` with its `$options` (`i`, `m`, `x`, `s`).
+pub fn compile_regex(pattern: &str, options: &str) -> ParseResult<Regex> {
+    RegexBuilder::new(pattern)
+        .case_insensitive(options.contains('i'))
+        .multi_line(options.contains('m'))
+        .ignore_whitespace(options.contains('x'))
+        .dot_matches_new_line(options.contains('s'))
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|error| ParseError::invalid_query(format!("Invalid regular expression: {error}")))
+}
+
+/// Whether `object` satisfies `filter`. Unresolved sub-queries never match.
+pub fn matches(filter: &Filter, object: &Object) -> bool {
+    match filter {
+        Filter::And(parts) => parts.iter().all(|part| matches(part, object)),
+        Filter::Or(parts) => parts.iter().any(|part| matches(part, object)),
+        Filter::Nor(parts) => !parts.iter().any(|part| matches(part, object)),
+        Filter::Field { path, constraint } => constraint_holds(constraint, lookup(object, path)),
+        Filter::RelatedTo { .. } => false,
+    }
+}
+
+/// The value at a path, if present and not null.
+pub fn lookup<'a>(object: &'a Object, path: &FieldPath) -> Option<&'a Value> {
+    let mut current = object.get(&path.field)?;
+    for key in &path.subpath {
+        current = current.as_object()?.get(key)?;
+    }
+    (!current.is_null()).then_some(current)
+}
+
+fn constraint_holds(constraint: &Constraint, actual: Option<&Value>) -> bool {
+    match constraint {
+        Constraint::Eq(expected) => equals_or_contains(actual, expected),
+        Constraint::Ne(expected) => !equals_or_contains(actual, expected),
+        Constraint::Lt(bound) => compare(actual, bound).is_some_and(Ordering::is_lt),
+        Constraint::Lte(bound) => compare(actual, bound).is_some_and(Ordering::is_le),
+        Constraint::Gt(bound) => compare(actual, bound).is_some_and(Ordering::is_gt),
+        Constraint::Gte(bound) => compare(actual, bound).is_some_and(Ordering::is_ge),
+        Constraint::In(options) => options.iter().any(|option| equals_or_contains(actual, option)),
+        Constraint::Nin(options) => !options.iter().any(|option| equals_or_contains(actual, option)),
+        Constraint::Exists(exists) => actual.is_some() == *exists,
+        Constraint::All(required) => match actual {
+            Some(Value::Array(items)) => required
+                .iter()
+                .all(|wanted| items.iter().any(|item| values_equal(item, wanted))),
+            _ => false,
+        },
+        Constraint::ContainedBy(allowed) => match actual {
+            Some(Value::Array(items)) => {
+                items.iter().all(|item| allowed.iter().any(|option| values_equal(item, option)))
+            }
+            _ => false,
+        },
+        Constraint::Regex { pattern, options } => match (actual, compile_regex(pattern, options)) {
+            (Some(Value::String(text)), Ok(regex)) => regex.is_match(text),
+            _ => false,
+        },
+        Constraint::InQuery(_)
+        | Constraint::NotInQuery(_)
+        | Constraint::Select { .. }
+        | Constraint::DontSelect { .. } => false,
+    }
+}
+
+/// Equality, where an array field "equals" a scalar it contains, and `null` means absent.
+fn equals_or_contains(actual: Option<&Value>, expected: &Value) -> bool {
+    match (actual, expected) {
+        (None, Value::Null) => true,
+        (None, _) | (Some(_), Value::Null) => false,
+        (Some(Value::Array(items)), expected) if !expected.is_array() => {
+            items.iter().any(|item| values_equal(item, expected))
+        }
+        (Some(actual), expected) => values_equal(actual, expected),
+    }
+}
+
+/// Orders two values of the same kind: numbers, strings, dates, booleans. `None` when they
+/// cannot be compared (different kinds, or a missing value), which makes the constraint false.
+pub fn compare(actual: Option<&Value>, bound: &Value) -> Option<Ordering> {
+    let actual = actual?;
+    match (actual, bound) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64()?.partial_cmp(&b.as_f64()?),
+        (Value::String(a), Value::String(b)) => Some(compare_strings_or_dates(a, b)),
+        (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
+        _ => {
+            let a = date_iso(actual).or_else(|| actual.as_str());
+            let b = date_iso(bound).or_else(|| bound.as_str());
+            if date_iso(actual).is_some() || date_iso(bound).is_some() {
+                let (a, b) = (parse_date(a?).ok()?, parse_date(b?).ok()?);
+                return Some(a.cmp(&b));
+            }
+            let (a, b) = (pointer_parts(actual)?, pointer_parts(bound)?);
+            Some(a.cmp(&b))
+        }
+    }
+}
+
+fn compare_strings_or_dates(a: &str, b: &str) -> Ordering {
+    a.cmp(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::parse_where;
+    use serde_json::json;
+
+    fn check(where_clause: Value, object: Value, expected: bool) {
+        let filter = parse_where(&where_clause).unwrap();
+        let object = object.as_object().unwrap().clone();
+        assert_eq!(matches(&filter, &object), expected, "{where_clause} on {object:?}");
+    }
+
+    #[test]
+    fn matches_comparisons_and_sets() {
+        let object = json!({"n": 5, "s": "abc", "tags": ["a", "b"], "o": {"x": 1},
+            "d": {"__type": "Date", "iso": "2024-01-02T00:00:00.000Z"},
+            "p": {"__type": "Pointer", "className": "A", "objectId": "x1"}});
+        check(json!({"n": 5}), object.clone(), true);
+        check(json!({"n": {"$gt": 4, "$lte": 5}}), object.clone(), true);
+        check(json!({"n": {"$lt": 5}}), object.clone(), false);
+        check(json!({"n": {"$in": [1, 5]}}), object.clone(), true);
+        check(json!({"n": {"$nin": [1, 5]}}), object.clone(), false);
+        check(json!({"tags": "a"}), object.clone(), true);
+        check(json!({"tags": {"$all": ["a", "b"]}}), object.clone(), true);
+        check(json!({"tags": {"$all": ["a", "c"]}}), object.clone(), false);
+        check(json!({"tags": {"$containedBy": ["a", "b", "c"]}}), object.clone(), true);
+        check(json!({"tags": {"$in": ["z", "b"]}}), object.clone(), true);
+        check(json!({"o.x": 1}), object.clone(), true);
+        check(json!({"missing": {"$exists": false}}), object.clone(), true);
+        check(json!({"missing": null}), object.clone(), true);
+        check(json!({"n": {"$ne": null}}), object.clone(), true);
+        check(json!({"s": {"$regex": "^A", "$options": "i"}}), object.clone(), true);
+        check(json!({"d": {"$gt": {"__type": "Date", "iso": "2024-01-01T00:00:00Z"}}}), object.clone(), true);
+        check(json!({"p": {"__type": "Pointer", "className": "A", "objectId": "x1"}}), object.clone(), true);
+        check(json!({"$or": [{"n": 1}, {"s": "abc"}]}), object.clone(), true);
+        check(json!({"$nor": [{"n": 1}, {"s": "abc"}]}), object.clone(), false);
+        check(json!({"n": {"$gt": "4"}}), object, false);
+    }
+}

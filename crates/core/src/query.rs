@@ -1,0 +1,447 @@
+//! The query AST: a Parse `where` clause parsed once into a closed, typed tree.
+//!
+//! Accepted grammar (anything else is error 102, `InvalidQuery`, at parse time):
+//!
+//! ```text
+//! where      := { clause* }
+//! clause     := "$or"  : [where, …]          (at least one)
+//!             | "$and" : [where, …]
+//!             | "$nor" : [where, …]
+//!             | "$relatedTo" : { "object": Pointer, "key": field }
+//!             | path : value                  equality (array fields: "contains")
+//!             | path : { op+ }                 several ops on one path are ANDed
+//! path       := field ( "." subkey )*          subkeys reach into Object fields
+//! op         := "$eq" | "$ne" | "$lt" | "$lte" | "$gt" | "$gte" : value
+//!             | "$in" | "$nin" | "$all" | "$containedBy" : [value, …]
+//!             | "$exists" : bool
+//!             | "$regex" : string [ "$options" : "imxs"* ]
+//!             | "$inQuery" | "$notInQuery" : subquery
+//!             | "$select" | "$dontSelect" : { "query": subquery, "key": field }
+//! subquery   := { "className": name, "where": where, "limit"?, "skip"?, "order"? }
+//! value      := JSON in Parse's REST encoding (Date, Pointer, GeoPoint, … by `__type`)
+//! ```
+//!
+//! `$inQuery`, `$notInQuery`, `$select`, `$dontSelect` and `$relatedTo` need other queries run
+//! first; the server resolves them into `$in`/`$nin` on concrete values before a query reaches
+//! storage or the matcher (see [`Filter::is_resolved`]).
+
+use serde_json::{Map, Value};
+
+use crate::error::{ParseError, ParseResult};
+
+/// A path to a value: a top-level field and an optional path inside an Object field.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FieldPath {
+    pub field: String,
+    pub subpath: Vec<String>,
+}
+
+impl FieldPath {
+    pub fn top(field: &str) -> FieldPath {
+        FieldPath { field: field.to_string(), subpath: Vec::new() }
+    }
+
+    /// Splits `a.b.c` into field `a` and subpath `[b, c]`.
+    pub fn parse(path: &str) -> FieldPath {
+        let mut parts = path.split('.');
+        let field = parts.next().unwrap_or_default().to_string();
+        FieldPath { field, subpath: parts.map(str::to_string).collect() }
+    }
+
+    pub fn is_nested(&self) -> bool {
+        !self.subpath.is_empty()
+    }
+}
+
+impl std::fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.field)?;
+        for part in &self.subpath {
+            write!(f, ".{part}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A boolean tree of constraints.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// All must hold (`$and`, or several keys in one `where`). Empty matches everything.
+    And(Vec<Filter>),
+    /// At least one must hold (`$or`).
+    Or(Vec<Filter>),
+    /// None may hold (`$nor`).
+    Nor(Vec<Filter>),
+    /// A constraint on one path.
+    Field { path: FieldPath, constraint: Constraint },
+    /// Objects in the relation `key` of the object `owner` (`$relatedTo`). Unresolved form.
+    RelatedTo { owner_class: String, owner_id: String, key: String },
+}
+
+impl Filter {
+    /// The filter that matches every object.
+    pub fn everything() -> Filter {
+        Filter::And(Vec::new())
+    }
+
+    /// Whether no sub-query or relation lookup remains (storage and the matcher need this).
+    pub fn is_resolved(&self) -> bool {
+        match self {
+            Filter::And(parts) | Filter::Or(parts) | Filter::Nor(parts) => {
+                parts.iter().all(Filter::is_resolved)
+            }
+            Filter::Field { constraint, .. } => !matches!(
+                constraint,
+                Constraint::InQuery(_)
+                    | Constraint::NotInQuery(_)
+                    | Constraint::Select { .. }
+                    | Constraint::DontSelect { .. }
+            ),
+            Filter::RelatedTo { .. } => false,
+        }
+    }
+
+    /// Every constrained top-level field, for schema checks.
+    pub fn fields(&self) -> Vec<&FieldPath> {
+        let mut out = Vec::new();
+        self.collect_fields(&mut out);
+        out
+    }
+
+    fn collect_fields<'a>(&'a self, out: &mut Vec<&'a FieldPath>) {
+        match self {
+            Filter::And(parts) | Filter::Or(parts) | Filter::Nor(parts) => {
+                parts.iter().for_each(|part| part.collect_fields(out))
+            }
+            Filter::Field { path, .. } => out.push(path),
+            Filter::RelatedTo { .. } => {}
+        }
+    }
+}
+
+/// One operator applied to a path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Constraint {
+    /// Equality; on an Array field it means "the array contains the value".
+    Eq(Value),
+    Ne(Value),
+    Lt(Value),
+    Lte(Value),
+    Gt(Value),
+    Gte(Value),
+    /// On an Array field: the array contains at least one of them.
+    In(Vec<Value>),
+    /// On an Array field: the array contains none of them.
+    Nin(Vec<Value>),
+    Exists(bool),
+    /// The array contains all of them.
+    All(Vec<Value>),
+    /// Every element of the array is one of them.
+    ContainedBy(Vec<Value>),
+    Regex { pattern: String, options: String },
+    /// The pointer points at an object matched by the sub-query. Unresolved form.
+    InQuery(Box<SubQuery>),
+    NotInQuery(Box<SubQuery>),
+    /// The value equals `key` of some object matched by the sub-query. Unresolved form.
+    Select { query: Box<SubQuery>, key: String },
+    DontSelect { query: Box<SubQuery>, key: String },
+}
+
+/// A query on another class, nested in a `where`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubQuery {
+    pub class_name: String,
+    pub filter: Filter,
+    pub order: Vec<SortKey>,
+    pub skip: u64,
+    pub limit: Option<u64>,
+}
+
+/// One key of `order`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    pub path: FieldPath,
+    pub descending: bool,
+}
+
+/// What storage is asked to find.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub filter: Filter,
+    pub order: Vec<SortKey>,
+    pub skip: u64,
+    /// `None`: no limit (internal callers only; requests always carry one).
+    pub limit: Option<u64>,
+}
+
+impl Query {
+    pub fn matching(filter: Filter) -> Query {
+        Query { filter, order: Vec::new(), skip: 0, limit: None }
+    }
+}
+
+/// Parses a `where` object.
+pub fn parse_where(value: &Value) -> ParseResult<Filter> {
+    let Value::Object(map) = value else {
+        return Err(ParseError::invalid_query("where must be an object"));
+    };
+    parse_where_map(map)
+}
+
+fn parse_where_map(map: &Map<String, Value>) -> ParseResult<Filter> {
+    let mut parts = Vec::with_capacity(map.len());
+    for (key, value) in map {
+        parts.push(parse_clause(key, value)?);
+    }
+    Ok(if parts.len() == 1 { parts.pop().unwrap_or_else(Filter::everything) } else { Filter::And(parts) })
+}
+
+fn parse_clause(key: &str, value: &Value) -> ParseResult<Filter> {
+    match key {
+        "$or" | "$and" | "$nor" => {
+            let Some(items) = value.as_array() else {
+                return Err(ParseError::invalid_query(format!("Bad {key} format - use an array value.")));
+            };
+            if items.is_empty() {
+                return Err(ParseError::invalid_query(format!("Bad {key} format - use an array of at least 1 value.")));
+            }
+            let subs = items.iter().map(parse_where).collect::<ParseResult<Vec<_>>>()?;
+            Ok(match key {
+                "$or" => Filter::Or(subs),
+                "$and" => Filter::And(subs),
+                _ => Filter::Nor(subs),
+            })
+        }
+        "$relatedTo" => {
+            let object = value.get("object");
+            let owner = object.and_then(crate::value::pointer_parts);
+            let relation_key = value.get("key").and_then(Value::as_str);
+            match (owner, relation_key) {
+                (Some((owner_class, owner_id)), Some(relation_key)) => Ok(Filter::RelatedTo {
+                    owner_class: owner_class.to_string(),
+                    owner_id: owner_id.to_string(),
+                    key: relation_key.to_string(),
+                }),
+                _ => Err(ParseError::invalid_query("bad $relatedTo: needs object (a pointer) and key")),
+            }
+        }
+        _ if key.starts_with('$') => {
+            Err(ParseError::invalid_query(format!("Invalid key name: {key}")))
+        }
+        _ => parse_field_clause(key, value),
+    }
+}
+
+fn parse_field_clause(key: &str, value: &Value) -> ParseResult<Filter> {
+    let path = FieldPath::parse(key);
+    if path.field.is_empty() || path.subpath.iter().any(String::is_empty) {
+        return Err(ParseError::invalid_key_name(key));
+    }
+    let operators = value
+        .as_object()
+        .filter(|map| map.keys().next().is_some_and(|k| k.starts_with('$')));
+    let Some(operators) = operators else {
+        return Ok(Filter::Field { path, constraint: Constraint::Eq(value.clone()) });
+    };
+    let mut constraints = Vec::new();
+    for (op, argument) in operators {
+        if op == "$options" {
+            if !operators.contains_key("$regex") {
+                return Err(ParseError::invalid_query("$options needs a $regex"));
+            }
+            continue;
+        }
+        constraints.push(parse_operator(op, argument, operators)?);
+    }
+    let mut filters: Vec<Filter> = constraints
+        .into_iter()
+        .map(|constraint| Filter::Field { path: path.clone(), constraint })
+        .collect();
+    Ok(if filters.len() == 1 { filters.remove(0) } else { Filter::And(filters) })
+}
+
+fn value_list(op: &str, argument: &Value) -> ParseResult<Vec<Value>> {
+    argument
+        .as_array()
+        .cloned()
+        .ok_or_else(|| ParseError::invalid_query(format!("bad {op} value")))
+}
+
+fn parse_operator(op: &str, argument: &Value, operators: &Map<String, Value>) -> ParseResult<Constraint> {
+    Ok(match op {
+        "$eq" => Constraint::Eq(argument.clone()),
+        "$ne" => Constraint::Ne(argument.clone()),
+        "$lt" => Constraint::Lt(comparable(op, argument)?),
+        "$lte" => Constraint::Lte(comparable(op, argument)?),
+        "$gt" => Constraint::Gt(comparable(op, argument)?),
+        "$gte" => Constraint::Gte(comparable(op, argument)?),
+        "$in" => Constraint::In(value_list(op, argument)?),
+        "$nin" => Constraint::Nin(value_list(op, argument)?),
+        "$all" => Constraint::All(value_list(op, argument)?),
+        "$containedBy" => Constraint::ContainedBy(value_list(op, argument)?),
+        "$exists" => match argument {
+            Value::Bool(exists) => Constraint::Exists(*exists),
+            _ => return Err(ParseError::invalid_query("bad $exists value")),
+        },
+        "$regex" => {
+            let Some(pattern) = argument.as_str() else {
+                return Err(ParseError::invalid_query("bad regex"));
+            };
+            let options = match operators.get("$options") {
+                None => String::new(),
+                Some(Value::String(options)) if options.chars().all(|c| "imxs".contains(c)) => {
+                    options.clone()
+                }
+                Some(_) => {
+                    return Err(ParseError::invalid_query("Only the i, m, x, and s options are supported"));
+                }
+            };
+            check_regex(pattern, &options)?;
+            Constraint::Regex { pattern: pattern.to_string(), options }
+        }
+        "$inQuery" => Constraint::InQuery(Box::new(parse_subquery(op, argument)?)),
+        "$notInQuery" => Constraint::NotInQuery(Box::new(parse_subquery(op, argument)?)),
+        "$select" | "$dontSelect" => {
+            let (Some(query), Some(key)) =
+                (argument.get("query"), argument.get("key").and_then(Value::as_str))
+            else {
+                return Err(ParseError::invalid_query(format!("improper usage of {op}")));
+            };
+            let query = Box::new(parse_subquery(op, query)?);
+            let key = key.to_string();
+            if op == "$select" { Constraint::Select { query, key } } else { Constraint::DontSelect { query, key } }
+        }
+        "$nearSphere" | "$within" | "$geoWithin" | "$geoIntersects" | "$maxDistance"
+        | "$maxDistanceInRadians" | "$maxDistanceInMiles" | "$maxDistanceInKilometers"
+        | "$text" => {
+            return Err(ParseError::invalid_query(format!("{op} is not supported yet")));
+        }
+        other => return Err(ParseError::invalid_query(format!("bad constraint: {other}"))),
+    })
+}
+
+/// Ordering operators take scalars, dates or pointers, never lists or plain objects.
+fn comparable(op: &str, argument: &Value) -> ParseResult<Value> {
+    match argument {
+        Value::Array(_) => Err(ParseError::invalid_query(format!("bad {op} value"))),
+        Value::Object(map) if !map.contains_key("__type") => {
+            Err(ParseError::invalid_query(format!("bad {op} value")))
+        }
+        _ => Ok(argument.clone()),
+    }
+}
+
+/// Rejects patterns the engine cannot run, at parse time.
+fn check_regex(pattern: &str, options: &str) -> ParseResult<()> {
+    crate::matcher::compile_regex(pattern, options).map(|_| ())
+}
+
+fn parse_subquery(op: &str, value: &Value) -> ParseResult<SubQuery> {
+    let Some(class_name) = value.get("className").and_then(Value::as_str) else {
+        return Err(ParseError::invalid_query(format!("improper usage of {op}")));
+    };
+    let filter = match value.get("where") {
+        Some(filter) => parse_where(filter)?,
+        None => Filter::everything(),
+    };
+    let order = match value.get("order") {
+        Some(Value::String(order)) => parse_order(order)?,
+        _ => Vec::new(),
+    };
+    Ok(SubQuery {
+        class_name: class_name.to_string(),
+        filter,
+        order,
+        skip: value.get("skip").and_then(Value::as_u64).unwrap_or(0),
+        limit: value.get("limit").and_then(Value::as_u64),
+    })
+}
+
+/// Parses `order` (`"score,-name"`).
+pub fn parse_order(order: &str) -> ParseResult<Vec<SortKey>> {
+    let mut keys = Vec::new();
+    for raw in order.split(',').map(str::trim).filter(|key| !key.is_empty()) {
+        let (descending, name) = match raw.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, raw),
+        };
+        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        if !valid {
+            return Err(ParseError::invalid_key_name(name));
+        }
+        keys.push(SortKey { path: FieldPath::parse(name), descending });
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn field(path: &str, constraint: Constraint) -> Filter {
+        Filter::Field { path: FieldPath::parse(path), constraint }
+    }
+
+    #[test]
+    fn parses_equality_and_operators() {
+        let filter = parse_where(&json!({"a": 1, "b": {"$gt": 2, "$lt": 5}})).unwrap();
+        assert_eq!(
+            filter,
+            Filter::And(vec![
+                field("a", Constraint::Eq(json!(1))),
+                Filter::And(vec![field("b", Constraint::Gt(json!(2))), field("b", Constraint::Lt(json!(5)))]),
+            ])
+        );
+        let typed = json!({"__type": "Pointer", "className": "A", "objectId": "x"});
+        assert_eq!(parse_where(&json!({"p": typed})).unwrap(), field("p", Constraint::Eq(typed)));
+        assert_eq!(
+            parse_where(&json!({"o.x.y": {"$exists": true}})).unwrap(),
+            Filter::Field {
+                path: FieldPath { field: "o".into(), subpath: vec!["x".into(), "y".into()] },
+                constraint: Constraint::Exists(true)
+            }
+        );
+    }
+
+    #[test]
+    fn parses_boolean_combinators_and_subqueries() {
+        let filter = parse_where(&json!({"$or": [{"a": 1}, {"b": 2}]})).unwrap();
+        assert!(matches!(filter, Filter::Or(ref parts) if parts.len() == 2));
+        let sub = parse_where(&json!({"post": {"$inQuery": {"className": "Post", "where": {"n": 1}}}})).unwrap();
+        assert!(!sub.is_resolved());
+        let select = parse_where(&json!({"t": {"$select": {"query": {"className": "A"}, "key": "k"}}})).unwrap();
+        assert!(matches!(select, Filter::Field { constraint: Constraint::Select { .. }, .. }));
+        let related = parse_where(&json!({"$relatedTo": {"object": {"__type": "Pointer", "className": "A", "objectId": "x"}, "key": "r"}})).unwrap();
+        assert!(!related.is_resolved());
+    }
+
+    #[test]
+    fn rejects_bad_queries_with_102() {
+        for bad in [
+            json!({"a": {"$bogus": 1}}),
+            json!({"$or": {}}),
+            json!({"$or": []}),
+            json!({"a": {"$in": 3}}),
+            json!({"a": {"$exists": "yes"}}),
+            json!({"a": {"$regex": "("}}),
+            json!({"a": {"$regex": "x", "$options": "z"}}),
+            json!({"$where": "1"}),
+            json!({"a": {"$gt": [1]}}),
+            json!({"a": {"$inQuery": {"where": {}}}}),
+            json!("nope"),
+        ] {
+            let error = parse_where(&bad).unwrap_err();
+            assert_eq!(error.code, crate::error::ErrorCode::InvalidQuery, "{bad}");
+        }
+    }
+
+    #[test]
+    fn parses_order() {
+        let keys = parse_order("score,-createdAt").unwrap();
+        assert_eq!(keys.len(), 2);
+        assert!(keys[1].descending);
+        assert_eq!(parse_order("bad key").unwrap_err().code, crate::error::ErrorCode::InvalidKeyName);
+    }
+}

@@ -1,0 +1,1 @@
+//! The storage conformance suite: one set of behaviours every adapter must show.

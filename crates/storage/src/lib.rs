@@ -1,0 +1,106 @@
+//! The `Storage` trait: what Reparse needs from a database, and nothing Parse-shaped beyond the
+//! core's types. Every adapter (SQLite today, PostgreSQL next) implements it and passes the
+//! shared [`conformance`] suite.
+//!
+//! Contract shared by all adapters:
+//! - Objects go in and come out in Parse's REST encoding ([`Object`]), with `objectId`,
+//!   `createdAt` and `updatedAt` as plain strings and ACLs already turned into `_rperm`/`_wperm`
+//!   arrays by the caller. Relation fields are never stored in objects: they live in join tables
+//!   (`_Join:<field>:<class>`, columns `relatedId`, `owningId`), reached through the relation
+//!   methods.
+//! - Filters reaching an adapter are resolved (`Filter::is_resolved`); an unresolved one is an
+//!   internal error, not a silent mismatch.
+//! - The class schema is passed in by the caller, who owns the schema cache; the adapter keeps
+//!   `_SCHEMA` (one row per class, the schema as JSON) and its tables in step with it.
+//! - A write acknowledged by `Ok` is durable: it survives the process being killed.
+//! - Unique-index violations are error 137 (`DuplicateValue`); a missing object for `update`
+//!   is `Ok(None)`, not an error.
+
+use async_trait::async_trait;
+use reparse_core::query::{Filter, Query};
+use reparse_core::schema::ClassSchema;
+use reparse_core::update::Updates;
+use reparse_core::value::Object;
+use reparse_core::ParseResult;
+
+pub mod conformance;
+
+/// Data operations, available both directly on a [`Storage`] and inside a [`Transaction`].
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Every class schema stored in `_SCHEMA`.
+    async fn load_schemas(&self) -> ParseResult<Vec<ClassSchema>>;
+
+    /// Creates the class's table (and join tables for relation fields) and its `_SCHEMA` row.
+    /// Error 103 if it exists.
+    async fn create_class(&self, schema: &ClassSchema) -> ParseResult<()>;
+
+    /// Replaces the stored schema of an existing class with `schema`, adding columns, join
+    /// tables and indexes for what is new and dropping those of fields and indexes that are
+    /// gone (their data is deleted).
+    async fn update_class(&self, schema: &ClassSchema) -> ParseResult<()>;
+
+    /// Drops the class's table, its join tables and its `_SCHEMA` row.
+    async fn delete_class(&self, class_name: &str) -> ParseResult<()>;
+
+    /// Inserts a new object. Error 137 if its objectId (or a unique index) already exists.
+    async fn insert(&self, schema: &ClassSchema, object: &Object) -> ParseResult<()>;
+
+    /// Atomically reads the one object with `object_id` that also matches `filter`, applies
+    /// `updates` (with [`reparse_core::update::apply_updates`]) and writes it back, relation
+    /// changes included. Returns the object after the update, or `None` when nothing matched.
+    async fn update(
+        &self,
+        schema: &ClassSchema,
+        object_id: &str,
+        filter: &Filter,
+        updates: &Updates,
+    ) -> ParseResult<Option<Object>>;
+
+    /// Deletes the objects matching `filter` (and their join-table rows); returns how many.
+    async fn delete(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64>;
+
+    /// Finds objects. `query.limit` of `None` means unbounded.
+    async fn find(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Vec<Object>>;
+
+    /// Counts objects matching `filter`.
+    async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64>;
+
+    /// Ids of the objects in relation `field` of `owner_class`'s object `owning_id`.
+    async fn related_ids(
+        &self,
+        owner_class: &str,
+        field: &str,
+        target_class: &str,
+        owning_id: &str,
+    ) -> ParseResult<Vec<String>>;
+
+    /// Ids of the `owner_class` objects whose relation `field` holds any of `related_ids`.
+    async fn owning_ids(
+        &self,
+        owner_class: &str,
+        field: &str,
+        target_class: &str,
+        related_ids: &[String],
+    ) -> ParseResult<Vec<String>>;
+}
+
+/// A database an app's data lives in.
+#[async_trait]
+pub trait Storage: Store {
+    /// Starts an all-or-nothing unit of work. Dropping it without `commit` rolls it back.
+    async fn begin(&self) -> ParseResult<Box<dyn Transaction>>;
+
+    /// Removes every object of a class, keeping the class and its schema (`/purge`).
+    async fn purge(&self, schema: &ClassSchema) -> ParseResult<()>;
+
+    /// Adapter name for logs and `/serverInfo` (`"sqlite"`, `"postgres"`).
+    fn kind(&self) -> &'static str;
+}
+
+/// A transaction: the [`Store`] operations, seeing their own writes, committed together.
+#[async_trait]
+pub trait Transaction: Store {
+    async fn commit(self: Box<Self>) -> ParseResult<()>;
+    async fn rollback(self: Box<Self>) -> ParseResult<()>;
+}
