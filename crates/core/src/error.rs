@@ -56,6 +56,8 @@ error_codes! {
     InvalidContentLength = 128,
     FileTooLarge = 129,
     FileSaveError = 130,
+    MissingRequiredField = 135,
+    InvalidFieldDefinition = 136,
     DuplicateValue = 137,
     InvalidRoleName = 139,
     ExceededQuota = 140,

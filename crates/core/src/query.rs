@@ -1,6 +1,8 @@
 //! The query AST: a Parse `where` clause parsed once into a closed, typed tree.
 //!
-//! Accepted grammar (anything else is error 102, `InvalidQuery`, at parse time):
+//! Accepted grammar. Anything else fails at parse time with parse-server's code: 102
+//! (`InvalidQuery`) for a malformed structure, 107 (`InvalidJson`) for a bad operator or operand,
+//! 105 (`InvalidKeyName`) for a key outside `^[a-zA-Z][a-zA-Z0-9_.]*$`.
 //!
 //! ```text
 //! where      := { clause* }
@@ -27,7 +29,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{ParseError, ParseResult};
+use crate::error::{ErrorCode, ParseError, ParseResult};
 
 /// A path to a value: a top-level field and an optional path inside an Object field.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -225,18 +227,23 @@ fn parse_clause(key: &str, value: &Value) -> ParseResult<Filter> {
                 _ => Err(ParseError::invalid_query("bad $relatedTo: needs object (a pointer) and key")),
             }
         }
-        _ if key.starts_with('$') => {
-            Err(ParseError::invalid_query(format!("Invalid key name: {key}")))
-        }
+        _ if !query_key_is_valid(key) => Err(ParseError::new(
+            ErrorCode::InvalidKeyName,
+            format!("Invalid key name: {key}"),
+        )),
         _ => parse_field_clause(key, value),
     }
 }
 
+/// parse-server's rule for keys in a `where`: `^[a-zA-Z][a-zA-Z0-9_.]*$`, no empty segment.
+fn query_key_is_valid(key: &str) -> bool {
+    key.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        && !key.split('.').any(str::is_empty)
+}
+
 fn parse_field_clause(key: &str, value: &Value) -> ParseResult<Filter> {
     let path = FieldPath::parse(key);
-    if path.field.is_empty() || path.subpath.iter().any(String::is_empty) {
-        return Err(ParseError::invalid_key_name(key));
-    }
     let operators = value
         .as_object()
         .filter(|map| map.keys().next().is_some_and(|k| k.starts_with('$')));
@@ -247,7 +254,7 @@ fn parse_field_clause(key: &str, value: &Value) -> ParseResult<Filter> {
     for (op, argument) in operators {
         if op == "$options" {
             if !operators.contains_key("$regex") {
-                return Err(ParseError::invalid_query("$options needs a $regex"));
+                return Err(ParseError::invalid_json("bad constraint: $options"));
             }
             continue;
         }
@@ -264,7 +271,7 @@ fn value_list(op: &str, argument: &Value) -> ParseResult<Vec<Value>> {
     argument
         .as_array()
         .cloned()
-        .ok_or_else(|| ParseError::invalid_query(format!("bad {op} value")))
+        .ok_or_else(|| ParseError::invalid_json(format!("bad {op} value")))
 }
 
 fn parse_operator(op: &str, argument: &Value, operators: &Map<String, Value>) -> ParseResult<Constraint> {
@@ -281,19 +288,20 @@ fn parse_operator(op: &str, argument: &Value, operators: &Map<String, Value>) ->
         "$containedBy" => Constraint::ContainedBy(value_list(op, argument)?),
         "$exists" => match argument {
             Value::Bool(exists) => Constraint::Exists(*exists),
-            _ => return Err(ParseError::invalid_query("bad $exists value")),
+            _ => return Err(ParseError::invalid_json("bad $exists value")),
         },
         "$regex" => {
             let Some(pattern) = argument.as_str() else {
-                return Err(ParseError::invalid_query("bad regex"));
+                return Err(ParseError::invalid_json("bad regex"));
             };
             let options = match operators.get("$options") {
                 None => String::new(),
                 Some(Value::String(options)) if options.chars().all(|c| "imxs".contains(c)) => {
                     options.clone()
                 }
-                Some(_) => {
-                    return Err(ParseError::invalid_query("Only the i, m, x, and s options are supported"));
+                Some(other) => {
+                    let shown = other.as_str().map(str::to_string).unwrap_or_else(|| other.to_string());
+                    return Err(ParseError::invalid_query(format!("Bad $options value for query: {shown}")));
                 }
             };
             check_regex(pattern, &options)?;
@@ -316,16 +324,16 @@ fn parse_operator(op: &str, argument: &Value, operators: &Map<String, Value>) ->
         | "$text" => {
             return Err(ParseError::invalid_query(format!("{op} is not supported yet")));
         }
-        other => return Err(ParseError::invalid_query(format!("bad constraint: {other}"))),
+        other => return Err(ParseError::invalid_json(format!("bad constraint: {other}"))),
     })
 }
 
 /// Ordering operators take scalars, dates or pointers, never lists or plain objects.
 fn comparable(op: &str, argument: &Value) -> ParseResult<Value> {
     match argument {
-        Value::Array(_) => Err(ParseError::invalid_query(format!("bad {op} value"))),
+        Value::Array(_) => Err(ParseError::invalid_json(format!("bad {op} value"))),
         Value::Object(map) if !map.contains_key("__type") => {
-            Err(ParseError::invalid_query(format!("bad {op} value")))
+            Err(ParseError::invalid_json(format!("bad {op} value")))
         }
         _ => Ok(argument.clone()),
     }
@@ -418,22 +426,26 @@ mod tests {
     }
 
     #[test]
-    fn rejects_bad_queries_with_102() {
-        for bad in [
-            json!({"a": {"$bogus": 1}}),
-            json!({"$or": {}}),
-            json!({"$or": []}),
-            json!({"a": {"$in": 3}}),
-            json!({"a": {"$exists": "yes"}}),
-            json!({"a": {"$regex": "("}}),
-            json!({"a": {"$regex": "x", "$options": "z"}}),
-            json!({"$where": "1"}),
-            json!({"a": {"$gt": [1]}}),
-            json!({"a": {"$inQuery": {"where": {}}}}),
-            json!("nope"),
-        ] {
+    fn rejects_bad_queries_with_parse_server_codes() {
+        let cases = [
+            (json!({"a": {"$bogus": 1}}), ErrorCode::InvalidJson),
+            (json!({"$or": {}}), ErrorCode::InvalidQuery),
+            (json!({"$or": []}), ErrorCode::InvalidQuery),
+            (json!({"a": {"$in": 3}}), ErrorCode::InvalidJson),
+            (json!({"a": {"$exists": "yes"}}), ErrorCode::InvalidJson),
+            (json!({"a": {"$regex": "("}}), ErrorCode::InvalidQuery),
+            (json!({"a": {"$regex": "x", "$options": "z"}}), ErrorCode::InvalidQuery),
+            (json!({"$where": "1"}), ErrorCode::InvalidKeyName),
+            (json!({"_rperm": "x"}), ErrorCode::InvalidKeyName),
+            (json!({"a..b": 1}), ErrorCode::InvalidKeyName),
+            (json!({"a": {"$gt": [1]}}), ErrorCode::InvalidJson),
+            (json!({"a": {"$inQuery": {"where": {}}}}), ErrorCode::InvalidQuery),
+            (json!({"a": {"$nearSphere": {}}}), ErrorCode::InvalidQuery),
+            (json!("nope"), ErrorCode::InvalidQuery),
+        ];
+        for (bad, code) in cases {
             let error = parse_where(&bad).unwrap_err();
-            assert_eq!(error.code, crate::error::ErrorCode::InvalidQuery, "{bad}");
+            assert_eq!(error.code, code, "{bad}");
         }
     }
 

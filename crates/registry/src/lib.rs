@@ -1,1 +1,242 @@
-//! placeholder
+//! The control plane: which apps this installation hosts, with their keys and settings.
+//!
+//! It lives in its own SQLite file (`<data dir>/registry.sqlite`), apart from any app's data,
+//! so that an app's keys never sit in a database the app's own queries reach. Each app's data
+//! lives under `<data dir>/apps/<appId>/`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rand::RngExt;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A hosted app as the registry records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppRecord {
+    pub app_id: String,
+    pub name: String,
+    pub master_key: String,
+    pub javascript_key: Option<String>,
+    pub rest_api_key: Option<String>,
+    pub client_key: Option<String>,
+    /// parse-server options for this app (`allowClientClassCreation`, `maxLimit`, …).
+    pub settings: Map<String, Value>,
+    pub created_at: String,
+}
+
+#[derive(Debug)]
+pub enum RegistryError {
+    Database(rusqlite::Error),
+    Io(std::io::Error),
+    /// A name is taken or malformed.
+    InvalidName(String),
+    NotFound(String),
+}
+
+impl std::fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegistryError::Database(error) => write!(f, "app registry database error: {error}"),
+            RegistryError::Io(error) => write!(f, "app registry: {error}"),
+            RegistryError::InvalidName(message) => f.write_str(message),
+            RegistryError::NotFound(name) => write!(f, "no app named or with id {name:?}"),
+        }
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
+impl From<rusqlite::Error> for RegistryError {
+    fn from(error: rusqlite::Error) -> RegistryError {
+        RegistryError::Database(error)
+    }
+}
+
+pub type RegistryResult<T> = Result<T, RegistryError>;
+
+pub struct Registry {
+    data_dir: PathBuf,
+    connection: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS apps (
+    app_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    master_key TEXT NOT NULL,
+    javascript_key TEXT,
+    rest_api_key TEXT,
+    client_key TEXT,
+    settings TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL
+);";
+
+impl Registry {
+    /// Opens (creating if needed) the registry of the data directory.
+    pub fn open(data_dir: &Path) -> RegistryResult<Registry> {
+        std::fs::create_dir_all(data_dir).map_err(RegistryError::Io)?;
+        let connection = Connection::open(data_dir.join("registry.sqlite"))?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        connection.execute_batch(SCHEMA)?;
+        Ok(Registry { data_dir: data_dir.to_path_buf(), connection: Mutex::new(connection) })
+    }
+
+    fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Where an app's data lives.
+    pub fn app_dir(&self, app_id: &str) -> PathBuf {
+        self.data_dir.join("apps").join(app_id)
+    }
+
+    /// Adds an app with fresh keys.
+    pub fn create_app(&self, name: &str) -> RegistryResult<AppRecord> {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(RegistryError::InvalidName(format!(
+                "app name {name:?}: use 1-64 letters, digits, '-' or '_'"
+            )));
+        }
+        let record = AppRecord {
+            app_id: random_key(20),
+            name: name.to_string(),
+            master_key: random_key(32),
+            javascript_key: Some(random_key(32)),
+            rest_api_key: Some(random_key(32)),
+            client_key: Some(random_key(32)),
+            settings: Map::new(),
+            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        };
+        let inserted = self.connection().execute(
+            "INSERT INTO apps (app_id, name, master_key, javascript_key, rest_api_key, client_key, settings, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                record.app_id,
+                record.name,
+                record.master_key,
+                record.javascript_key,
+                record.rest_api_key,
+                record.client_key,
+                Value::Object(record.settings.clone()).to_string(),
+                record.created_at
+            ],
+        );
+        match inserted {
+            Ok(_) => Ok(record),
+            Err(rusqlite::Error::SqliteFailure(error, _)) if error.code == rusqlite::ErrorCode::ConstraintViolation => {
+                Err(RegistryError::InvalidName(format!("an app named {name:?} already exists")))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    pub fn list(&self) -> RegistryResult<Vec<AppRecord>> {
+        let connection = self.connection();
+        let mut statement = connection.prepare(&format!("SELECT {COLUMNS} FROM apps ORDER BY created_at, name"))?;
+        let rows = statement.query_map([], read_record)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// The app with this application id.
+    pub fn find(&self, app_id: &str) -> RegistryResult<Option<AppRecord>> {
+        let connection = self.connection();
+        let mut statement = connection.prepare_cached(&format!("SELECT {COLUMNS} FROM apps WHERE app_id = ?1"))?;
+        Ok(statement.query_row([app_id], read_record).optional()?)
+    }
+
+    /// The app with this name or application id.
+    pub fn find_by_name_or_id(&self, name_or_id: &str) -> RegistryResult<AppRecord> {
+        let connection = self.connection();
+        let mut statement =
+            connection.prepare(&format!("SELECT {COLUMNS} FROM apps WHERE name = ?1 OR app_id = ?1"))?;
+        statement
+            .query_row([name_or_id], read_record)
+            .optional()?
+            .ok_or_else(|| RegistryError::NotFound(name_or_id.to_string()))
+    }
+
+    /// Removes an app from the registry and deletes its data folder.
+    pub fn delete(&self, name_or_id: &str) -> RegistryResult<AppRecord> {
+        let record = self.find_by_name_or_id(name_or_id)?;
+        self.connection().execute("DELETE FROM apps WHERE app_id = ?1", [&record.app_id])?;
+        let dir = self.app_dir(&record.app_id);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(RegistryError::Io)?;
+        }
+        Ok(record)
+    }
+
+    /// Replaces an app's settings.
+    pub fn set_settings(&self, app_id: &str, settings: &Map<String, Value>) -> RegistryResult<()> {
+        let changed = self.connection().execute(
+            "UPDATE apps SET settings = ?2 WHERE app_id = ?1",
+            params![app_id, Value::Object(settings.clone()).to_string()],
+        )?;
+        if changed == 0 {
+            return Err(RegistryError::NotFound(app_id.to_string()));
+        }
+        Ok(())
+    }
+}
+
+const COLUMNS: &str = "app_id, name, master_key, javascript_key, rest_api_key, client_key, settings, created_at";
+
+fn read_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppRecord> {
+    let settings: String = row.get(6)?;
+    Ok(AppRecord {
+        app_id: row.get(0)?,
+        name: row.get(1)?,
+        master_key: row.get(2)?,
+        javascript_key: row.get(3)?,
+        rest_api_key: row.get(4)?,
+        client_key: row.get(5)?,
+        settings: serde_json::from_str(&settings).unwrap_or_default(),
+        created_at: row.get(7)?,
+    })
+}
+
+/// A random alphanumeric key.
+pub fn random_key(length: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..length).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_lists_finds_and_deletes_apps() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(dir.path()).unwrap();
+        let first = registry.create_app("first").unwrap();
+        let second = registry.create_app("second").unwrap();
+        assert_ne!(first.app_id, second.app_id);
+        assert_ne!(first.master_key, second.master_key);
+        assert!(matches!(registry.create_app("first"), Err(RegistryError::InvalidName(_))));
+        assert!(matches!(registry.create_app("bad name"), Err(RegistryError::InvalidName(_))));
+        assert_eq!(registry.list().unwrap().len(), 2);
+        assert_eq!(registry.find(&first.app_id).unwrap(), Some(first.clone()));
+
+        let mut settings = Map::new();
+        settings.insert("maxLimit".into(), Value::from(5));
+        registry.set_settings(&first.app_id, &settings).unwrap();
+        drop(registry);
+
+        let reopened = Registry::open(dir.path()).unwrap();
+        assert_eq!(reopened.find(&first.app_id).unwrap().unwrap().settings, settings);
+        std::fs::create_dir_all(reopened.app_dir(&second.app_id)).unwrap();
+        reopened.delete("second").unwrap();
+        assert!(!reopened.app_dir(&second.app_id).exists());
+        assert_eq!(reopened.list().unwrap().len(), 1);
+        assert!(matches!(reopened.delete("second"), Err(RegistryError::NotFound(_))));
+    }
+}

@@ -1,1 +1,17 @@
-//! placeholder
+//! Reparse's HTTP server: the Parse REST API for every app a directory knows.
+//!
+//! Layers, top to bottom: [`http`] (axum edge: body keys, method override, keys, CORS) →
+//! [`routes`] (the route table) → [`controllers`] (what each route does, over a [`Ctx`]) →
+//! `reparse_core` + the `reparse_storage::Store` trait.
+
+pub mod app;
+pub mod context;
+pub mod controllers;
+pub mod error;
+pub mod http;
+pub mod routes;
+pub mod schema_cache;
+
+pub use app::{App, AppConfig, AppDirectory, StaticDirectory};
+pub use context::{Auth, Ctx};
+pub use http::{ServerOptions, router, serve};

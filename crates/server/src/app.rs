@@ -1,0 +1,89 @@
+//! An app hosted by the server: its settings, its database and its schema cache, and the
+//! directory the server asks to find an app by application id.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use reparse_storage::Storage;
+
+use crate::schema_cache::SchemaCache;
+
+/// One app's keys and the parse-server options that shape its API.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub app_id: String,
+    pub name: String,
+    pub master_key: String,
+    pub read_only_master_key: Option<String>,
+    pub client_key: Option<String>,
+    pub javascript_key: Option<String>,
+    pub rest_api_key: Option<String>,
+    pub dotnet_key: Option<String>,
+    /// The URL clients reach this app's API at (`publicServerURL`, else `serverURL`), without a
+    /// trailing slash; used for `Location` headers.
+    pub public_server_url: String,
+    pub allow_client_class_creation: bool,
+    pub allow_custom_object_id: bool,
+    /// Upper bound on `limit` (`maxLimit`); `None` means unbounded.
+    pub max_limit: Option<u64>,
+    pub object_id_size: usize,
+}
+
+impl AppConfig {
+    /// An app with parse-server's defaults for everything but its identity.
+    pub fn new(app_id: &str, master_key: &str, public_server_url: &str) -> AppConfig {
+        AppConfig {
+            app_id: app_id.to_string(),
+            name: app_id.to_string(),
+            master_key: master_key.to_string(),
+            read_only_master_key: None,
+            client_key: None,
+            javascript_key: None,
+            rest_api_key: None,
+            dotnet_key: None,
+            public_server_url: public_server_url.trim_end_matches('/').to_string(),
+            allow_client_class_creation: false,
+            allow_custom_object_id: false,
+            max_limit: None,
+            object_id_size: 10,
+        }
+    }
+}
+
+/// A running app.
+pub struct App {
+    pub config: AppConfig,
+    pub storage: Arc<dyn Storage>,
+    pub schemas: SchemaCache,
+}
+
+impl App {
+    pub fn new(config: AppConfig, storage: Arc<dyn Storage>) -> App {
+        App { config, storage, schemas: SchemaCache::default() }
+    }
+}
+
+/// Finds the app a request is for. The binary implements it over the app registry.
+#[async_trait]
+pub trait AppDirectory: Send + Sync {
+    /// The app with this application id, if it is hosted here.
+    async fn app(&self, app_id: &str) -> Option<Arc<App>>;
+}
+
+/// A directory of a fixed set of apps (a parse-server config file, tests).
+pub struct StaticDirectory {
+    apps: Vec<Arc<App>>,
+}
+
+impl StaticDirectory {
+    pub fn new(apps: Vec<Arc<App>>) -> StaticDirectory {
+        StaticDirectory { apps }
+    }
+}
+
+#[async_trait]
+impl AppDirectory for StaticDirectory {
+    async fn app(&self, app_id: &str) -> Option<Arc<App>> {
+        self.apps.iter().find(|app| app.config.app_id == app_id).cloned()
+    }
+}

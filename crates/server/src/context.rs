@@ -1,0 +1,52 @@
+//! What a handler knows about a request: the app, who is calling, where to read and write, and
+//! the time. Handlers take a [`Ctx`] and no HTTP types, so `/batch` re-dispatches without HTTP.
+
+use chrono::{DateTime, Utc};
+use reparse_core::{ErrorCode, ParseError, ParseResult};
+use reparse_storage::Store;
+
+use crate::app::App;
+use crate::schema_cache::SchemaChangeGuard;
+
+/// The caller's credentials, after the keys were checked.
+#[derive(Debug, Clone, Default)]
+pub struct Auth {
+    /// The master key (or the read-only master key) was given.
+    pub master: bool,
+    /// The read-only master key was given: reads like master, writes nothing.
+    pub read_only: bool,
+    /// `X-Parse-Session-Token`; resolved into a user once users exist.
+    pub session_token: Option<String>,
+    pub installation_id: Option<String>,
+    pub client_version: Option<String>,
+}
+
+impl Auth {
+    pub fn master() -> Auth {
+        Auth { master: true, ..Auth::default() }
+    }
+
+    /// Fails with 119 for the read-only master key, as parse-server does for every write.
+    pub fn ensure_writable(&self) -> ParseResult<()> {
+        if self.read_only {
+            return Err(ParseError::new(
+                ErrorCode::OperationForbidden,
+                "Cannot perform a write operation when using readOnlyMasterKey",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A request's context.
+pub struct Ctx<'a> {
+    pub app: &'a App,
+    pub auth: &'a Auth,
+    /// The app's storage, or the open transaction of a transactional batch.
+    pub store: &'a dyn Store,
+    /// Held for the whole of a transactional batch; `None` elsewhere (taken on demand).
+    pub schema_guard: Option<&'a SchemaChangeGuard>,
+    pub now: DateTime<Utc>,
+    /// Where the API is mounted (`/parse`), for batch paths.
+    pub mount_path: &'a str,
+}

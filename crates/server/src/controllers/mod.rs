@@ -1,0 +1,7 @@
+//! Controllers: what each route does, over the request context. No HTTP types here.
+
+pub mod batch;
+pub mod objects;
+pub mod query;
+pub mod schema_writes;
+pub mod schemas;

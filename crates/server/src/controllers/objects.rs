@@ -1,0 +1,380 @@
+//! `/classes`: create, read, update, delete and query objects.
+
+use std::sync::Arc;
+
+use rand::RngExt;
+use reparse_core::acl::{acl_from_permissions, permissions_from_acl};
+use reparse_core::query::{Constraint, FieldPath, Filter};
+use reparse_core::schema::{ClassSchema, FieldType, field_name_is_valid, infer_type, validate_class_name};
+use reparse_core::update::{FieldUpdate, RelationChange, Updates, apply_updates, parse_field_update};
+use reparse_core::value::{Object, date_iso, format_date, parse_date};
+use reparse_core::{ErrorCode, ParseError};
+use serde_json::{Map, Value, json};
+
+use crate::context::Ctx;
+use crate::controllers::query::{self, FindRequest};
+use crate::controllers::schema_writes::{class_for_write, ensure_fields};
+use crate::error::ApiResult;
+use crate::routes::ParseResponse;
+
+/// Keys the server owns: clients cannot set them.
+const SERVER_OWNED: [&str; 3] = ["objectId", "createdAt", "updatedAt"];
+
+/// `POST /classes/:className`
+pub async fn create(ctx: &Ctx<'_>, class_name: &str, mut body: Map<String, Value>) -> ApiResult<ParseResponse> {
+    ctx.auth.ensure_writable()?;
+    validate_class_name(class_name)?;
+    let object_id = take_custom_object_id(ctx, &mut body)?;
+    let write = WriteBody::parse(body)?;
+    let schema = class_for_write(ctx, class_name).await?;
+    let schema = ensure_fields(ctx, schema, &write.field_types()?).await?;
+
+    let mut object = Object::new();
+    apply_updates(&mut object, &write.updates)?;
+    let defaulted = apply_defaults(&schema, &mut object);
+    check_required(&schema, &object)?;
+    let object_id = match object_id {
+        Some(id) => id,
+        None => new_object_id(ctx.app.config.object_id_size),
+    };
+    let now = format_date(ctx.now);
+    object.insert("objectId".into(), json!(object_id));
+    object.insert("createdAt".into(), json!(now));
+    object.insert("updatedAt".into(), json!(now));
+    if let Some(acl) = &write.acl {
+        set_permissions(&mut object, acl)?;
+    }
+    ctx.store.insert(&schema, &object).await?;
+    let relations = write.relation_updates();
+    if !relations.is_empty() {
+        ctx.store.update(&schema, &object_id, &Filter::everything(), &relations).await?;
+    }
+
+    let mut response = Map::new();
+    response.insert("objectId".into(), json!(object_id));
+    response.insert("createdAt".into(), json!(now));
+    add_computed_fields(&mut response, &write.updates, &object);
+    for field in defaulted {
+        if let Some(value) = object.get(&field) {
+            response.insert(field, value.clone());
+        }
+    }
+    Ok(ParseResponse {
+        status: 201,
+        body: Value::Object(response),
+        location: Some(format!("{}/classes/{class_name}/{object_id}", ctx.app.config.public_server_url)),
+    })
+}
+
+/// `PUT /classes/:className/:objectId`
+pub async fn update(
+    ctx: &Ctx<'_>,
+    class_name: &str,
+    object_id: &str,
+    mut body: Map<String, Value>,
+) -> ApiResult<ParseResponse> {
+    ctx.auth.ensure_writable()?;
+    validate_class_name(class_name)?;
+    if body.get("objectId").is_some_and(|id| id.as_str() != Some(object_id)) {
+        return Err(ParseError::new(ErrorCode::InvalidKeyName, "objectId is an invalid field name.").into());
+    }
+    body.remove("objectId");
+    let write = WriteBody::parse(body)?;
+    let schema = existing_class(ctx, class_name).await?;
+    let schema = ensure_fields(ctx, schema, &write.field_types()?).await?;
+    for (path, update) in &write.updates {
+        let clears = matches!(update, FieldUpdate::Delete | FieldUpdate::Set(Value::Null));
+        if !path.is_nested() && clears && schema.field(&path.field).is_some_and(|spec| spec.required) {
+            return Err(ParseError::new(ErrorCode::ValidationError, format!("{} is required", path.field)).into());
+        }
+    }
+    let now = format_date(ctx.now);
+    let mut updates = write.updates.clone();
+    if let Some(acl) = &write.acl {
+        let permissions = permissions_from_acl(acl)?;
+        updates.push((FieldPath::top("_rperm"), FieldUpdate::Set(json!(permissions.read))));
+        updates.push((FieldPath::top("_wperm"), FieldUpdate::Set(json!(permissions.write))));
+    }
+    updates.push((FieldPath::top("updatedAt"), FieldUpdate::Set(json!(now))));
+    let updated = ctx
+        .store
+        .update(&schema, object_id, &Filter::everything(), &updates)
+        .await?
+        .ok_or_else(ParseError::object_not_found)?;
+    let mut response = Map::new();
+    response.insert("updatedAt".into(), json!(now));
+    add_computed_fields(&mut response, &write.updates, &updated);
+    Ok(ParseResponse::ok(Value::Object(response)))
+}
+
+/// `DELETE /classes/:className/:objectId`
+pub async fn delete(ctx: &Ctx<'_>, class_name: &str, object_id: &str) -> ApiResult<ParseResponse> {
+    ctx.auth.ensure_writable()?;
+    validate_class_name(class_name)?;
+    let schema = existing_class(ctx, class_name).await?;
+    let deleted = ctx.store.delete(&schema, &by_id(object_id)).await?;
+    if deleted == 0 {
+        return Err(ParseError::object_not_found().into());
+    }
+    Ok(ParseResponse::ok(json!({})))
+}
+
+/// `GET /classes/:className/:objectId`
+pub async fn get(
+    ctx: &Ctx<'_>,
+    class_name: &str,
+    object_id: &str,
+    params: Map<String, Value>,
+) -> ApiResult<ParseResponse> {
+    validate_class_name(class_name)?;
+    let mut request = FindRequest::from_params(ctx, params, query::GET_PARAMS)?;
+    request.filter = by_id(object_id);
+    request.limit = Some(1);
+    let (mut results, _) = query::find(ctx, class_name, request).await?;
+    let object = results.pop().ok_or_else(ParseError::object_not_found)?;
+    Ok(ParseResponse::ok(Value::Object(object)))
+}
+
+/// `GET /classes/:className`
+pub async fn find(ctx: &Ctx<'_>, class_name: &str, params: Map<String, Value>) -> ApiResult<ParseResponse> {
+    validate_class_name(class_name)?;
+    let redirect_key = params.get("redirectClassNameForKey").and_then(Value::as_str).map(str::to_string);
+    let request = FindRequest::from_params(ctx, params, query::FIND_PARAMS)?;
+    let class_name = match redirect_key {
+        Some(key) => query::relation_target(ctx, class_name, &key).await?.unwrap_or_else(|| class_name.to_string()),
+        None => class_name.to_string(),
+    };
+    let redirected = class_name.as_str();
+    let (results, count) = query::find(ctx, redirected, request).await?;
+    let mut body = json!({"results": results});
+    if let Some(count) = count {
+        body["count"] = json!(count);
+    }
+    if redirected != class_name {
+        body["className"] = json!(redirected);
+    }
+    Ok(ParseResponse::ok(body))
+}
+
+fn by_id(object_id: &str) -> Filter {
+    Filter::Field { path: FieldPath::top("objectId"), constraint: Constraint::Eq(json!(object_id)) }
+}
+
+/// The class of an update or delete; a missing class means a missing object (or 119 for
+/// clients who could not have created it).
+async fn existing_class(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<Arc<ClassSchema>> {
+    match ctx.app.schemas.get(ctx.store, class_name).await? {
+        Some(schema) => Ok(schema),
+        None if !ctx.auth.master && !ctx.app.config.allow_client_class_creation => Err(ParseError::new(
+            ErrorCode::OperationForbidden,
+            format!("This user is not allowed to access non-existent class: {class_name}"),
+        )
+        .into()),
+        None => Err(ParseError::object_not_found().into()),
+    }
+}
+
+fn take_custom_object_id(ctx: &Ctx<'_>, body: &mut Map<String, Value>) -> ApiResult<Option<String>> {
+    let given = body.remove("objectId");
+    if !ctx.app.config.allow_custom_object_id {
+        if given.is_some_and(|id| !id.is_null()) {
+            return Err(ParseError::new(ErrorCode::InvalidKeyName, "objectId is an invalid field name.").into());
+        }
+        if body.contains_key("id") {
+            return Err(ParseError::new(ErrorCode::InvalidKeyName, "id is an invalid field name.").into());
+        }
+        return Ok(None);
+    }
+    match given {
+        None => Ok(None),
+        Some(Value::String(id)) if !id.is_empty() => Ok(Some(id)),
+        Some(_) => Err(ParseError::new(
+            ErrorCode::MissingObjectId,
+            "objectId must not be empty, null or undefined",
+        )
+        .into()),
+    }
+}
+
+/// A write's body, parsed: field updates in order, plus the ACL if one was given.
+struct WriteBody {
+    updates: Updates,
+    acl: Option<Value>,
+}
+
+impl WriteBody {
+    fn parse(body: Map<String, Value>) -> ApiResult<WriteBody> {
+        let mut updates = Vec::with_capacity(body.len());
+        let mut acl = None;
+        for (key, value) in body {
+            if SERVER_OWNED.contains(&key.as_str()) {
+                continue;
+            }
+            if key == "ACL" {
+                permissions_from_acl(&value)?;
+                acl = Some(value);
+                continue;
+            }
+            let path = FieldPath::parse(&key);
+            if !field_name_is_valid(&path.field) || path.subpath.iter().any(String::is_empty) {
+                return Err(ParseError::invalid_key_name(&key).into());
+            }
+            check_value(&key, &value)?;
+            let update = match parse_field_update(&value)? {
+                // A `{"__type": "Relation"}` marker declares the field; it holds no data.
+                FieldUpdate::Set(marker) if reparse_core::value::type_tag(&marker) == Some("Relation") => {
+                    let target_class = marker.get("className").and_then(Value::as_str).unwrap_or_default();
+                    FieldUpdate::Relation(RelationChange { target_class: target_class.to_string(), ..RelationChange::default() })
+                }
+                update => update,
+            };
+            updates.push((path, update));
+        }
+        Ok(WriteBody { updates, acl })
+    }
+
+    /// The type each top-level field gets from this write (nested keys make an Object field).
+    fn field_types(&self) -> ApiResult<Vec<(String, FieldType)>> {
+        let mut types = Vec::new();
+        for (path, update) in &self.updates {
+            let field_type = if path.is_nested() {
+                Some(FieldType::Object)
+            } else {
+                match update {
+                    FieldUpdate::Set(value) => infer_type(value)?,
+                    FieldUpdate::Delete => None,
+                    FieldUpdate::Increment(_) => Some(FieldType::Number),
+                    FieldUpdate::Add(_) | FieldUpdate::AddUnique(_) | FieldUpdate::Remove(_) => Some(FieldType::Array),
+                    FieldUpdate::Relation(change) => {
+                        Some(FieldType::Relation { target_class: change.target_class.clone() })
+                    }
+                }
+            };
+            if let Some(field_type) = field_type {
+                types.push((path.field.clone(), field_type));
+            }
+        }
+        Ok(types)
+    }
+
+    fn relation_updates(&self) -> Updates {
+        self.updates
+            .iter()
+            .filter(|(_, update)| {
+                matches!(update, FieldUpdate::Relation(change) if !change.add.is_empty() || !change.remove.is_empty())
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// Rejects malformed typed values (a bad date, an out-of-range GeoPoint).
+fn check_value(key: &str, value: &Value) -> ApiResult<()> {
+    if let Some(iso) = date_iso(value) {
+        parse_date(iso)?;
+    }
+    if reparse_core::value::type_tag(value) == Some("GeoPoint") {
+        let latitude = value.get("latitude").and_then(Value::as_f64);
+        let longitude = value.get("longitude").and_then(Value::as_f64);
+        match (latitude, longitude) {
+            (Some(lat), Some(lng)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng) => {}
+            _ => {
+                return Err(ParseError::new(ErrorCode::InvalidJson, format!("invalid GeoPoint for {key}")).into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn set_permissions(object: &mut Object, acl: &Value) -> ApiResult<()> {
+    let permissions = permissions_from_acl(acl)?;
+    object.insert("_rperm".into(), json!(permissions.read));
+    object.insert("_wperm".into(), json!(permissions.write));
+    Ok(())
+}
+
+/// Fills fields with their schema default; returns the fields it filled.
+fn apply_defaults(schema: &ClassSchema, object: &mut Object) -> Vec<String> {
+    let mut filled = Vec::new();
+    for (name, spec) in &schema.fields {
+        if let Some(default) = &spec.default_value {
+            if object.get(name).is_none_or(Value::is_null) {
+                object.insert(name.clone(), default.clone());
+                filled.push(name.clone());
+            }
+        }
+    }
+    filled
+}
+
+fn check_required(schema: &ClassSchema, object: &Object) -> ApiResult<()> {
+    for (name, spec) in &schema.fields {
+        if spec.required && object.get(name).is_none_or(|v| v.is_null() || v == "") {
+            return Err(ParseError::new(ErrorCode::ValidationError, format!("{name} is required")).into());
+        }
+    }
+    Ok(())
+}
+
+/// parse-server answers a write with the values its operators computed (an `Increment`'s new
+/// total, an `Add`'s whole array), so SDKs learn them without a fetch.
+fn add_computed_fields(response: &mut Map<String, Value>, updates: &Updates, object: &Object) {
+    for (path, update) in updates {
+        let computed = matches!(
+            update,
+            FieldUpdate::Increment(_) | FieldUpdate::Add(_) | FieldUpdate::AddUnique(_) | FieldUpdate::Remove(_)
+        );
+        if computed && !path.is_nested() {
+            if let Some(value) = object.get(&path.field) {
+                response.insert(path.field.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// A new random objectId of `size` alphanumerics.
+fn new_object_id(size: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..size).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// Turns a stored object into what clients see: `ACL` from `_rperm`/`_wperm`, relation fields
+/// as `{"__type": "Relation"}` markers.
+pub fn to_client_object(schema: &ClassSchema, mut object: Object) -> Object {
+    let read = object.remove("_rperm");
+    let write = object.remove("_wperm");
+    if read.is_some() || write.is_some() {
+        let list = |value: Option<Value>| -> Vec<String> {
+            value
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default()
+        };
+        object.insert("ACL".into(), acl_from_permissions(&list(read), &list(write)));
+    }
+    for (field, target_class) in schema.relation_fields() {
+        object.insert(field.to_string(), json!({"__type": "Relation", "className": target_class}));
+    }
+    object
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_ids_are_alphanumeric_of_the_configured_size() {
+        let id = new_object_id(10);
+        assert_eq!(id.len(), 10);
+        assert!(reparse_core::value::object_id_is_valid(&id));
+    }
+
+    #[test]
+    fn stored_permissions_become_an_acl() {
+        let schema = ClassSchema::new("_Role");
+        let stored = json!({"objectId": "a", "_rperm": ["*"], "_wperm": []}).as_object().unwrap().clone();
+        let client = to_client_object(&schema, stored);
+        assert_eq!(client["ACL"], json!({"*": {"read": true}}));
+        assert_eq!(client["users"], json!({"__type": "Relation", "className": "_User"}));
+    }
+}

@@ -1,0 +1,343 @@
+//! Finding objects: request parameters (`where`, `order`, `limit`, `skip`, `keys`,
+//! `excludeKeys`, `include`, `count`), resolution of sub-queries and relations into plain
+//! filters, and the expansion of `include`d pointers.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+
+use reparse_core::query::{Constraint, FieldPath, Filter, Query, SortKey, SubQuery, parse_order, parse_where};
+use reparse_core::schema::{ClassSchema, FieldType};
+use reparse_core::value::{Object, pointer_parts, pointer_value};
+use reparse_core::{ParseError, ParseResult};
+use serde_json::{Map, Value, json};
+
+use crate::context::Ctx;
+use crate::controllers::objects::to_client_object;
+
+/// Parameters `GET /classes/:className` accepts (parse-server's list; anything else is 102).
+pub const FIND_PARAMS: &[&str] = &[
+    "where", "limit", "skip", "order", "count", "keys", "excludeKeys", "include", "includeAll",
+    "redirectClassNameForKey", "readPreference", "includeReadPreference", "subqueryReadPreference",
+    "comment",
+];
+/// Parameters `GET /classes/:className/:objectId` accepts.
+pub const GET_PARAMS: &[&str] = &["keys", "include", "excludeKeys", "readPreference", "includeReadPreference"];
+
+/// Fields every result keeps whatever `keys` says.
+const ALWAYS_SELECTED: [&str; 4] = ["objectId", "createdAt", "updatedAt", "ACL"];
+
+const DEFAULT_LIMIT: u64 = 100;
+
+/// A parsed find.
+#[derive(Debug, Clone)]
+pub struct FindRequest {
+    pub filter: Filter,
+    pub order: Vec<SortKey>,
+    pub skip: u64,
+    pub limit: Option<u64>,
+    pub count: bool,
+    pub keys: Option<HashSet<String>>,
+    pub exclude_keys: HashSet<String>,
+    pub include: Vec<Vec<String>>,
+    pub include_all: bool,
+}
+
+impl FindRequest {
+    /// Reads the parameters of a find (from the URL or a `_method: GET` body).
+    pub fn from_params(ctx: &Ctx<'_>, params: Map<String, Value>, allowed: &[&str]) -> ParseResult<FindRequest> {
+        if let Some(unknown) = params.keys().find(|key| !allowed.contains(&key.as_str())) {
+            return Err(ParseError::invalid_query(format!("Invalid parameter for query: {unknown}")));
+        }
+        let filter = match params.get("where") {
+            None | Some(Value::Null) => Filter::everything(),
+            Some(Value::String(text)) => parse_where(
+                &serde_json::from_str(text).map_err(|_| ParseError::invalid_json("invalid JSON in where"))?,
+            )?,
+            Some(value) => parse_where(value)?,
+        };
+        let order = match params.get("order") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(order)) => parse_order(order)?,
+            Some(Value::Array(keys)) => {
+                let joined: Vec<&str> = keys.iter().filter_map(Value::as_str).collect();
+                parse_order(&joined.join(","))?
+            }
+            Some(_) => return Err(ParseError::invalid_query("order must be a string")),
+        };
+        let limit = match non_negative(&params, "limit")? {
+            Some(limit) => limit,
+            None => DEFAULT_LIMIT,
+        };
+        let limit = match ctx.app.config.max_limit {
+            Some(max) => limit.min(max),
+            None => limit,
+        };
+        let list = |key: &str| -> Vec<String> {
+            match params.get(key) {
+                Some(Value::String(text)) => {
+                    text.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_string).collect()
+                }
+                Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                _ => Vec::new(),
+            }
+        };
+        let keys = params.contains_key("keys").then(|| {
+            let mut keys: HashSet<String> = list("keys").iter().map(|key| top_field(key)).collect();
+            keys.extend(ALWAYS_SELECTED.iter().map(|key| key.to_string()));
+            keys
+        });
+        let include_list = list("include");
+        Ok(FindRequest {
+            filter,
+            order,
+            skip: non_negative(&params, "skip")?.unwrap_or(0),
+            limit: Some(limit),
+            count: truthy(params.get("count")),
+            keys,
+            exclude_keys: list("excludeKeys").iter().map(|key| top_field(key)).collect(),
+            include_all: truthy(params.get("includeAll")) || include_list.iter().any(|path| path == "*"),
+            include: include_list
+                .iter()
+                .filter(|path| path.as_str() != "*")
+                .map(|path| path.split('.').map(str::to_string).collect())
+                .collect(),
+        })
+    }
+}
+
+fn top_field(key: &str) -> String {
+    key.split('.').next().unwrap_or_default().to_string()
+}
+
+fn truthy(value: Option<&Value>) -> bool {
+    match value {
+        Some(Value::Bool(flag)) => *flag,
+        Some(Value::Number(number)) => number.as_f64().is_some_and(|n| n != 0.0),
+        Some(Value::String(text)) => !text.is_empty() && text != "0" && text != "false",
+        _ => false,
+    }
+}
+
+fn non_negative(params: &Map<String, Value>, key: &str) -> ParseResult<Option<u64>> {
+    let value = match params.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) => text.trim().parse::<i64>().ok(),
+        Some(Value::Number(number)) => number.as_i64().or_else(|| number.as_f64().map(|f| f as i64)),
+        Some(_) => None,
+    };
+    match value {
+        Some(n) if n >= 0 => Ok(Some(n as u64)),
+        _ => Err(ParseError::invalid_query(format!("Invalid {key}"))),
+    }
+}
+
+/// Runs a find: results in client form, and the count when asked.
+pub async fn find(ctx: &Ctx<'_>, class_name: &str, request: FindRequest) -> ParseResult<(Vec<Object>, Option<u64>)> {
+    let Some(schema) = ctx.app.schemas.get(ctx.store, class_name).await? else {
+        // parse-server answers queries on a class that does not exist with nothing.
+        return Ok((Vec::new(), request.count.then_some(0)));
+    };
+    let filter = resolve(ctx, &schema, request.filter).await?;
+    let count = match request.count {
+        true => Some(ctx.store.count(&schema, &filter).await?),
+        false => None,
+    };
+    if request.limit == Some(0) {
+        return Ok((Vec::new(), count));
+    }
+    let query = Query { filter, order: request.order, skip: request.skip, limit: request.limit };
+    let stored = ctx.store.find(&schema, &query).await?;
+    let mut results: Vec<Object> = stored.into_iter().map(|object| to_client_object(&schema, object)).collect();
+    let mut include = request.include.clone();
+    if request.include_all {
+        for (field, spec) in &schema.fields {
+            if matches!(spec.field_type, FieldType::Pointer { .. }) {
+                include.push(vec![field.clone()]);
+            }
+        }
+    }
+    for path in &include {
+        include_path(ctx, &mut results, path).await?;
+    }
+    for object in &mut results {
+        if let Some(keys) = &request.keys {
+            object.retain(|key, _| keys.contains(key));
+        }
+        for key in &request.exclude_keys {
+            if !ALWAYS_SELECTED[..3].contains(&key.as_str()) {
+                object.remove(key);
+            }
+        }
+    }
+    Ok((results, count))
+}
+
+/// The target class of relation `key` on `class_name`, if it is a relation.
+pub async fn relation_target(ctx: &Ctx<'_>, class_name: &str, key: &str) -> ParseResult<Option<String>> {
+    let schema = ctx.app.schemas.get(ctx.store, class_name).await?;
+    Ok(schema.and_then(|schema| match schema.field_type(key) {
+        Some(FieldType::Relation { target_class }) => Some(target_class.clone()),
+        _ => None,
+    }))
+}
+
+type BoxedFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Replaces sub-queries, `$relatedTo` and relation-field equality with `$in`/`$nin` on
+/// concrete values, so storage and the matcher see a plain filter.
+fn resolve<'a>(ctx: &'a Ctx<'a>, schema: &'a ClassSchema, filter: Filter) -> BoxedFuture<'a, ParseResult<Filter>> {
+    Box::pin(async move {
+        Ok(match filter {
+            Filter::And(parts) => Filter::And(resolve_all(ctx, schema, parts).await?),
+            Filter::Or(parts) => Filter::Or(resolve_all(ctx, schema, parts).await?),
+            Filter::Nor(parts) => Filter::Nor(resolve_all(ctx, schema, parts).await?),
+            Filter::RelatedTo { owner_class, owner_id, key } => {
+                let ids = match relation_target(ctx, &owner_class, &key).await? {
+                    Some(target) => ctx.store.related_ids(&owner_class, &key, &target, &owner_id).await?,
+                    None => Vec::new(),
+                };
+                id_in(ids)
+            }
+            Filter::Field { path, constraint } => resolve_field(ctx, schema, path, constraint).await?,
+        })
+    })
+}
+
+async fn resolve_all<'a>(ctx: &'a Ctx<'a>, schema: &'a ClassSchema, parts: Vec<Filter>) -> ParseResult<Vec<Filter>> {
+    let mut resolved = Vec::with_capacity(parts.len());
+    for part in parts {
+        resolved.push(resolve(ctx, schema, part).await?);
+    }
+    Ok(resolved)
+}
+
+fn id_in(ids: Vec<String>) -> Filter {
+    Filter::Field {
+        path: FieldPath::top("objectId"),
+        constraint: Constraint::In(ids.into_iter().map(Value::String).collect()),
+    }
+}
+
+async fn resolve_field<'a>(
+    ctx: &'a Ctx<'a>,
+    schema: &'a ClassSchema,
+    path: FieldPath,
+    constraint: Constraint,
+) -> ParseResult<Filter> {
+    let field = |constraint| Filter::Field { path: path.clone(), constraint };
+    Ok(match constraint {
+        Constraint::InQuery(sub) => field(Constraint::In(pointers_matching(ctx, *sub).await?)),
+        Constraint::NotInQuery(sub) => field(Constraint::Nin(pointers_matching(ctx, *sub).await?)),
+        Constraint::Select { query, key } => field(Constraint::In(values_matching(ctx, *query, &key).await?)),
+        Constraint::DontSelect { query, key } => {
+            field(Constraint::Nin(values_matching(ctx, *query, &key).await?))
+        }
+        constraint => match (schema.field_type(&path.field), &constraint, path.is_nested()) {
+            // `{relationField: pointer}`: objects whose relation holds that pointer.
+            (Some(FieldType::Relation { target_class }), Constraint::Eq(_) | Constraint::In(_), false) => {
+                let values = match &constraint {
+                    Constraint::In(values) => values.clone(),
+                    Constraint::Eq(value) => vec![value.clone()],
+                    _ => Vec::new(),
+                };
+                let related: Vec<String> = values
+                    .iter()
+                    .filter_map(pointer_parts)
+                    .map(|(_, id)| id.to_string())
+                    .collect();
+                id_in(ctx.store.owning_ids(&schema.class_name, &path.field, target_class, &related).await?)
+            }
+            _ => field(constraint),
+        },
+    })
+}
+
+async fn run_subquery<'a>(ctx: &'a Ctx<'a>, sub: SubQuery) -> ParseResult<(String, Vec<Object>)> {
+    let Some(schema) = ctx.app.schemas.get(ctx.store, &sub.class_name).await? else {
+        return Ok((sub.class_name, Vec::new()));
+    };
+    let filter = resolve(ctx, &schema, sub.filter).await?;
+    let query = Query { filter, order: sub.order, skip: sub.skip, limit: sub.limit };
+    Ok((sub.class_name, ctx.store.find(&schema, &query).await?))
+}
+
+async fn pointers_matching<'a>(ctx: &'a Ctx<'a>, sub: SubQuery) -> ParseResult<Vec<Value>> {
+    let (class_name, objects) = run_subquery(ctx, sub).await?;
+    Ok(objects
+        .iter()
+        .filter_map(|object| object.get("objectId").and_then(Value::as_str))
+        .map(|id| pointer_value(&class_name, id))
+        .collect())
+}
+
+async fn values_matching<'a>(ctx: &'a Ctx<'a>, sub: SubQuery, key: &str) -> ParseResult<Vec<Value>> {
+    let path = FieldPath::parse(key);
+    let (_, objects) = run_subquery(ctx, sub).await?;
+    Ok(objects
+        .iter()
+        .filter_map(|object| reparse_core::matcher::lookup(object, &path).cloned())
+        .collect())
+}
+
+/// Replaces the pointers at `path` (a field, then fields of the included objects) with the
+/// objects they point to, in client form (`__type: "Object"`). Arrays of pointers too.
+fn include_path<'a>(ctx: &'a Ctx<'a>, objects: &'a mut [Object], path: &'a [String]) -> BoxedFuture<'a, ParseResult<()>> {
+    Box::pin(async move {
+        let Some((field, rest)) = path.split_first() else { return Ok(()) };
+        let mut wanted: HashMap<String, Vec<String>> = HashMap::new();
+        for object in objects.iter() {
+            for pointer in pointers_in(object.get(field)) {
+                if let Some((class_name, id)) = pointer_parts(pointer) {
+                    wanted.entry(class_name.to_string()).or_default().push(id.to_string());
+                }
+            }
+        }
+        let mut fetched: HashMap<(String, String), Value> = HashMap::new();
+        for (class_name, ids) in wanted {
+            let Some(schema) = ctx.app.schemas.get(ctx.store, &class_name).await? else { continue };
+            let filter = id_in(ids);
+            let found = ctx.store.find(&schema, &Query::matching(filter)).await?;
+            let mut found: Vec<Object> = found.into_iter().map(|object| to_client_object(&schema, object)).collect();
+            include_path(ctx, &mut found, rest).await?;
+            for mut object in found {
+                let id = object.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
+                object.insert("__type".into(), json!("Object"));
+                object.insert("className".into(), json!(class_name));
+                fetched.insert((class_name.clone(), id), Value::Object(object));
+            }
+        }
+        for object in objects.iter_mut() {
+            if let Some(value) = object.get_mut(field) {
+                replace_pointers(value, &fetched);
+            }
+        }
+        Ok(())
+    })
+}
+
+fn pointers_in(value: Option<&Value>) -> Vec<&Value> {
+    match value {
+        Some(Value::Array(items)) => items.iter().filter(|item| is_pointer(item)).collect(),
+        Some(item) if is_pointer(item) => vec![item],
+        _ => Vec::new(),
+    }
+}
+
+fn is_pointer(value: &Value) -> bool {
+    reparse_core::value::type_tag(value) == Some("Pointer")
+}
+
+fn replace_pointers(value: &mut Value, fetched: &HashMap<(String, String), Value>) {
+    if let Value::Array(items) = value {
+        items.iter_mut().for_each(|item| replace_pointers(item, fetched));
+        return;
+    }
+    if !is_pointer(value) {
+        return;
+    }
+    let key = pointer_parts(value).map(|(class_name, id)| (class_name.to_string(), id.to_string()));
+    if let Some(object) = key.and_then(|key| fetched.get(&key)) {
+        *value = object.clone();
+    }
+}

@@ -1,0 +1,70 @@
+//! The error type of the HTTP layer: a Parse error, or one of the raw answers parse-server gives
+//! outside Parse's code table, turned into a response in one place.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use reparse_core::{ErrorCode, ParseError};
+use serde_json::json;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// `{"code": N, "error": "…"}` with the status of the code.
+    Parse(ParseError),
+    /// parse-server's raw 403 `{"error": "unauthorized…"}` for bad keys or a missing master key.
+    Unauthorized(&'static str),
+    /// A route that does not exist.
+    NotFound(String),
+}
+
+impl ApiError {
+    pub fn master_key_required() -> ApiError {
+        ApiError::Unauthorized("unauthorized: master key is required")
+    }
+
+    /// The JSON body and status, shared by HTTP responses and `/batch` entries.
+    pub fn status_and_body(&self) -> (u16, serde_json::Value) {
+        match self {
+            // Like parse-server, internal failures are logged whole and answered with no detail.
+            ApiError::Parse(error) if error.code == ErrorCode::InternalServerError => {
+                (500, json!({"code": 1, "message": "Internal server error."}))
+            }
+            ApiError::Parse(error) => {
+                (error.http_status(), json!({"code": error.code.number(), "error": error.message}))
+            }
+            ApiError::Unauthorized(message) => (403, json!({"error": message})),
+            ApiError::NotFound(path) => (404, json!({"error": format!("Cannot find {path}")})),
+        }
+    }
+
+    /// The Parse code and message, for contexts that can only carry those (batch entries).
+    pub fn as_parse_error(&self) -> ParseError {
+        match self {
+            ApiError::Parse(error) => error.clone(),
+            ApiError::Unauthorized(message) => ParseError::new(ErrorCode::OperationForbidden, *message),
+            ApiError::NotFound(path) => {
+                ParseError::new(ErrorCode::InvalidJson, format!("cannot route batch path {path}"))
+            }
+        }
+    }
+}
+
+impl From<ParseError> for ApiError {
+    fn from(error: ParseError) -> ApiError {
+        ApiError::Parse(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Parse(error) = &self {
+            if error.code == ErrorCode::InternalServerError {
+                tracing::error!(message = %error.message, "internal error");
+            }
+        }
+        let (status, body) = self.status_and_body();
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

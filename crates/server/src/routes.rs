@@ -1,0 +1,162 @@
+//! The route table: every REST route of the API in one place, and the dispatch from a route to
+//! its controller. Handlers take a [`Ctx`] and JSON parameters and return a [`ParseResponse`],
+//! independent of HTTP, so `/batch` dispatches its sub-requests through here too.
+
+use axum::http::Method;
+use chrono::Utc;
+use serde_json::{Map, Value, json};
+
+use crate::app::App;
+use crate::context::{Auth, Ctx};
+use crate::controllers::{batch, objects, schemas};
+use crate::error::{ApiError, ApiResult};
+
+/// A handler's answer: status, JSON body and an optional `Location` header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParseResponse {
+    pub status: u16,
+    pub body: Value,
+    pub location: Option<String>,
+}
+
+impl ParseResponse {
+    pub fn ok(body: Value) -> ParseResponse {
+        ParseResponse { status: 200, body, location: None }
+    }
+}
+
+/// A REST route, path relative to the mount path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `classes/:className`
+    Classes { class_name: String },
+    /// `classes/:className/:objectId`
+    Object { class_name: String, object_id: String },
+    /// `batch`
+    Batch,
+    /// `schemas`
+    Schemas,
+    /// `schemas/:className`
+    Schema { class_name: String },
+    /// `purge/:className`
+    Purge { class_name: String },
+    /// `health`
+    Health,
+    /// `serverInfo`
+    ServerInfo,
+}
+
+impl Route {
+    /// Parses a path such as `classes/GameScore/xWMyZ4YEGZ` (no leading slash, percent-decoded
+    /// segments).
+    pub fn parse(path: &str) -> Option<Route> {
+        let segments: Vec<String> = path
+            .split('/')
+            .filter(|segment| !segment.is_empty())
+            .map(|segment| percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned())
+            .collect();
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let owned = |s: &str| s.to_string();
+        Some(match segments.as_slice() {
+            ["classes", class_name] => Route::Classes { class_name: owned(class_name) },
+            ["classes", class_name, object_id] => {
+                Route::Object { class_name: owned(class_name), object_id: owned(object_id) }
+            }
+            ["batch"] => Route::Batch,
+            ["schemas"] => Route::Schemas,
+            ["schemas", class_name] => Route::Schema { class_name: owned(class_name) },
+            ["purge", class_name] => Route::Purge { class_name: owned(class_name) },
+            ["health"] => Route::Health,
+            ["serverInfo"] => Route::ServerInfo,
+            _ => return None,
+        })
+    }
+}
+
+/// Dispatches a request from the HTTP edge: a plain context on the app's storage.
+pub async fn dispatch_request(
+    app: &App,
+    auth: &Auth,
+    mount_path: &str,
+    method: Method,
+    route: Route,
+    params: Map<String, Value>,
+) -> ApiResult<ParseResponse> {
+    let ctx = Ctx { app, auth, store: app.storage.as_ref(), schema_guard: None, now: Utc::now(), mount_path };
+    if route == Route::Batch && method == Method::POST {
+        return batch::run(&ctx, params).await;
+    }
+    dispatch(&ctx, &method, &route, params).await
+}
+
+/// Runs one route. `/batch` is not accepted here: batches do not nest.
+pub async fn dispatch(
+    ctx: &Ctx<'_>,
+    method: &Method,
+    route: &Route,
+    params: Map<String, Value>,
+) -> ApiResult<ParseResponse> {
+    use Route as R;
+    let method_name = method.as_str();
+    match (route, method_name) {
+        (R::Classes { class_name }, "POST") => objects::create(ctx, class_name, params).await,
+        (R::Classes { class_name }, "GET") => objects::find(ctx, class_name, params).await,
+        (R::Object { class_name, object_id }, "GET") => objects::get(ctx, class_name, object_id, params).await,
+        (R::Object { class_name, object_id }, "PUT") => {
+            objects::update(ctx, class_name, object_id, params).await
+        }
+        (R::Object { class_name, object_id }, "DELETE") => objects::delete(ctx, class_name, object_id).await,
+        (R::Schemas, "GET") => schemas::list(ctx).await,
+        (R::Schemas, "POST") => schemas::create(ctx, None, params).await,
+        (R::Schema { class_name }, "GET") => schemas::get(ctx, class_name).await,
+        (R::Schema { class_name }, "POST") => schemas::create(ctx, Some(class_name), params).await,
+        (R::Schema { class_name }, "PUT") => schemas::update(ctx, class_name, params).await,
+        (R::Schema { class_name }, "DELETE") => schemas::delete(ctx, class_name).await,
+        (R::Purge { class_name }, "DELETE") => schemas::purge(ctx, class_name).await,
+        (R::Health, "GET" | "POST") => Ok(health()),
+        (R::ServerInfo, "GET") => server_info(ctx),
+        _ => Err(ApiError::NotFound(format!("{method_name} {route:?}"))),
+    }
+}
+
+pub fn health() -> ParseResponse {
+    ParseResponse::ok(json!({"status": "ok"}))
+}
+
+fn server_info(ctx: &Ctx<'_>) -> ApiResult<ParseResponse> {
+    if !ctx.auth.master {
+        return Err(ApiError::master_key_required());
+    }
+    Ok(ParseResponse::ok(json!({
+        "parseServerVersion": concat!("reparse-", env!("CARGO_PKG_VERSION")),
+        "features": {
+            "globalConfig": {"create": false, "read": false, "update": false, "delete": false},
+            "hooks": {"create": false, "read": false, "update": false, "delete": false},
+            "cloudCode": {"jobs": false},
+            "logs": {"level": false, "size": false, "order": false, "until": false, "from": false},
+            "push": {"immediatePush": false, "scheduledPush": false, "storedPushData": false, "pushAudiences": false, "localization": false},
+            "schemas": {"addField": true, "removeField": true, "addClass": true, "removeClass": true, "clearAllDataFromClass": true, "exportClass": false, "editClassLevelPermissions": true, "editPointerPermissions": true},
+        },
+        "database": ctx.app.storage.kind(),
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_route() {
+        assert_eq!(Route::parse("classes/A"), Some(Route::Classes { class_name: "A".into() }));
+        assert_eq!(
+            Route::parse("classes/A/x1"),
+            Some(Route::Object { class_name: "A".into(), object_id: "x1".into() })
+        );
+        assert_eq!(Route::parse("batch"), Some(Route::Batch));
+        assert_eq!(Route::parse("schemas/A"), Some(Route::Schema { class_name: "A".into() }));
+        assert_eq!(Route::parse("purge/A"), Some(Route::Purge { class_name: "A".into() }));
+        assert_eq!(Route::parse("health"), Some(Route::Health));
+        assert_eq!(Route::parse("classes/A/b/c"), None);
+        assert_eq!(Route::parse("nothing"), None);
+    }
+}

@@ -1,0 +1,87 @@
+//! The per-app schema cache: every class schema in memory, loaded once from storage, replaced
+//! as a whole on each change so readers never lock.
+//!
+//! Changes are serialised by one lock, always taken *before* any storage write lock (a
+//! transactional batch takes it before it begins). That order is what keeps a schema change
+//! and a transaction from waiting on each other.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use reparse_core::ParseResult;
+use reparse_core::schema::ClassSchema;
+use reparse_storage::Store;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+type Schemas = Arc<HashMap<String, Arc<ClassSchema>>>;
+
+#[derive(Default)]
+pub struct SchemaCache {
+    loaded: RwLock<Option<Schemas>>,
+    change_lock: Arc<Mutex<()>>,
+}
+
+/// Proof that the holder may change schemas.
+pub struct SchemaChangeGuard {
+    _guard: OwnedMutexGuard<()>,
+}
+
+impl SchemaCache {
+    /// All schemas, loading them on first use.
+    pub async fn all(&self, store: &dyn Store) -> ParseResult<Schemas> {
+        if let Some(schemas) = self.snapshot() {
+            return Ok(schemas);
+        }
+        self.reload(store).await
+    }
+
+    fn snapshot(&self) -> Option<Schemas> {
+        self.loaded.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// The schema of one class.
+    pub async fn get(&self, store: &dyn Store, class_name: &str) -> ParseResult<Option<Arc<ClassSchema>>> {
+        Ok(self.all(store).await?.get(class_name).cloned())
+    }
+
+    /// Re-reads every schema from storage (after a rolled-back transaction, or a change made
+    /// elsewhere).
+    pub async fn reload(&self, store: &dyn Store) -> ParseResult<Schemas> {
+        let schemas: HashMap<_, _> = store
+            .load_schemas()
+            .await?
+            .into_iter()
+            .map(|schema| (schema.class_name.clone(), Arc::new(schema)))
+            .collect();
+        let schemas = Arc::new(schemas);
+        *self.loaded.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(schemas.clone());
+        Ok(schemas)
+    }
+
+    pub async fn lock_changes(&self) -> SchemaChangeGuard {
+        SchemaChangeGuard { _guard: self.change_lock.clone().lock_owned().await }
+    }
+
+    /// Records a class's new schema (already written to storage) under the change lock.
+    pub fn put(&self, _guard: &SchemaChangeGuard, schema: ClassSchema) -> Arc<ClassSchema> {
+        let schema = Arc::new(schema);
+        self.replace(|map| {
+            map.insert(schema.class_name.clone(), schema.clone());
+        });
+        schema
+    }
+
+    /// Forgets a deleted class, under the change lock.
+    pub fn remove(&self, _guard: &SchemaChangeGuard, class_name: &str) {
+        self.replace(|map| {
+            map.remove(class_name);
+        });
+    }
+
+    fn replace(&self, change: impl FnOnce(&mut HashMap<String, Arc<ClassSchema>>)) {
+        let mut loaded = self.loaded.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut map = loaded.as_ref().map(|schemas| (**schemas).clone()).unwrap_or_default();
+        change(&mut map);
+        *loaded = Some(Arc::new(map));
+    }
+}
