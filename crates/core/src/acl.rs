@@ -20,10 +20,14 @@ fn invalid_acl() -> ParseError {
 
 /// Converts an `ACL` value. Error 123 for anything but `{entity: {"read"|"write": bool}}`.
 pub fn permissions_from_acl(acl: &Value) -> ParseResult<Permissions> {
-    let Value::Object(entries) = acl else { return Err(invalid_acl()) };
+    let Value::Object(entries) = acl else {
+        return Err(invalid_acl());
+    };
     let mut permissions = Permissions::default();
     for (entity, grant) in entries {
-        let Value::Object(grant) = grant else { return Err(invalid_acl()) };
+        let Value::Object(grant) = grant else {
+            return Err(invalid_acl());
+        };
         if entity.is_empty() {
             return Err(invalid_acl());
         }
@@ -46,7 +50,9 @@ pub fn permissions_from_acl(acl: &Value) -> ParseResult<Permissions> {
 pub fn acl_from_permissions(read: &[String], write: &[String]) -> Value {
     let mut acl = Map::new();
     let mut grant = |entity: &String, permission: &str| {
-        let entry = acl.entry(entity.clone()).or_insert_with(|| Value::Object(Map::new()));
+        let entry = acl
+            .entry(entity.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(entry) = entry {
             entry.insert(permission.to_string(), Value::Bool(true));
         }
@@ -67,13 +73,24 @@ mod tests {
         let permissions = permissions_from_acl(&acl).unwrap();
         assert_eq!(permissions.read, vec!["*", "u1"]);
         assert_eq!(permissions.write, vec!["u1", "role:admin"]);
-        assert_eq!(acl_from_permissions(&permissions.read, &permissions.write), acl);
+        assert_eq!(
+            acl_from_permissions(&permissions.read, &permissions.write),
+            acl
+        );
     }
 
     #[test]
     fn rejects_malformed_acls() {
-        for bad in [json!([]), json!({"*": true}), json!({"*": {"read": "yes"}}), json!({"*": {"admin": true}})] {
-            assert_eq!(permissions_from_acl(&bad).unwrap_err().code, ErrorCode::InvalidAcl);
+        for bad in [
+            json!([]),
+            json!({"*": true}),
+            json!({"*": {"read": "yes"}}),
+            json!({"*": {"admin": true}}),
+        ] {
+            assert_eq!(
+                permissions_from_acl(&bad).unwrap_err().code,
+                ErrorCode::InvalidAcl
+            );
         }
     }
 }

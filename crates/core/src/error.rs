@@ -113,7 +113,10 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ParseError {
-        ParseError { code, message: message.into() }
+        ParseError {
+            code,
+            message: message.into(),
+        }
     }
 
     /// Shorthands for the codes raised most often.
@@ -136,7 +139,10 @@ impl ParseError {
         ParseError::new(ErrorCode::InternalServerError, message)
     }
     pub fn invalid_key_name(key: &str) -> ParseError {
-        ParseError::new(ErrorCode::InvalidKeyName, format!("Invalid field name: {key}."))
+        ParseError::new(
+            ErrorCode::InvalidKeyName,
+            format!("Invalid field name: {key}."),
+        )
     }
     pub fn invalid_class_name(class_name: &str) -> ParseError {
         ParseError::new(

@@ -51,8 +51,12 @@ fn constraint_holds(constraint: &Constraint, actual: Option<&Value>) -> bool {
         Constraint::Lte(bound) => compare(actual, bound).is_some_and(Ordering::is_le),
         Constraint::Gt(bound) => compare(actual, bound).is_some_and(Ordering::is_gt),
         Constraint::Gte(bound) => compare(actual, bound).is_some_and(Ordering::is_ge),
-        Constraint::In(options) => options.iter().any(|option| equals_or_contains(actual, option)),
-        Constraint::Nin(options) => !options.iter().any(|option| equals_or_contains(actual, option)),
+        Constraint::In(options) => options
+            .iter()
+            .any(|option| equals_or_contains(actual, option)),
+        Constraint::Nin(options) => !options
+            .iter()
+            .any(|option| equals_or_contains(actual, option)),
         Constraint::Exists(exists) => actual.is_some() == *exists,
         Constraint::All(required) => match actual {
             Some(Value::Array(items)) => required
@@ -61,9 +65,9 @@ fn constraint_holds(constraint: &Constraint, actual: Option<&Value>) -> bool {
             _ => false,
         },
         Constraint::ContainedBy(allowed) => match actual {
-            Some(Value::Array(items)) => {
-                items.iter().all(|item| allowed.iter().any(|option| values_equal(item, option)))
-            }
+            Some(Value::Array(items)) => items
+                .iter()
+                .all(|item| allowed.iter().any(|option| values_equal(item, option))),
             _ => false,
         },
         Constraint::Regex { pattern, options } => match (actual, compile_regex(pattern, options)) {
@@ -123,7 +127,11 @@ mod tests {
     fn check(where_clause: Value, object: Value, expected: bool) {
         let filter = parse_where(&where_clause).unwrap();
         let object = object.as_object().unwrap().clone();
-        assert_eq!(matches(&filter, &object), expected, "{where_clause} on {object:?}");
+        assert_eq!(
+            matches(&filter, &object),
+            expected,
+            "{where_clause} on {object:?}"
+        );
     }
 
     #[test]
@@ -139,17 +147,41 @@ mod tests {
         check(json!({"tags": "a"}), object.clone(), true);
         check(json!({"tags": {"$all": ["a", "b"]}}), object.clone(), true);
         check(json!({"tags": {"$all": ["a", "c"]}}), object.clone(), false);
-        check(json!({"tags": {"$containedBy": ["a", "b", "c"]}}), object.clone(), true);
+        check(
+            json!({"tags": {"$containedBy": ["a", "b", "c"]}}),
+            object.clone(),
+            true,
+        );
         check(json!({"tags": {"$in": ["z", "b"]}}), object.clone(), true);
         check(json!({"o.x": 1}), object.clone(), true);
         check(json!({"missing": {"$exists": false}}), object.clone(), true);
         check(json!({"missing": null}), object.clone(), true);
         check(json!({"n": {"$ne": null}}), object.clone(), true);
-        check(json!({"s": {"$regex": "^A", "$options": "i"}}), object.clone(), true);
-        check(json!({"d": {"$gt": {"__type": "Date", "iso": "2024-01-01T00:00:00Z"}}}), object.clone(), true);
-        check(json!({"p": {"__type": "Pointer", "className": "A", "objectId": "x1"}}), object.clone(), true);
-        check(json!({"$or": [{"n": 1}, {"s": "abc"}]}), object.clone(), true);
-        check(json!({"$nor": [{"n": 1}, {"s": "abc"}]}), object.clone(), false);
+        check(
+            json!({"s": {"$regex": "^A", "$options": "i"}}),
+            object.clone(),
+            true,
+        );
+        check(
+            json!({"d": {"$gt": {"__type": "Date", "iso": "2024-01-01T00:00:00Z"}}}),
+            object.clone(),
+            true,
+        );
+        check(
+            json!({"p": {"__type": "Pointer", "className": "A", "objectId": "x1"}}),
+            object.clone(),
+            true,
+        );
+        check(
+            json!({"$or": [{"n": 1}, {"s": "abc"}]}),
+            object.clone(),
+            true,
+        );
+        check(
+            json!({"$nor": [{"n": 1}, {"s": "abc"}]}),
+            object.clone(),
+            false,
+        );
         check(json!({"n": {"$gt": "4"}}), object, false);
     }
 }

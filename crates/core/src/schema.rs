@@ -94,10 +94,16 @@ impl FieldType {
             "Polygon" => FieldType::Polygon,
             "Bytes" => FieldType::Bytes,
             "ACL" => FieldType::Acl,
-            "Pointer" => FieldType::Pointer { target_class: target()? },
-            "Relation" => FieldType::Relation { target_class: target()? },
+            "Pointer" => FieldType::Pointer {
+                target_class: target()?,
+            },
+            "Relation" => FieldType::Relation {
+                target_class: target()?,
+            },
             other => {
-                return Err(ParseError::incorrect_type(format!("invalid field type: {other}")));
+                return Err(ParseError::incorrect_type(format!(
+                    "invalid field type: {other}"
+                )));
             }
         })
     }
@@ -120,16 +126,26 @@ pub struct FieldSpec {
 
 impl FieldSpec {
     pub fn of(field_type: FieldType) -> FieldSpec {
-        FieldSpec { field_type, required: false, default_value: None }
+        FieldSpec {
+            field_type,
+            required: false,
+            default_value: None,
+        }
     }
 
     pub fn from_json(value: &Value) -> ParseResult<FieldSpec> {
         let field_type = FieldType::from_json(value)?;
-        let required = value.get("required").and_then(Value::as_bool).unwrap_or(false);
+        let required = value
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let default_value = value.get("defaultValue").filter(|v| !v.is_null()).cloned();
         if let Some(default) = &default_value {
             let default_type = infer_type(default)?;
-            if default_type.as_ref().is_some_and(|t| !types_compatible(t, &field_type)) {
+            if default_type
+                .as_ref()
+                .is_some_and(|t| !types_compatible(t, &field_type))
+            {
                 return Err(ParseError::incorrect_type(format!(
                     "schema mismatch for default value; expected {} but got {}",
                     field_type.describe(),
@@ -137,7 +153,11 @@ impl FieldSpec {
                 )));
             }
         }
-        Ok(FieldSpec { field_type, required, default_value })
+        Ok(FieldSpec {
+            field_type,
+            required,
+            default_value,
+        })
     }
 
     pub fn to_json(&self) -> Value {
@@ -177,7 +197,10 @@ impl ClassSchema {
     }
 
     pub fn field(&self, name: &str) -> Option<&FieldSpec> {
-        self.fields.iter().find(|(field, _)| field == name).map(|(_, spec)| spec)
+        self.fields
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, spec)| spec)
     }
 
     pub fn field_type(&self, name: &str) -> Option<&FieldType> {
@@ -199,10 +222,14 @@ impl ClassSchema {
 
     /// Fields that hold relations (stored in `_Join` tables, not in columns).
     pub fn relation_fields(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields.iter().filter_map(|(name, spec)| match &spec.field_type {
-            FieldType::Relation { target_class } => Some((name.as_str(), target_class.as_str())),
-            _ => None,
-        })
+        self.fields
+            .iter()
+            .filter_map(|(name, spec)| match &spec.field_type {
+                FieldType::Relation { target_class } => {
+                    Some((name.as_str(), target_class.as_str()))
+                }
+                _ => None,
+            })
     }
 
     /// The `/schemas` representation.
@@ -241,7 +268,11 @@ impl ClassSchema {
                 .get("classLevelPermissions")
                 .cloned()
                 .unwrap_or_else(default_class_level_permissions),
-            indexes: value.get("indexes").and_then(Value::as_object).cloned().unwrap_or_default(),
+            indexes: value
+                .get("indexes")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
         })
     }
 }
@@ -313,11 +344,26 @@ pub fn default_fields(class_name: &str) -> Vec<(String, FieldSpec)> {
         ],
         "_Role" => vec![
             ("name", FieldType::String),
-            ("users", FieldType::Relation { target_class: "_User".into() }),
-            ("roles", FieldType::Relation { target_class: "_Role".into() }),
+            (
+                "users",
+                FieldType::Relation {
+                    target_class: "_User".into(),
+                },
+            ),
+            (
+                "roles",
+                FieldType::Relation {
+                    target_class: "_Role".into(),
+                },
+            ),
         ],
         "_Session" => vec![
-            ("user", FieldType::Pointer { target_class: "_User".into() }),
+            (
+                "user",
+                FieldType::Pointer {
+                    target_class: "_User".into(),
+                },
+            ),
             ("installationId", FieldType::String),
             ("sessionToken", FieldType::String),
             ("expiresAt", FieldType::Date),
@@ -325,7 +371,11 @@ pub fn default_fields(class_name: &str) -> Vec<(String, FieldSpec)> {
         ],
         _ => vec![],
     };
-    fields.extend(extra.into_iter().map(|(name, t)| (name.to_string(), FieldSpec::of(t))));
+    fields.extend(
+        extra
+            .into_iter()
+            .map(|(name, t)| (name.to_string(), FieldSpec::of(t))),
+    );
     fields
 }
 
@@ -351,7 +401,10 @@ pub fn validate_class_name(class_name: &str) -> ParseResult<()> {
     if class_name_is_valid(class_name) {
         Ok(())
     } else {
-        Err(ParseError::new(ErrorCode::InvalidClassName, invalid_class_name_message(class_name)))
+        Err(ParseError::new(
+            ErrorCode::InvalidClassName,
+            invalid_class_name_message(class_name),
+        ))
     }
 }
 
@@ -396,8 +449,13 @@ fn infer_tagged_type(type_tag: &Value, map: &Map<String, Value>) -> ParseResult<
         Some("Bytes") if has("base64") => FieldType::Bytes,
         Some("Polygon") if has("coordinates") => FieldType::Polygon,
         _ => {
-            let name = type_tag.as_str().map(str::to_string).unwrap_or_else(|| type_tag.to_string());
-            return Err(ParseError::incorrect_type(format!("This is not a valid {name}")));
+            let name = type_tag
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| type_tag.to_string());
+            return Err(ParseError::incorrect_type(format!(
+                "This is not a valid {name}"
+            )));
         }
     };
     Ok(field_type)
@@ -418,7 +476,9 @@ fn infer_operation_type(op: &str, map: &Map<String, Value>) -> ParseResult<Optio
                 .ok_or_else(|| {
                     ParseError::new(ErrorCode::InvalidJson, "relation operation needs objects")
                 })?;
-            Some(FieldType::Relation { target_class: target.to_string() })
+            Some(FieldType::Relation {
+                target_class: target.to_string(),
+            })
         }
         "Batch" => {
             let first = map
@@ -443,7 +503,12 @@ pub fn types_compatible(actual: &FieldType, expected: &FieldType) -> bool {
 }
 
 /// The error for writing a value of the wrong type (code 111), in parse-server's words.
-pub fn type_mismatch(class_name: &str, field: &str, expected: &FieldType, got: &FieldType) -> ParseError {
+pub fn type_mismatch(
+    class_name: &str,
+    field: &str,
+    expected: &FieldType,
+    got: &FieldType,
+) -> ParseError {
     ParseError::incorrect_type(format!(
         "schema mismatch for {class_name}.{field}; expected {} but got {}",
         expected.describe(),
@@ -463,12 +528,24 @@ mod tests {
             (json!(true), Some("Boolean")),
             (json!([1]), Some("Array")),
             (json!({"a": 1}), Some("Object")),
-            (json!({"__type": "Date", "iso": "2020-01-01T00:00:00.000Z"}), Some("Date")),
-            (json!({"__type": "Pointer", "className": "A", "objectId": "x"}), Some("Pointer")),
-            (json!({"__type": "GeoPoint", "latitude": 1, "longitude": 2}), Some("GeoPoint")),
+            (
+                json!({"__type": "Date", "iso": "2020-01-01T00:00:00.000Z"}),
+                Some("Date"),
+            ),
+            (
+                json!({"__type": "Pointer", "className": "A", "objectId": "x"}),
+                Some("Pointer"),
+            ),
+            (
+                json!({"__type": "GeoPoint", "latitude": 1, "longitude": 2}),
+                Some("GeoPoint"),
+            ),
             (json!({"__type": "File", "name": "f.txt"}), Some("File")),
             (json!({"__type": "Bytes", "base64": "AA=="}), Some("Bytes")),
-            (json!({"__type": "Polygon", "coordinates": [[0,0],[0,1],[1,1]]}), Some("Polygon")),
+            (
+                json!({"__type": "Polygon", "coordinates": [[0,0],[0,1],[1,1]]}),
+                Some("Polygon"),
+            ),
             (json!({"__op": "Increment", "amount": 1}), Some("Number")),
             (json!({"__op": "AddUnique", "objects": [1]}), Some("Array")),
             (json!({"__op": "Delete"}), None),
@@ -481,9 +558,14 @@ mod tests {
         let relation = json!({"__op": "AddRelation", "objects": [{"__type": "Pointer", "className": "B", "objectId": "x"}]});
         assert_eq!(
             infer_type(&relation).unwrap(),
-            Some(FieldType::Relation { target_class: "B".into() })
+            Some(FieldType::Relation {
+                target_class: "B".into()
+            })
         );
-        assert_eq!(infer_type(&json!({"__type": "Nope"})).unwrap_err().code, ErrorCode::IncorrectType);
+        assert_eq!(
+            infer_type(&json!({"__type": "Nope"})).unwrap_err().code,
+            ErrorCode::IncorrectType
+        );
     }
 
     #[test]
@@ -501,7 +583,16 @@ mod tests {
     #[test]
     fn schema_json_round_trips() {
         let mut schema = ClassSchema::new("_Role");
-        schema.set_field("owner", FieldSpec { field_type: FieldType::Pointer { target_class: "_User".into() }, required: true, default_value: None });
+        schema.set_field(
+            "owner",
+            FieldSpec {
+                field_type: FieldType::Pointer {
+                    target_class: "_User".into(),
+                },
+                required: true,
+                default_value: None,
+            },
+        );
         let parsed = ClassSchema::from_json(&schema.to_json()).unwrap();
         assert_eq!(parsed, schema);
         assert_eq!(schema.relation_fields().count(), 2);

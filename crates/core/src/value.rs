@@ -38,16 +38,21 @@ pub fn type_tag(value: &Value) -> Option<&str> {
 
 /// The `iso` of a Date value.
 pub fn date_iso(value: &Value) -> Option<&str> {
-    if type_tag(value) == Some("Date") { value.get("iso")?.as_str() } else { None }
+    if type_tag(value) == Some("Date") {
+        value.get("iso")?.as_str()
+    } else {
+        None
+    }
 }
 
 /// `(className, objectId)` of a Pointer value, or of a full object (`__type: "Object"`), as the
 /// SDKs sometimes send saved objects where a pointer is meant.
 pub fn pointer_parts(value: &Value) -> Option<(&str, &str)> {
     match type_tag(value)? {
-        "Pointer" | "Object" => {
-            Some((value.get("className")?.as_str()?, value.get("objectId")?.as_str()?))
-        }
+        "Pointer" | "Object" => Some((
+            value.get("className")?.as_str()?,
+            value.get("objectId")?.as_str()?,
+        )),
         _ => None,
     }
 }
@@ -57,16 +62,22 @@ pub fn object_id_is_valid(object_id: &str) -> bool {
     !object_id.is_empty() && object_id.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
+/// The ISO text of a Date value or of a plain string.
+fn iso_text(value: &Value) -> Option<&str> {
+    date_iso(value).or_else(|| value.as_str())
+}
+
 /// Compares two encoded values for equality the way Parse means it: pointers by class and id,
 /// dates by instant, numbers by value.
 pub fn values_equal(a: &Value, b: &Value) -> bool {
     if let (Some(a), Some(b)) = (pointer_parts(a), pointer_parts(b)) {
         return a == b;
     }
-    if let (Some(a), Some(b)) = (date_iso(a), date_iso(b)) {
-        return match (parse_date(a), parse_date(b)) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => a == b,
+    // `createdAt`/`updatedAt` are plain ISO strings in objects but Date values in queries.
+    if date_iso(a).is_some() || date_iso(b).is_some() {
+        return match (iso_text(a).map(parse_date), iso_text(b).map(parse_date)) {
+            (Some(Ok(a)), Some(Ok(b))) => a == b,
+            _ => false,
         };
     }
     match (a, b) {
@@ -76,7 +87,8 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(a), Value::Object(b)) => {
             a.len() == b.len()
-                && a.iter().all(|(key, value)| b.get(key).is_some_and(|other| values_equal(value, other)))
+                && a.iter()
+                    .all(|(key, value)| b.get(key).is_some_and(|other| values_equal(value, other)))
         }
         _ => a == b,
     }
@@ -97,11 +109,22 @@ mod tests {
     fn equality_follows_parse_meaning() {
         let full = json!({"__type": "Object", "className": "A", "objectId": "x", "n": 1});
         assert!(values_equal(&pointer_value("A", "x"), &full));
-        assert!(!values_equal(&pointer_value("A", "x"), &pointer_value("B", "x")));
+        assert!(!values_equal(
+            &pointer_value("A", "x"),
+            &pointer_value("B", "x")
+        ));
         assert!(values_equal(&json!(1), &json!(1.0)));
         assert!(values_equal(
             &date_value("2024-01-01T00:00:00Z"),
             &date_value("2024-01-01T00:00:00.000Z")
+        ));
+        assert!(values_equal(
+            &json!("2024-01-01T00:00:00.000Z"),
+            &date_value("2024-01-01T00:00:00Z")
+        ));
+        assert!(!values_equal(
+            &json!("not a date"),
+            &date_value("2024-01-01T00:00:00Z")
         ));
     }
 }

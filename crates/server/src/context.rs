@@ -23,7 +23,10 @@ pub struct Auth {
 
 impl Auth {
     pub fn master() -> Auth {
-        Auth { master: true, ..Auth::default() }
+        Auth {
+            master: true,
+            ..Auth::default()
+        }
     }
 
     /// Fails with 119 for the read-only master key, as parse-server does for every write.

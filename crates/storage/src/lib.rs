@@ -17,11 +17,11 @@
 //!   is `Ok(None)`, not an error.
 
 use async_trait::async_trait;
+use reparse_core::ParseResult;
 use reparse_core::query::{Filter, Query};
 use reparse_core::schema::ClassSchema;
 use reparse_core::update::Updates;
 use reparse_core::value::Object;
-use reparse_core::ParseResult;
 
 pub mod conformance;
 

@@ -21,9 +21,14 @@ pub async fn run(ctx: &Ctx<'_>, body: Map<String, Value>) -> ApiResult<ParseResp
     let Some(requests) = body.get("requests").and_then(Value::as_array) else {
         return Err(ParseError::invalid_json("requests must be an array").into());
     };
-    let transactional = body.get("transaction").and_then(Value::as_bool).unwrap_or(false);
-    let parsed: Vec<Result<SubRequest, ApiError>> =
-        requests.iter().map(|request| parse_sub_request(ctx, request)).collect();
+    let transactional = body
+        .get("transaction")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let parsed: Vec<Result<SubRequest, ApiError>> = requests
+        .iter()
+        .map(|request| parse_sub_request(ctx, request))
+        .collect();
     if !transactional {
         let mut results = Vec::with_capacity(parsed.len());
         for request in parsed {
@@ -62,7 +67,10 @@ pub async fn run(ctx: &Ctx<'_>, body: Map<String, Value>) -> ApiResult<ParseResp
     Ok(answer(outcomes))
 }
 
-async fn run_one(ctx: &Ctx<'_>, request: Result<SubRequest, ApiError>) -> Result<ParseResponse, ApiError> {
+async fn run_one(
+    ctx: &Ctx<'_>,
+    request: Result<SubRequest, ApiError>,
+) -> Result<ParseResponse, ApiError> {
     let request = request?;
     if request.route == Route::Batch {
         return Err(ParseError::invalid_json("batch requests cannot be nested").into());
@@ -85,7 +93,12 @@ fn answer(outcomes: Vec<Result<ParseResponse, ApiError>>) -> ParseResponse {
 }
 
 fn parse_sub_request(ctx: &Ctx<'_>, request: &Value) -> Result<SubRequest, ApiError> {
-    let method = match request.get("method").and_then(Value::as_str).map(str::to_ascii_uppercase).as_deref() {
+    let method = match request
+        .get("method")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
         Some("GET") => Method::GET,
         Some("POST") => Method::POST,
         Some("PUT") => Method::PUT,
@@ -97,13 +110,20 @@ fn parse_sub_request(ctx: &Ctx<'_>, request: &Value) -> Result<SubRequest, ApiEr
     };
     let relative = routable_path(ctx.mount_path, path)
         .ok_or_else(|| ParseError::invalid_json(format!("cannot route batch path {path}")))?;
-    let route = Route::parse(relative).ok_or_else(|| ParseError::invalid_json(format!("cannot route batch path {path}")))?;
+    let route = Route::parse(relative)
+        .ok_or_else(|| ParseError::invalid_json(format!("cannot route batch path {path}")))?;
     let params = match request.get("body") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(body)) => body.clone(),
-        Some(_) => return Err(ParseError::invalid_json("batch request body must be an object").into()),
+        Some(_) => {
+            return Err(ParseError::invalid_json("batch request body must be an object").into());
+        }
     };
-    Ok(SubRequest { method, route, params })
+    Ok(SubRequest {
+        method,
+        route,
+        params,
+    })
 }
 
 /// A batch path is the mount path (or the legacy `/1`) followed by a route.
@@ -112,7 +132,10 @@ fn routable_path<'a>(mount_path: &str, path: &'a str) -> Option<&'a str> {
     [mount, "/1"]
         .into_iter()
         .filter(|prefix| !prefix.is_empty())
-        .find_map(|prefix| path.strip_prefix(prefix).filter(|rest| rest.starts_with('/')))
+        .find_map(|prefix| {
+            path.strip_prefix(prefix)
+                .filter(|rest| rest.starts_with('/'))
+        })
         .map(|rest| rest.trim_start_matches('/'))
 }
 
@@ -122,8 +145,14 @@ mod tests {
 
     #[test]
     fn strips_the_mount_path_or_the_legacy_prefix() {
-        assert_eq!(routable_path("/parse", "/parse/classes/A"), Some("classes/A"));
-        assert_eq!(routable_path("/parse/", "/1/classes/A/x"), Some("classes/A/x"));
+        assert_eq!(
+            routable_path("/parse", "/parse/classes/A"),
+            Some("classes/A")
+        );
+        assert_eq!(
+            routable_path("/parse/", "/1/classes/A/x"),
+            Some("classes/A/x")
+        );
         assert_eq!(routable_path("/parse", "/other/classes/A"), None);
         assert_eq!(routable_path("/parse", "/parsed/classes/A"), None);
     }

@@ -5,8 +5,12 @@ use std::sync::Arc;
 use rand::RngExt;
 use reparse_core::acl::{acl_from_permissions, permissions_from_acl};
 use reparse_core::query::{Constraint, FieldPath, Filter};
-use reparse_core::schema::{ClassSchema, FieldType, field_name_is_valid, infer_type, validate_class_name};
-use reparse_core::update::{FieldUpdate, RelationChange, Updates, apply_updates, parse_field_update};
+use reparse_core::schema::{
+    ClassSchema, FieldType, field_name_is_valid, infer_type, validate_class_name,
+};
+use reparse_core::update::{
+    FieldUpdate, RelationChange, Updates, apply_updates, parse_field_update,
+};
 use reparse_core::value::{Object, date_iso, format_date, parse_date};
 use reparse_core::{ErrorCode, ParseError};
 use serde_json::{Map, Value, json};
@@ -21,7 +25,11 @@ use crate::routes::ParseResponse;
 const SERVER_OWNED: [&str; 3] = ["objectId", "createdAt", "updatedAt"];
 
 /// `POST /classes/:className`
-pub async fn create(ctx: &Ctx<'_>, class_name: &str, mut body: Map<String, Value>) -> ApiResult<ParseResponse> {
+pub async fn create(
+    ctx: &Ctx<'_>,
+    class_name: &str,
+    mut body: Map<String, Value>,
+) -> ApiResult<ParseResponse> {
     ctx.auth.ensure_writable()?;
     validate_class_name(class_name)?;
     let object_id = take_custom_object_id(ctx, &mut body)?;
@@ -47,7 +55,9 @@ pub async fn create(ctx: &Ctx<'_>, class_name: &str, mut body: Map<String, Value
     ctx.store.insert(&schema, &object).await?;
     let relations = write.relation_updates();
     if !relations.is_empty() {
-        ctx.store.update(&schema, &object_id, &Filter::everything(), &relations).await?;
+        ctx.store
+            .update(&schema, &object_id, &Filter::everything(), &relations)
+            .await?;
     }
 
     let mut response = Map::new();
@@ -62,7 +72,10 @@ pub async fn create(ctx: &Ctx<'_>, class_name: &str, mut body: Map<String, Value
     Ok(ParseResponse {
         status: 201,
         body: Value::Object(response),
-        location: Some(format!("{}/classes/{class_name}/{object_id}", ctx.app.config.public_server_url)),
+        location: Some(format!(
+            "{}/classes/{class_name}/{object_id}",
+            ctx.app.config.public_server_url
+        )),
     })
 }
 
@@ -75,8 +88,15 @@ pub async fn update(
 ) -> ApiResult<ParseResponse> {
     ctx.auth.ensure_writable()?;
     validate_class_name(class_name)?;
-    if body.get("objectId").is_some_and(|id| id.as_str() != Some(object_id)) {
-        return Err(ParseError::new(ErrorCode::InvalidKeyName, "objectId is an invalid field name.").into());
+    if body
+        .get("objectId")
+        .is_some_and(|id| id.as_str() != Some(object_id))
+    {
+        return Err(ParseError::new(
+            ErrorCode::InvalidKeyName,
+            "objectId is an invalid field name.",
+        )
+        .into());
     }
     body.remove("objectId");
     let write = WriteBody::parse(body)?;
@@ -84,16 +104,29 @@ pub async fn update(
     let schema = ensure_fields(ctx, schema, &write.field_types()?).await?;
     for (path, update) in &write.updates {
         let clears = matches!(update, FieldUpdate::Delete | FieldUpdate::Set(Value::Null));
-        if !path.is_nested() && clears && schema.field(&path.field).is_some_and(|spec| spec.required) {
-            return Err(ParseError::new(ErrorCode::ValidationError, format!("{} is required", path.field)).into());
+        if !path.is_nested()
+            && clears
+            && schema.field(&path.field).is_some_and(|spec| spec.required)
+        {
+            return Err(ParseError::new(
+                ErrorCode::ValidationError,
+                format!("{} is required", path.field),
+            )
+            .into());
         }
     }
     let now = format_date(ctx.now);
     let mut updates = write.updates.clone();
     if let Some(acl) = &write.acl {
         let permissions = permissions_from_acl(acl)?;
-        updates.push((FieldPath::top("_rperm"), FieldUpdate::Set(json!(permissions.read))));
-        updates.push((FieldPath::top("_wperm"), FieldUpdate::Set(json!(permissions.write))));
+        updates.push((
+            FieldPath::top("_rperm"),
+            FieldUpdate::Set(json!(permissions.read)),
+        ));
+        updates.push((
+            FieldPath::top("_wperm"),
+            FieldUpdate::Set(json!(permissions.write)),
+        ));
     }
     updates.push((FieldPath::top("updatedAt"), FieldUpdate::Set(json!(now))));
     let updated = ctx
@@ -136,12 +169,21 @@ pub async fn get(
 }
 
 /// `GET /classes/:className`
-pub async fn find(ctx: &Ctx<'_>, class_name: &str, params: Map<String, Value>) -> ApiResult<ParseResponse> {
+pub async fn find(
+    ctx: &Ctx<'_>,
+    class_name: &str,
+    params: Map<String, Value>,
+) -> ApiResult<ParseResponse> {
     validate_class_name(class_name)?;
-    let redirect_key = params.get("redirectClassNameForKey").and_then(Value::as_str).map(str::to_string);
+    let redirect_key = params
+        .get("redirectClassNameForKey")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let request = FindRequest::from_params(ctx, params, query::FIND_PARAMS)?;
     let class_name = match redirect_key {
-        Some(key) => query::relation_target(ctx, class_name, &key).await?.unwrap_or_else(|| class_name.to_string()),
+        Some(key) => query::relation_target(ctx, class_name, &key)
+            .await?
+            .unwrap_or_else(|| class_name.to_string()),
         None => class_name.to_string(),
     };
     let redirected = class_name.as_str();
@@ -157,7 +199,10 @@ pub async fn find(ctx: &Ctx<'_>, class_name: &str, params: Map<String, Value>) -
 }
 
 fn by_id(object_id: &str) -> Filter {
-    Filter::Field { path: FieldPath::top("objectId"), constraint: Constraint::Eq(json!(object_id)) }
+    Filter::Field {
+        path: FieldPath::top("objectId"),
+        constraint: Constraint::Eq(json!(object_id)),
+    }
 }
 
 /// The class of an update or delete; a missing class means a missing object (or 119 for
@@ -165,23 +210,34 @@ fn by_id(object_id: &str) -> Filter {
 async fn existing_class(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<Arc<ClassSchema>> {
     match ctx.app.schemas.get(ctx.store, class_name).await? {
         Some(schema) => Ok(schema),
-        None if !ctx.auth.master && !ctx.app.config.allow_client_class_creation => Err(ParseError::new(
-            ErrorCode::OperationForbidden,
-            format!("This user is not allowed to access non-existent class: {class_name}"),
-        )
-        .into()),
+        None if !ctx.auth.master && !ctx.app.config.allow_client_class_creation => {
+            Err(ParseError::new(
+                ErrorCode::OperationForbidden,
+                format!("This user is not allowed to access non-existent class: {class_name}"),
+            )
+            .into())
+        }
         None => Err(ParseError::object_not_found().into()),
     }
 }
 
-fn take_custom_object_id(ctx: &Ctx<'_>, body: &mut Map<String, Value>) -> ApiResult<Option<String>> {
+fn take_custom_object_id(
+    ctx: &Ctx<'_>,
+    body: &mut Map<String, Value>,
+) -> ApiResult<Option<String>> {
     let given = body.remove("objectId");
     if !ctx.app.config.allow_custom_object_id {
         if given.is_some_and(|id| !id.is_null()) {
-            return Err(ParseError::new(ErrorCode::InvalidKeyName, "objectId is an invalid field name.").into());
+            return Err(ParseError::new(
+                ErrorCode::InvalidKeyName,
+                "objectId is an invalid field name.",
+            )
+            .into());
         }
         if body.contains_key("id") {
-            return Err(ParseError::new(ErrorCode::InvalidKeyName, "id is an invalid field name.").into());
+            return Err(
+                ParseError::new(ErrorCode::InvalidKeyName, "id is an invalid field name.").into(),
+            );
         }
         return Ok(None);
     }
@@ -222,9 +278,17 @@ impl WriteBody {
             check_value(&key, &value)?;
             let update = match parse_field_update(&value)? {
                 // A `{"__type": "Relation"}` marker declares the field; it holds no data.
-                FieldUpdate::Set(marker) if reparse_core::value::type_tag(&marker) == Some("Relation") => {
-                    let target_class = marker.get("className").and_then(Value::as_str).unwrap_or_default();
-                    FieldUpdate::Relation(RelationChange { target_class: target_class.to_string(), ..RelationChange::default() })
+                FieldUpdate::Set(marker)
+                    if reparse_core::value::type_tag(&marker) == Some("Relation") =>
+                {
+                    let target_class = marker
+                        .get("className")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    FieldUpdate::Relation(RelationChange {
+                        target_class: target_class.to_string(),
+                        ..RelationChange::default()
+                    })
                 }
                 update => update,
             };
@@ -244,10 +308,12 @@ impl WriteBody {
                     FieldUpdate::Set(value) => infer_type(value)?,
                     FieldUpdate::Delete => None,
                     FieldUpdate::Increment(_) => Some(FieldType::Number),
-                    FieldUpdate::Add(_) | FieldUpdate::AddUnique(_) | FieldUpdate::Remove(_) => Some(FieldType::Array),
-                    FieldUpdate::Relation(change) => {
-                        Some(FieldType::Relation { target_class: change.target_class.clone() })
+                    FieldUpdate::Add(_) | FieldUpdate::AddUnique(_) | FieldUpdate::Remove(_) => {
+                        Some(FieldType::Array)
                     }
+                    FieldUpdate::Relation(change) => Some(FieldType::Relation {
+                        target_class: change.target_class.clone(),
+                    }),
                 }
             };
             if let Some(field_type) = field_type {
@@ -277,9 +343,14 @@ fn check_value(key: &str, value: &Value) -> ApiResult<()> {
         let latitude = value.get("latitude").and_then(Value::as_f64);
         let longitude = value.get("longitude").and_then(Value::as_f64);
         match (latitude, longitude) {
-            (Some(lat), Some(lng)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng) => {}
+            (Some(lat), Some(lng))
+                if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng) => {}
             _ => {
-                return Err(ParseError::new(ErrorCode::InvalidJson, format!("invalid GeoPoint for {key}")).into());
+                return Err(ParseError::new(
+                    ErrorCode::InvalidJson,
+                    format!("invalid GeoPoint for {key}"),
+                )
+                .into());
             }
         }
     }
@@ -310,7 +381,9 @@ fn apply_defaults(schema: &ClassSchema, object: &mut Object) -> Vec<String> {
 fn check_required(schema: &ClassSchema, object: &Object) -> ApiResult<()> {
     for (name, spec) in &schema.fields {
         if spec.required && object.get(name).is_none_or(|v| v.is_null() || v == "") {
-            return Err(ParseError::new(ErrorCode::ValidationError, format!("{name} is required")).into());
+            return Err(
+                ParseError::new(ErrorCode::ValidationError, format!("{name} is required")).into(),
+            );
         }
     }
     Ok(())
@@ -322,7 +395,10 @@ fn add_computed_fields(response: &mut Map<String, Value>, updates: &Updates, obj
     for (path, update) in updates {
         let computed = matches!(
             update,
-            FieldUpdate::Increment(_) | FieldUpdate::Add(_) | FieldUpdate::AddUnique(_) | FieldUpdate::Remove(_)
+            FieldUpdate::Increment(_)
+                | FieldUpdate::Add(_)
+                | FieldUpdate::AddUnique(_)
+                | FieldUpdate::Remove(_)
         );
         if computed && !path.is_nested() {
             if let Some(value) = object.get(&path.field) {
@@ -336,7 +412,9 @@ fn add_computed_fields(response: &mut Map<String, Value>, updates: &Updates, obj
 fn new_object_id(size: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..size).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..size)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// Turns a stored object into what clients see: `ACL` from `_rperm`/`_wperm`, relation fields
@@ -350,10 +428,16 @@ pub fn to_client_object(schema: &ClassSchema, mut object: Object) -> Object {
                 .and_then(|v| serde_json::from_value(v).ok())
                 .unwrap_or_default()
         };
-        object.insert("ACL".into(), acl_from_permissions(&list(read), &list(write)));
+        object.insert(
+            "ACL".into(),
+            acl_from_permissions(&list(read), &list(write)),
+        );
     }
     for (field, target_class) in schema.relation_fields() {
-        object.insert(field.to_string(), json!({"__type": "Relation", "className": target_class}));
+        object.insert(
+            field.to_string(),
+            json!({"__type": "Relation", "className": target_class}),
+        );
     }
     object
 }
@@ -372,9 +456,15 @@ mod tests {
     #[test]
     fn stored_permissions_become_an_acl() {
         let schema = ClassSchema::new("_Role");
-        let stored = json!({"objectId": "a", "_rperm": ["*"], "_wperm": []}).as_object().unwrap().clone();
+        let stored = json!({"objectId": "a", "_rperm": ["*"], "_wperm": []})
+            .as_object()
+            .unwrap()
+            .clone();
         let client = to_client_object(&schema, stored);
         assert_eq!(client["ACL"], json!({"*": {"read": true}}));
-        assert_eq!(client["users"], json!({"__type": "Relation", "className": "_User"}));
+        assert_eq!(
+            client["users"],
+            json!({"__type": "Relation", "className": "_User"})
+        );
     }
 }

@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 
-use reparse_core::query::{Constraint, FieldPath, Filter, Query, SortKey, SubQuery, parse_order, parse_where};
+use reparse_core::query::{
+    Constraint, FieldPath, Filter, Query, SortKey, SubQuery, parse_order, parse_where,
+};
 use reparse_core::schema::{ClassSchema, FieldType};
 use reparse_core::value::{Object, pointer_parts, pointer_value};
 use reparse_core::{ParseError, ParseResult};
@@ -17,12 +19,29 @@ use crate::controllers::objects::to_client_object;
 
 /// Parameters `GET /classes/:className` accepts (parse-server's list; anything else is 102).
 pub const FIND_PARAMS: &[&str] = &[
-    "where", "limit", "skip", "order", "count", "keys", "excludeKeys", "include", "includeAll",
-    "redirectClassNameForKey", "readPreference", "includeReadPreference", "subqueryReadPreference",
+    "where",
+    "limit",
+    "skip",
+    "order",
+    "count",
+    "keys",
+    "excludeKeys",
+    "include",
+    "includeAll",
+    "redirectClassNameForKey",
+    "readPreference",
+    "includeReadPreference",
+    "subqueryReadPreference",
     "comment",
 ];
 /// Parameters `GET /classes/:className/:objectId` accepts.
-pub const GET_PARAMS: &[&str] = &["keys", "include", "excludeKeys", "readPreference", "includeReadPreference"];
+pub const GET_PARAMS: &[&str] = &[
+    "keys",
+    "include",
+    "excludeKeys",
+    "readPreference",
+    "includeReadPreference",
+];
 
 /// Fields every result keeps whatever `keys` says.
 const ALWAYS_SELECTED: [&str; 4] = ["objectId", "createdAt", "updatedAt", "ACL"];
@@ -45,14 +64,21 @@ pub struct FindRequest {
 
 impl FindRequest {
     /// Reads the parameters of a find (from the URL or a `_method: GET` body).
-    pub fn from_params(ctx: &Ctx<'_>, params: Map<String, Value>, allowed: &[&str]) -> ParseResult<FindRequest> {
+    pub fn from_params(
+        ctx: &Ctx<'_>,
+        params: Map<String, Value>,
+        allowed: &[&str],
+    ) -> ParseResult<FindRequest> {
         if let Some(unknown) = params.keys().find(|key| !allowed.contains(&key.as_str())) {
-            return Err(ParseError::invalid_query(format!("Invalid parameter for query: {unknown}")));
+            return Err(ParseError::invalid_query(format!(
+                "Invalid parameter for query: {unknown}"
+            )));
         }
         let filter = match params.get("where") {
             None | Some(Value::Null) => Filter::everything(),
             Some(Value::String(text)) => parse_where(
-                &serde_json::from_str(text).map_err(|_| ParseError::invalid_json("invalid JSON in where"))?,
+                &serde_json::from_str(text)
+                    .map_err(|_| ParseError::invalid_json("invalid JSON in where"))?,
             )?,
             Some(value) => parse_where(value)?,
         };
@@ -75,10 +101,17 @@ impl FindRequest {
         };
         let list = |key: &str| -> Vec<String> {
             match params.get(key) {
-                Some(Value::String(text)) => {
-                    text.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_string).collect()
-                }
-                Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                Some(Value::String(text)) => text
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
                 _ => Vec::new(),
             }
         };
@@ -95,8 +128,12 @@ impl FindRequest {
             limit: Some(limit),
             count: truthy(params.get("count")),
             keys,
-            exclude_keys: list("excludeKeys").iter().map(|key| top_field(key)).collect(),
-            include_all: truthy(params.get("includeAll")) || include_list.iter().any(|path| path == "*"),
+            exclude_keys: list("excludeKeys")
+                .iter()
+                .map(|key| top_field(key))
+                .collect(),
+            include_all: truthy(params.get("includeAll"))
+                || include_list.iter().any(|path| path == "*"),
             include: include_list
                 .iter()
                 .filter(|path| path.as_str() != "*")
@@ -123,7 +160,9 @@ fn non_negative(params: &Map<String, Value>, key: &str) -> ParseResult<Option<u6
     let value = match params.get(key) {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(text)) => text.trim().parse::<i64>().ok(),
-        Some(Value::Number(number)) => number.as_i64().or_else(|| number.as_f64().map(|f| f as i64)),
+        Some(Value::Number(number)) => number
+            .as_i64()
+            .or_else(|| number.as_f64().map(|f| f as i64)),
         Some(_) => None,
     };
     match value {
@@ -133,7 +172,11 @@ fn non_negative(params: &Map<String, Value>, key: &str) -> ParseResult<Option<u6
 }
 
 /// Runs a find: results in client form, and the count when asked.
-pub async fn find(ctx: &Ctx<'_>, class_name: &str, request: FindRequest) -> ParseResult<(Vec<Object>, Option<u64>)> {
+pub async fn find(
+    ctx: &Ctx<'_>,
+    class_name: &str,
+    request: FindRequest,
+) -> ParseResult<(Vec<Object>, Option<u64>)> {
     let Some(schema) = ctx.app.schemas.get(ctx.store, class_name).await? else {
         // parse-server answers queries on a class that does not exist with nothing.
         return Ok((Vec::new(), request.count.then_some(0)));
@@ -146,9 +189,17 @@ pub async fn find(ctx: &Ctx<'_>, class_name: &str, request: FindRequest) -> Pars
     if request.limit == Some(0) {
         return Ok((Vec::new(), count));
     }
-    let query = Query { filter, order: request.order, skip: request.skip, limit: request.limit };
+    let query = Query {
+        filter,
+        order: request.order,
+        skip: request.skip,
+        limit: request.limit,
+    };
     let stored = ctx.store.find(&schema, &query).await?;
-    let mut results: Vec<Object> = stored.into_iter().map(|object| to_client_object(&schema, object)).collect();
+    let mut results: Vec<Object> = stored
+        .into_iter()
+        .map(|object| to_client_object(&schema, object))
+        .collect();
     let mut include = request.include.clone();
     if request.include_all {
         for (field, spec) in &schema.fields {
@@ -174,7 +225,11 @@ pub async fn find(ctx: &Ctx<'_>, class_name: &str, request: FindRequest) -> Pars
 }
 
 /// The target class of relation `key` on `class_name`, if it is a relation.
-pub async fn relation_target(ctx: &Ctx<'_>, class_name: &str, key: &str) -> ParseResult<Option<String>> {
+pub async fn relation_target(
+    ctx: &Ctx<'_>,
+    class_name: &str,
+    key: &str,
+) -> ParseResult<Option<String>> {
     let schema = ctx.app.schemas.get(ctx.store, class_name).await?;
     Ok(schema.and_then(|schema| match schema.field_type(key) {
         Some(FieldType::Relation { target_class }) => Some(target_class.clone()),
@@ -186,25 +241,43 @@ type BoxedFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Replaces sub-queries, `$relatedTo` and relation-field equality with `$in`/`$nin` on
 /// concrete values, so storage and the matcher see a plain filter.
-fn resolve<'a>(ctx: &'a Ctx<'a>, schema: &'a ClassSchema, filter: Filter) -> BoxedFuture<'a, ParseResult<Filter>> {
+fn resolve<'a>(
+    ctx: &'a Ctx<'a>,
+    schema: &'a ClassSchema,
+    filter: Filter,
+) -> BoxedFuture<'a, ParseResult<Filter>> {
     Box::pin(async move {
         Ok(match filter {
             Filter::And(parts) => Filter::And(resolve_all(ctx, schema, parts).await?),
             Filter::Or(parts) => Filter::Or(resolve_all(ctx, schema, parts).await?),
             Filter::Nor(parts) => Filter::Nor(resolve_all(ctx, schema, parts).await?),
-            Filter::RelatedTo { owner_class, owner_id, key } => {
+            Filter::RelatedTo {
+                owner_class,
+                owner_id,
+                key,
+            } => {
                 let ids = match relation_target(ctx, &owner_class, &key).await? {
-                    Some(target) => ctx.store.related_ids(&owner_class, &key, &target, &owner_id).await?,
+                    Some(target) => {
+                        ctx.store
+                            .related_ids(&owner_class, &key, &target, &owner_id)
+                            .await?
+                    }
                     None => Vec::new(),
                 };
                 id_in(ids)
             }
-            Filter::Field { path, constraint } => resolve_field(ctx, schema, path, constraint).await?,
+            Filter::Field { path, constraint } => {
+                resolve_field(ctx, schema, path, constraint).await?
+            }
         })
     })
 }
 
-async fn resolve_all<'a>(ctx: &'a Ctx<'a>, schema: &'a ClassSchema, parts: Vec<Filter>) -> ParseResult<Vec<Filter>> {
+async fn resolve_all<'a>(
+    ctx: &'a Ctx<'a>,
+    schema: &'a ClassSchema,
+    parts: Vec<Filter>,
+) -> ParseResult<Vec<Filter>> {
     let mut resolved = Vec::with_capacity(parts.len());
     for part in parts {
         resolved.push(resolve(ctx, schema, part).await?);
@@ -225,17 +298,30 @@ async fn resolve_field<'a>(
     path: FieldPath,
     constraint: Constraint,
 ) -> ParseResult<Filter> {
-    let field = |constraint| Filter::Field { path: path.clone(), constraint };
+    let field = |constraint| Filter::Field {
+        path: path.clone(),
+        constraint,
+    };
     Ok(match constraint {
         Constraint::InQuery(sub) => field(Constraint::In(pointers_matching(ctx, *sub).await?)),
         Constraint::NotInQuery(sub) => field(Constraint::Nin(pointers_matching(ctx, *sub).await?)),
-        Constraint::Select { query, key } => field(Constraint::In(values_matching(ctx, *query, &key).await?)),
+        Constraint::Select { query, key } => {
+            field(Constraint::In(values_matching(ctx, *query, &key).await?))
+        }
         Constraint::DontSelect { query, key } => {
             field(Constraint::Nin(values_matching(ctx, *query, &key).await?))
         }
-        constraint => match (schema.field_type(&path.field), &constraint, path.is_nested()) {
+        constraint => match (
+            schema.field_type(&path.field),
+            &constraint,
+            path.is_nested(),
+        ) {
             // `{relationField: pointer}`: objects whose relation holds that pointer.
-            (Some(FieldType::Relation { target_class }), Constraint::Eq(_) | Constraint::In(_), false) => {
+            (
+                Some(FieldType::Relation { target_class }),
+                Constraint::Eq(_) | Constraint::In(_),
+                false,
+            ) => {
                 let values = match &constraint {
                     Constraint::In(values) => values.clone(),
                     Constraint::Eq(value) => vec![value.clone()],
@@ -246,7 +332,11 @@ async fn resolve_field<'a>(
                     .filter_map(pointer_parts)
                     .map(|(_, id)| id.to_string())
                     .collect();
-                id_in(ctx.store.owning_ids(&schema.class_name, &path.field, target_class, &related).await?)
+                id_in(
+                    ctx.store
+                        .owning_ids(&schema.class_name, &path.field, target_class, &related)
+                        .await?,
+                )
             }
             _ => field(constraint),
         },
@@ -258,7 +348,12 @@ async fn run_subquery<'a>(ctx: &'a Ctx<'a>, sub: SubQuery) -> ParseResult<(Strin
         return Ok((sub.class_name, Vec::new()));
     };
     let filter = resolve(ctx, &schema, sub.filter).await?;
-    let query = Query { filter, order: sub.order, skip: sub.skip, limit: sub.limit };
+    let query = Query {
+        filter,
+        order: sub.order,
+        skip: sub.skip,
+        limit: sub.limit,
+    };
     Ok((sub.class_name, ctx.store.find(&schema, &query).await?))
 }
 
@@ -271,7 +366,11 @@ async fn pointers_matching<'a>(ctx: &'a Ctx<'a>, sub: SubQuery) -> ParseResult<V
         .collect())
 }
 
-async fn values_matching<'a>(ctx: &'a Ctx<'a>, sub: SubQuery, key: &str) -> ParseResult<Vec<Value>> {
+async fn values_matching<'a>(
+    ctx: &'a Ctx<'a>,
+    sub: SubQuery,
+    key: &str,
+) -> ParseResult<Vec<Value>> {
     let path = FieldPath::parse(key);
     let (_, objects) = run_subquery(ctx, sub).await?;
     Ok(objects
@@ -282,26 +381,44 @@ async fn values_matching<'a>(ctx: &'a Ctx<'a>, sub: SubQuery, key: &str) -> Pars
 
 /// Replaces the pointers at `path` (a field, then fields of the included objects) with the
 /// objects they point to, in client form (`__type: "Object"`). Arrays of pointers too.
-fn include_path<'a>(ctx: &'a Ctx<'a>, objects: &'a mut [Object], path: &'a [String]) -> BoxedFuture<'a, ParseResult<()>> {
+fn include_path<'a>(
+    ctx: &'a Ctx<'a>,
+    objects: &'a mut [Object],
+    path: &'a [String],
+) -> BoxedFuture<'a, ParseResult<()>> {
     Box::pin(async move {
-        let Some((field, rest)) = path.split_first() else { return Ok(()) };
+        let Some((field, rest)) = path.split_first() else {
+            return Ok(());
+        };
         let mut wanted: HashMap<String, Vec<String>> = HashMap::new();
         for object in objects.iter() {
             for pointer in pointers_in(object.get(field)) {
                 if let Some((class_name, id)) = pointer_parts(pointer) {
-                    wanted.entry(class_name.to_string()).or_default().push(id.to_string());
+                    wanted
+                        .entry(class_name.to_string())
+                        .or_default()
+                        .push(id.to_string());
                 }
             }
         }
         let mut fetched: HashMap<(String, String), Value> = HashMap::new();
         for (class_name, ids) in wanted {
-            let Some(schema) = ctx.app.schemas.get(ctx.store, &class_name).await? else { continue };
+            let Some(schema) = ctx.app.schemas.get(ctx.store, &class_name).await? else {
+                continue;
+            };
             let filter = id_in(ids);
             let found = ctx.store.find(&schema, &Query::matching(filter)).await?;
-            let mut found: Vec<Object> = found.into_iter().map(|object| to_client_object(&schema, object)).collect();
+            let mut found: Vec<Object> = found
+                .into_iter()
+                .map(|object| to_client_object(&schema, object))
+                .collect();
             include_path(ctx, &mut found, rest).await?;
             for mut object in found {
-                let id = object.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
+                let id = object
+                    .get("objectId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 object.insert("__type".into(), json!("Object"));
                 object.insert("className".into(), json!(class_name));
                 fetched.insert((class_name.clone(), id), Value::Object(object));
@@ -330,7 +447,9 @@ fn is_pointer(value: &Value) -> bool {
 
 fn replace_pointers(value: &mut Value, fetched: &HashMap<(String, String), Value>) {
     if let Value::Array(items) = value {
-        items.iter_mut().for_each(|item| replace_pointers(item, fetched));
+        items
+            .iter_mut()
+            .for_each(|item| replace_pointers(item, fetched));
         return;
     }
     if !is_pointer(value) {

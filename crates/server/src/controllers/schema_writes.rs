@@ -87,13 +87,21 @@ pub async fn ensure_fields(
 }
 
 /// Whether some field is new; 111 when one has another type already.
-fn needs_new_fields(schema: &ClassSchema, fields: &[(String, FieldType)]) -> Result<bool, ParseError> {
+fn needs_new_fields(
+    schema: &ClassSchema,
+    fields: &[(String, FieldType)],
+) -> Result<bool, ParseError> {
     let mut missing = false;
     for (name, field_type) in fields {
         match schema.field_type(name) {
             Some(existing) if existing == field_type => {}
             Some(existing) => {
-                return Err(type_mismatch(&schema.class_name, name, existing, field_type));
+                return Err(type_mismatch(
+                    &schema.class_name,
+                    name,
+                    existing,
+                    field_type,
+                ));
             }
             None => missing = true,
         }

@@ -1,0 +1,286 @@
+//! parse-server's options, declared once: JSON key, `PARSE_SERVER_*` variable, CLI flag, kind
+//! and help. The config file, the environment and the flags are read through this table and
+//! merged in that order (later wins). Unknown options, and parse-server options Reparse does
+//! not support yet, stop the start with an error naming them: nothing is silently ignored.
+
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OptionKind {
+    Text,
+    Bool,
+    Integer,
+    /// A byte size: a number or text like `20mb`.
+    Size,
+}
+
+#[derive(Debug)]
+pub(crate) struct OptionSpec {
+    /// The key in parse-server's JSON config.
+    pub(crate) key: &'static str,
+    /// The environment variable parse-server reads it from.
+    pub(crate) env: &'static str,
+    /// The CLI flag (without `--`).
+    pub(crate) flag: &'static str,
+    pub(crate) kind: OptionKind,
+    pub(crate) help: &'static str,
+}
+
+macro_rules! options {
+    ($( $key:literal, $env:literal, $flag:literal, $kind:ident, $help:literal; )*) => {
+        pub(crate) const OPTIONS: &[OptionSpec] = &[
+            $( OptionSpec { key: $key, env: $env, flag: $flag, kind: OptionKind::$kind, help: $help }, )*
+        ];
+    };
+}
+
+options! {
+    "appId", "PARSE_SERVER_APPLICATION_ID", "app-id", Text, "Your Parse Application ID";
+    "appName", "PARSE_SERVER_APP_NAME", "app-name", Text, "Name of the app";
+    "masterKey", "PARSE_SERVER_MASTER_KEY", "master-key", Text, "Your Parse Master Key";
+    "readOnlyMasterKey", "PARSE_SERVER_READ_ONLY_MASTER_KEY", "read-only-master-key", Text, "Read-only key: same read access as the master key, no writes";
+    "clientKey", "PARSE_SERVER_CLIENT_KEY", "client-key", Text, "Key for iOS, MacOS, tvOS clients";
+    "javascriptKey", "PARSE_SERVER_JAVASCRIPT_KEY", "javascript-key", Text, "Key for the JavaScript SDK";
+    "restAPIKey", "PARSE_SERVER_REST_API_KEY", "rest-api-key", Text, "Key for REST calls";
+    "dotNetKey", "PARSE_SERVER_DOT_NET_KEY", "dot-net-key", Text, "Key for Unity and .Net SDK";
+    "serverURL", "PARSE_SERVER_URL", "server-url", Text, "URL to your Parse Server (default http://localhost:<port><mountPath>)";
+    "publicServerURL", "PARSE_PUBLIC_SERVER_URL", "public-server-url", Text, "Public URL to your Parse Server, used in links and Location headers";
+    "port", "PORT", "port", Integer, "The port to run the server on (default 1337; 0 picks a free one)";
+    "host", "PARSE_SERVER_HOST", "host", Text, "The host to serve on (default 0.0.0.0)";
+    "mountPath", "PARSE_SERVER_MOUNT_PATH", "mount-path", Text, "Mount path for the server (default /parse)";
+    "databaseURI", "PARSE_SERVER_DATABASE_URI", "database-uri", Text, "sqlite://<path> or a plain file path (postgres:// arrives with the PostgreSQL adapter)";
+    "allowClientClassCreation", "PARSE_SERVER_ALLOW_CLIENT_CLASS_CREATION", "allow-client-class-creation", Bool, "Let clients create classes on first save (default false)";
+    "allowCustomObjectId", "PARSE_SERVER_ALLOW_CUSTOM_OBJECT_ID", "allow-custom-object-id", Bool, "Let clients set objectId on create (default false)";
+    "maxLimit", "PARSE_SERVER_MAX_LIMIT", "max-limit", Integer, "Largest limit a query may ask for (default unbounded)";
+    "objectIdSize", "PARSE_SERVER_OBJECT_ID_SIZE", "object-id-size", Integer, "Length of generated objectIds (default 10)";
+    "maxUploadSize", "PARSE_SERVER_MAX_UPLOAD_SIZE", "max-upload-size", Size, "Largest request body (default 20mb)";
+}
+
+/// parse-server options that Reparse knows but does not serve yet (a later release will).
+pub(crate) const NOT_YET_SUPPORTED: &[&str] = &[
+    "cloud",
+    "push",
+    "liveQuery",
+    "startLiveQueryServer",
+    "liveQueryServerOptions",
+    "filesAdapter",
+    "fileUpload",
+    "emailAdapter",
+    "verifyUserEmails",
+    "auth",
+    "sessionLength",
+    "expireInactiveSessions",
+    "revokeSessionOnPasswordReset",
+    "passwordPolicy",
+    "accountLockout",
+    "masterKeyIps",
+    "maintenanceKey",
+    "maintenanceKeyIps",
+    "graphQLPath",
+    "mountGraphQL",
+    "mountPlayground",
+    "preserveFileName",
+    "protectedFields",
+    "enforcePrivateUsers",
+    "directAccess",
+    "cacheAdapter",
+    "databaseAdapter",
+    "databaseOptions",
+    "logsFolder",
+    "logLevel",
+    "verbose",
+    "silent",
+    "jsonLogs",
+    "customPages",
+    "pages",
+    "idempotencyOptions",
+    "rateLimit",
+    "schema",
+    "security",
+    "trustProxy",
+    "encodeParseObjectInCloudFunction",
+    "allowHeaders",
+    "allowOrigin",
+    "scheduledPush",
+    "expireInactiveSessions",
+    "emailVerifyTokenValidityDuration",
+    "preventLoginWithUnverifiedEmail",
+];
+
+fn spec_for_key(key: &str) -> Option<&'static OptionSpec> {
+    OPTIONS.iter().find(|spec| spec.key == key)
+}
+
+fn unsupported(key: &str) -> String {
+    if NOT_YET_SUPPORTED.contains(&key) {
+        format!("option {key:?} is not supported by this version of Reparse yet")
+    } else {
+        format!("unknown option {key:?}")
+    }
+}
+
+/// Converts a raw value (JSON from the file, text from env or flags) to the option's kind.
+fn coerce(spec: &OptionSpec, value: Value) -> Result<Value, String> {
+    let bad = |value: &Value| {
+        format!(
+            "option {:?}: {value} is not a valid {:?}",
+            spec.key, spec.kind
+        )
+    };
+    match (spec.kind, value) {
+        (OptionKind::Text, Value::String(text)) => Ok(Value::String(text)),
+        (OptionKind::Bool, Value::Bool(flag)) => Ok(Value::Bool(flag)),
+        (OptionKind::Bool, Value::String(text)) => match text.as_str() {
+            "true" | "1" | "yes" => Ok(Value::Bool(true)),
+            "false" | "0" | "no" => Ok(Value::Bool(false)),
+            _ => Err(bad(&Value::String(text))),
+        },
+        (OptionKind::Integer, Value::Number(number)) if number.is_u64() => {
+            Ok(Value::Number(number))
+        }
+        (OptionKind::Integer, Value::String(text)) => text
+            .trim()
+            .parse::<u64>()
+            .map(Value::from)
+            .map_err(|_| bad(&Value::String(text))),
+        (OptionKind::Size, value) => parse_size(&value)
+            .map(Value::from)
+            .ok_or_else(|| bad(&value)),
+        (_, value) => Err(bad(&value)),
+    }
+}
+
+/// `20mb`, `512kb`, `1gb`, `100` (bytes).
+pub(crate) fn parse_size(value: &Value) -> Option<u64> {
+    if let Some(bytes) = value.as_u64() {
+        return Some(bytes);
+    }
+    let text = value.as_str()?.trim().to_ascii_lowercase();
+    let digits_end = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let number: f64 = text[..digits_end].parse().ok()?;
+    let multiplier = match text[digits_end..].trim() {
+        "" | "b" => 1.0,
+        "kb" => 1024.0,
+        "mb" => 1024.0 * 1024.0,
+        "gb" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    Some((number * multiplier) as u64)
+}
+
+/// Reads a parse-server JSON config file's options.
+pub(crate) fn from_config_file(text: &str) -> Result<Map<String, Value>, String> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|error| format!("config file is not valid JSON: {error}"))?;
+    let Value::Object(raw) = value else {
+        return Err("config file must hold a JSON object".into());
+    };
+    let mut options = Map::new();
+    for (key, value) in raw {
+        let spec = spec_for_key(&key).ok_or_else(|| unsupported(&key))?;
+        if !value.is_null() {
+            options.insert(key, coerce(spec, value)?);
+        }
+    }
+    Ok(options)
+}
+
+/// Reads options from `PARSE_SERVER_*` (and `PORT`) variables. An unknown `PARSE_SERVER_*`
+/// variable is an error, like an unknown key in the file.
+pub(crate) fn from_environment(
+    variables: impl Iterator<Item = (String, String)>,
+) -> Result<Map<String, Value>, String> {
+    let mut options = Map::new();
+    for (name, value) in variables {
+        match OPTIONS.iter().find(|spec| spec.env == name) {
+            Some(spec) => {
+                options.insert(spec.key.to_string(), coerce(spec, Value::String(value))?);
+            }
+            None if name.starts_with("PARSE_SERVER_") => {
+                return Err(format!(
+                    "environment variable {name} is not a Reparse option (unknown or not supported yet)"
+                ));
+            }
+            None => {}
+        }
+    }
+    Ok(options)
+}
+
+/// Reads options from CLI flags given as `(flag, value)` pairs.
+pub(crate) fn from_flags<'a>(
+    flags: impl Iterator<Item = (&'a str, String)>,
+) -> Result<Map<String, Value>, String> {
+    let mut options = Map::new();
+    for (flag, value) in flags {
+        let spec = OPTIONS
+            .iter()
+            .find(|spec| spec.flag == flag)
+            .ok_or_else(|| format!("unknown flag --{flag}"))?;
+        options.insert(spec.key.to_string(), coerce(spec, Value::String(value))?);
+    }
+    Ok(options)
+}
+
+/// Merges layers, later ones winning.
+pub(crate) fn merge(layers: impl IntoIterator<Item = Map<String, Value>>) -> Map<String, Value> {
+    let mut merged = Map::new();
+    for layer in layers {
+        merged.extend(layer);
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_each_layer_and_later_layers_win() {
+        let file = from_config_file(r#"{"appId": "a", "port": 1, "maxUploadSize": "1kb", "allowClientClassCreation": true}"#).unwrap();
+        assert_eq!(file["maxUploadSize"], json!(1024));
+        let env = from_environment(
+            [
+                ("PORT".to_string(), "2".to_string()),
+                ("HOME".to_string(), "/root".to_string()),
+            ]
+            .into_iter(),
+        )
+        .unwrap();
+        let flags = from_flags([("master-key", "m".to_string())].into_iter()).unwrap();
+        let merged = merge([file, env, flags]);
+        assert_eq!(merged["port"], json!(2));
+        assert_eq!(merged["masterKey"], json!("m"));
+        assert_eq!(merged["allowClientClassCreation"], json!(true));
+    }
+
+    #[test]
+    fn refuses_unknown_and_unsupported_options_by_name() {
+        let error = from_config_file(r#"{"cloud": "./main.js"}"#).unwrap_err();
+        assert!(
+            error.contains("\"cloud\"") && error.contains("not supported"),
+            "{error}"
+        );
+        let error = from_config_file(r#"{"flyingCars": true}"#).unwrap_err();
+        assert!(error.contains("unknown option \"flyingCars\""), "{error}");
+        let error =
+            from_environment([("PARSE_SERVER_CLOUD".to_string(), "x".to_string())].into_iter())
+                .unwrap_err();
+        assert!(error.contains("PARSE_SERVER_CLOUD"), "{error}");
+        assert!(from_config_file(r#"{"port": "high"}"#).is_err());
+    }
+
+    #[test]
+    fn every_option_has_distinct_names() {
+        for (index, spec) in OPTIONS.iter().enumerate() {
+            for other in &OPTIONS[index + 1..] {
+                assert_ne!(spec.key, other.key);
+                assert_ne!(spec.env, other.env);
+                assert_ne!(spec.flag, other.flag);
+            }
+        }
+    }
+}

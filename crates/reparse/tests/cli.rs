@@ -1,0 +1,337 @@
+//! The binary as a user runs it: zero-config start, config files, the apps CLI and app
+//! isolation. Each test spawns the real `reparse` on an ephemeral port.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_reparse");
+
+/// A running server and what it printed before it was ready.
+struct Server {
+    child: Child,
+    url: String,
+    printed: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(dir: &Path, args: &[&str]) -> Server {
+        let mut child = Command::new(BINARY)
+            .arg("serve")
+            .args(args)
+            .current_dir(dir)
+            .env("PORT", "0")
+            .env("REPARSE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn reparse");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut printed = Vec::new();
+        loop {
+            let line = receiver
+                .recv_timeout(Duration::from_secs(20))
+                .expect("server printed its URL in time");
+            if let Some(url) = line.strip_prefix("Reparse is listening on ") {
+                let url = url.to_string();
+                return Server {
+                    child,
+                    url,
+                    printed,
+                };
+            }
+            printed.push(line);
+        }
+    }
+
+    /// The value printed after `label:` (the generated keys).
+    fn printed_value(&self, label: &str) -> String {
+        self.printed
+            .iter()
+            .find_map(|line| {
+                line.trim()
+                    .strip_prefix(&format!("{label}:"))
+                    .map(|v| v.trim().to_string())
+            })
+            .unwrap_or_else(|| panic!("{label} was not printed: {:?}", self.printed))
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// Sends a request; returns status and JSON body.
+fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<Value>) -> (u16, Value) {
+    let agent = agent();
+    let mut response = match body {
+        Some(body) => {
+            let mut request = agent.post(url);
+            if method == "PUT" {
+                request = agent.put(url);
+            }
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.send_json(body).expect("request sent")
+        }
+        None => {
+            let mut request = if method == "DELETE" {
+                agent.delete(url)
+            } else {
+                agent.get(url)
+            };
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.call().expect("request sent")
+        }
+    };
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn run_cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(BINARY)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run reparse");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn zero_config_start_generates_keys_once_and_keeps_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app_id, master_key, object_id) = {
+        let server = Server::start(dir.path(), &[]);
+        assert!(dir.path().join("reparse-data").is_dir());
+        let app_id = server.printed_value("appId");
+        let master_key = server.printed_value("masterKey");
+        let (status, body) = call("GET", &format!("{}/health", server.url), &[], None);
+        assert_eq!((status, body), (200, json!({"status": "ok"})));
+        let headers = [
+            ("X-Parse-Application-Id", app_id.as_str()),
+            ("X-Parse-Master-Key", master_key.as_str()),
+        ];
+        let (status, created) = call(
+            "POST",
+            &format!("{}/classes/Note", server.url),
+            &headers,
+            Some(json!({"text": "kept"})),
+        );
+        assert_eq!(status, 201, "{created}");
+        (
+            app_id,
+            master_key,
+            created["objectId"].as_str().unwrap().to_string(),
+        )
+    };
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(server.printed_value("appId"), app_id);
+    assert_eq!(server.printed_value("masterKey"), master_key);
+    let headers = [
+        ("X-Parse-Application-Id", app_id.as_str()),
+        ("X-Parse-Master-Key", master_key.as_str()),
+    ];
+    let (status, fetched) = call(
+        "GET",
+        &format!("{}/classes/Note/{object_id}", server.url),
+        &headers,
+        None,
+    );
+    assert_eq!(status, 200, "{fetched}");
+    assert_eq!(fetched["text"], "kept");
+}
+
+#[test]
+fn config_file_options_are_read_and_unsupported_ones_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"appId": "a", "masterKey": "m", "cloud": "./cloud/main.js"}"#,
+    )
+    .unwrap();
+    let (ok, _, stderr) = run_cli(dir.path(), &["serve", "--config", config.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("\"cloud\"") && stderr.contains("not supported"),
+        "{stderr}"
+    );
+
+    std::fs::write(
+        &config,
+        r#"{"appId": "a", "masterKey": "m", "databaseURI": "postgres://localhost/x"}"#,
+    )
+    .unwrap();
+    let (ok, _, stderr) = run_cli(dir.path(), &["serve", "--config", config.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("PostgreSQL"), "{stderr}");
+
+    let database = dir.path().join("custom.sqlite");
+    let config_text = json!({
+        "appId": "cfg", "masterKey": "cfg-master", "restAPIKey": "rest",
+        "databaseURI": format!("sqlite://{}", database.display()), "maxLimit": 2,
+        "allowClientClassCreation": true,
+    });
+    std::fs::write(&config, config_text.to_string()).unwrap();
+    let server = Server::start(dir.path(), &["--config", config.to_str().unwrap()]);
+    assert!(database.exists());
+    let client = [
+        ("X-Parse-Application-Id", "cfg"),
+        ("X-Parse-REST-API-Key", "rest"),
+    ];
+    for n in 0..3 {
+        let (status, _) = call(
+            "POST",
+            &format!("{}/classes/Item", server.url),
+            &client,
+            Some(json!({"n": n})),
+        );
+        assert_eq!(status, 201);
+    }
+    let (_, found) = call(
+        "GET",
+        &format!("{}/classes/Item?limit=10", server.url),
+        &client,
+        None,
+    );
+    assert_eq!(
+        found["results"].as_array().unwrap().len(),
+        2,
+        "maxLimit caps the limit"
+    );
+    let wrong = [
+        ("X-Parse-Application-Id", "cfg"),
+        ("X-Parse-REST-API-Key", "nope"),
+    ];
+    let (status, body) = call("GET", &format!("{}/classes/Item", server.url), &wrong, None);
+    assert_eq!((status, body), (403, json!({"error": "unauthorized"})));
+}
+
+#[test]
+fn apps_are_created_listed_and_kept_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, first, _) = run_cli(dir.path(), &["apps", "create", "first"]);
+    assert!(ok, "{first}");
+    let (ok, second, _) = run_cli(dir.path(), &["apps", "create", "second"]);
+    assert!(ok, "{second}");
+    let (ok, listed, _) = run_cli(dir.path(), &["apps", "list"]);
+    assert!(
+        ok && listed.contains("first") && listed.contains("second"),
+        "{listed}"
+    );
+    let (ok, _, stderr) = run_cli(dir.path(), &["apps", "create", "first"]);
+    assert!(!ok && stderr.contains("already exists"), "{stderr}");
+
+    let value = |printed: &str, label: &str| -> String {
+        printed
+            .lines()
+            .find_map(|line| {
+                line.trim()
+                    .strip_prefix(&format!("{label}:"))
+                    .map(|v| v.trim().to_string())
+            })
+            .unwrap()
+    };
+    let server = Server::start(dir.path(), &[]);
+    let (first_id, first_master) = (value(&first, "appId"), value(&first, "masterKey"));
+    let (second_id, second_master) = (value(&second, "appId"), value(&second, "masterKey"));
+    let first_headers = [
+        ("X-Parse-Application-Id", first_id.as_str()),
+        ("X-Parse-Master-Key", first_master.as_str()),
+    ];
+    let (status, _) = call(
+        "POST",
+        &format!("{}/classes/Secret", server.url),
+        &first_headers,
+        Some(json!({"v": 1})),
+    );
+    assert_eq!(status, 201);
+
+    // The second app's master key opens nothing of the first app.
+    let crossed = [
+        ("X-Parse-Application-Id", first_id.as_str()),
+        ("X-Parse-Master-Key", second_master.as_str()),
+    ];
+    let (status, body) = call(
+        "GET",
+        &format!("{}/classes/Secret", server.url),
+        &crossed,
+        None,
+    );
+    assert_eq!(
+        (status, body),
+        (403, json!({"error": "unauthorized"})),
+        "client keys are configured, so a wrong master key is refused"
+    );
+    // The second app has its own data: the first app's class is not there.
+    let second_headers = [
+        ("X-Parse-Application-Id", second_id.as_str()),
+        ("X-Parse-Master-Key", second_master.as_str()),
+    ];
+    let (status, body) = call(
+        "GET",
+        &format!("{}/classes/Secret", server.url),
+        &second_headers,
+        None,
+    );
+    assert_eq!((status, body), (200, json!({"results": []})));
+
+    // An app created while the server runs is served without a restart.
+    let (ok, third, _) = run_cli(dir.path(), &["apps", "create", "third"]);
+    assert!(ok);
+    let third_headers = [
+        ("X-Parse-Application-Id", value(&third, "appId")),
+        ("X-Parse-Master-Key", value(&third, "masterKey")),
+    ];
+    let third_headers: Vec<(&str, &str)> = third_headers
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let (status, _) = call(
+        "GET",
+        &format!("{}/schemas", server.url),
+        &third_headers,
+        None,
+    );
+    assert_eq!(status, 200);
+
+    let (ok, _, stderr) = run_cli(dir.path(), &["apps", "delete", "second"]);
+    assert!(!ok && stderr.contains("--yes"), "{stderr}");
+    let (ok, _, _) = run_cli(dir.path(), &["apps", "delete", "second", "--yes"]);
+    assert!(ok);
+    let (_, listed, _) = run_cli(dir.path(), &["apps", "list"]);
+    assert!(!listed.contains("second"), "{listed}");
+}

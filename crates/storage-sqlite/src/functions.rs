@@ -1,0 +1,164 @@
+//! SQL functions Reparse registers on every connection, for what SQLite cannot say natively
+//! the way the in-memory matcher means it:
+//!
+//! - `reparse_regex(text, pattern, options)`: `$regex` with Parse's options, through
+//!   [`compile_regex`], compiled regexes cached process-wide.
+//! - `reparse_json_equal(a, b)`: equality of two JSON texts by [`values_equal`] (object key
+//!   order ignored, pointers by class and id, dates by instant).
+//! - `reparse_compare(actual, bound)`: `-1/0/1` (or NULL when incomparable) for two JSON texts
+//!   by [`compare`]; used for ordering operators on values inside JSON columns.
+//! - `reparse_instant(text)`: the canonical ISO text of a date string, NULL if it is not one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
+use regex::Regex;
+use reparse_core::matcher::{compare, compile_regex};
+use reparse_core::value::values_equal;
+use rusqlite::Connection;
+use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::types::ValueRef;
+use serde_json::Value;
+
+use crate::columns::canonical_iso;
+
+/// How many distinct `(pattern, options)` pairs stay compiled before the cache starts over.
+const REGEX_CACHE_CAPACITY: usize = 256;
+
+/// Compiled regexes by `(pattern, options)`.
+type RegexCache = HashMap<(String, String), Arc<Regex>>;
+
+static REGEX_CACHE: LazyLock<Mutex<RegexCache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+pub(crate) fn register(connection: &Connection) -> rusqlite::Result<()> {
+    let flags = FunctionFlags::SQLITE_UTF8
+        | FunctionFlags::SQLITE_DETERMINISTIC
+        | FunctionFlags::SQLITE_INNOCUOUS;
+    connection.create_scalar_function("reparse_regex", 3, flags, |context| {
+        let (Some(text), Some(pattern)) = (text_argument(context, 0)?, text_argument(context, 1)?)
+        else {
+            return Ok(false);
+        };
+        let options = text_argument(context, 2)?.unwrap_or_default();
+        Ok(cached_regex(pattern, options)?.is_match(text))
+    })?;
+    connection.create_scalar_function("reparse_json_equal", 2, flags, |context| {
+        let (Some(a), Some(b)) = (json_argument(context, 0)?, json_argument(context, 1)?) else {
+            return Ok(None);
+        };
+        Ok(Some(values_equal(&a, &b)))
+    })?;
+    connection.create_scalar_function("reparse_compare", 2, flags, |context| {
+        let (Some(actual), Some(bound)) = (json_argument(context, 0)?, json_argument(context, 1)?)
+        else {
+            return Ok(None);
+        };
+        // The matcher treats a JSON null like a missing value: nothing to compare.
+        if actual.is_null() {
+            return Ok(None);
+        }
+        Ok(compare(Some(&actual), &bound).map(|ordering| ordering as i64))
+    })?;
+    connection.create_scalar_function("reparse_instant", 1, flags, |context| {
+        Ok(text_argument(context, 0)?.and_then(canonical_iso))
+    })?;
+    Ok(())
+}
+
+/// A text argument; `None` for NULL or any non-text value.
+fn text_argument<'a>(context: &'a Context<'_>, index: usize) -> rusqlite::Result<Option<&'a str>> {
+    match context.get_raw(index) {
+        ValueRef::Text(bytes) => std::str::from_utf8(bytes)
+            .map(Some)
+            .map_err(|error| rusqlite::Error::UserFunctionError(error.into())),
+        _ => Ok(None),
+    }
+}
+
+/// A JSON text argument, parsed; `None` for NULL.
+fn json_argument(context: &Context<'_>, index: usize) -> rusqlite::Result<Option<Value>> {
+    let Some(text) = text_argument(context, index)? else {
+        return Ok(None);
+    };
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|error| rusqlite::Error::UserFunctionError(error.into()))
+}
+
+fn cached_regex(pattern: &str, options: &str) -> rusqlite::Result<Arc<Regex>> {
+    let key = (pattern.to_string(), options.to_string());
+    if let Some(regex) = REGEX_CACHE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&key)
+    {
+        return Ok(Arc::clone(regex));
+    }
+    // Compiled outside the lock: a slow pattern must not stall other connections.
+    let regex = Arc::new(
+        compile_regex(pattern, options)
+            .map_err(|error| rusqlite::Error::UserFunctionError(Box::new(error)))?,
+    );
+    let mut cache = REGEX_CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    if cache.len() >= REGEX_CACHE_CAPACITY {
+        cache.clear();
+    }
+    cache.insert(key, Arc::clone(&regex));
+    Ok(regex)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connection() -> Connection {
+        let connection = Connection::open_in_memory().unwrap();
+        register(&connection).unwrap();
+        connection
+    }
+
+    fn query<T: rusqlite::types::FromSql>(sql: &str) -> T {
+        connection().query_row(sql, [], |row| row.get(0)).unwrap()
+    }
+
+    #[test]
+    fn regex_follows_parse_options() {
+        assert!(query::<bool>("SELECT reparse_regex('Apple', '^a', 'i')"));
+        assert!(!query::<bool>("SELECT reparse_regex('Apple', '^a', '')"));
+        assert!(!query::<bool>("SELECT reparse_regex(NULL, '^a', '')"));
+        let error = connection().query_row("SELECT reparse_regex('a', '(', '')", [], |row| {
+            row.get::<_, bool>(0)
+        });
+        assert!(error.is_err());
+    }
+
+    #[test]
+    fn json_equality_and_comparison_follow_the_matcher() {
+        assert!(query::<bool>(
+            r#"SELECT reparse_json_equal('{"a":1,"b":2}', '{"b":2,"a":1.0}')"#
+        ));
+        assert!(!query::<bool>(
+            r#"SELECT reparse_json_equal('[1,2]', '[2,1]')"#
+        ));
+        assert_eq!(
+            query::<Option<i64>>(r#"SELECT reparse_compare('2', '1')"#),
+            Some(1)
+        );
+        assert_eq!(
+            query::<Option<i64>>(r#"SELECT reparse_compare('"a"', '1')"#),
+            None
+        );
+        assert_eq!(
+            query::<Option<i64>>(r#"SELECT reparse_compare('null', '1')"#),
+            None
+        );
+        assert_eq!(
+            query::<Option<String>>("SELECT reparse_instant('2024-01-01T01:00:00+01:00')"),
+            Some("2024-01-01T00:00:00.000Z".into())
+        );
+        assert_eq!(
+            query::<Option<String>>("SELECT reparse_instant('soon')"),
+            None
+        );
+    }
+}
