@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, ParseError, ParseResult};
+use crate::query::{Constraint, FieldPath, Filter};
 
 /// Read and write permission lists of one object.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -50,9 +51,7 @@ pub fn permissions_from_acl(acl: &Value) -> ParseResult<Permissions> {
 pub fn acl_from_permissions(read: &[String], write: &[String]) -> Value {
     let mut acl = Map::new();
     let mut grant = |entity: &String, permission: &str| {
-        let entry = acl
-            .entry(entity.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
+        let entry = acl.entry(entity.clone()).or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(entry) = entry {
             entry.insert(permission.to_string(), Value::Bool(true));
         }
@@ -62,6 +61,25 @@ pub fn acl_from_permissions(read: &[String], write: &[String]) -> Value {
     Value::Object(acl)
 }
 
+/// Objects readable by a caller who is all of `entities` (`*`, a user id, `role:<name>`s):
+/// no ACL at all, or one that grants any of them.
+pub fn read_filter(entities: &[String]) -> Filter {
+    permission_filter("_rperm", entities)
+}
+
+/// Objects writable by a caller who is all of `entities`.
+pub fn write_filter(entities: &[String]) -> Filter {
+    permission_filter("_wperm", entities)
+}
+
+fn permission_filter(field: &str, entities: &[String]) -> Filter {
+    let mut allowed = Vec::with_capacity(entities.len() + 1);
+    // Null matches a missing list: objects saved without an ACL are public.
+    allowed.push(Value::Null);
+    allowed.extend(entities.iter().cloned().map(Value::String));
+    Filter::Field { path: FieldPath::top(field), constraint: Constraint::In(allowed) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,28 +87,32 @@ mod tests {
 
     #[test]
     fn converts_both_ways() {
-        let acl = json!({"*": {"read": true}, "u1": {"read": true, "write": true}, "role:admin": {"write": true}});
+        let acl =
+            json!({"*": {"read": true}, "u1": {"read": true, "write": true}, "role:admin": {"write": true}});
         let permissions = permissions_from_acl(&acl).unwrap();
         assert_eq!(permissions.read, vec!["*", "u1"]);
         assert_eq!(permissions.write, vec!["u1", "role:admin"]);
-        assert_eq!(
-            acl_from_permissions(&permissions.read, &permissions.write),
-            acl
-        );
+        assert_eq!(acl_from_permissions(&permissions.read, &permissions.write), acl);
+    }
+
+    #[test]
+    fn permission_filters_admit_public_objects_and_granted_entities() {
+        let filter = read_filter(&["*".to_string()]);
+        let object = |value: Value| value.as_object().unwrap().clone();
+        assert!(crate::matcher::matches(&filter, &object(json!({"n": 1}))));
+        assert!(crate::matcher::matches(&filter, &object(json!({"_rperm": ["*"]}))));
+        assert!(!crate::matcher::matches(&filter, &object(json!({"_rperm": []}))));
+        assert!(!crate::matcher::matches(&filter, &object(json!({"_rperm": ["u1"]}))));
+        let writer = write_filter(&["*".to_string(), "u1".to_string()]);
+        assert!(crate::matcher::matches(&writer, &object(json!({"_wperm": ["u1"]}))));
     }
 
     #[test]
     fn rejects_malformed_acls() {
-        for bad in [
-            json!([]),
-            json!({"*": true}),
-            json!({"*": {"read": "yes"}}),
-            json!({"*": {"admin": true}}),
-        ] {
-            assert_eq!(
-                permissions_from_acl(&bad).unwrap_err().code,
-                ErrorCode::InvalidAcl
-            );
+        for bad in
+            [json!([]), json!({"*": true}), json!({"*": {"read": "yes"}}), json!({"*": {"admin": true}})]
+        {
+            assert_eq!(permissions_from_acl(&bad).unwrap_err().code, ErrorCode::InvalidAcl);
         }
     }
 }

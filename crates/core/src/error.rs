@@ -113,10 +113,7 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ParseError {
-        ParseError {
-            code,
-            message: message.into(),
-        }
+        ParseError { code, message: message.into() }
     }
 
     /// Shorthands for the codes raised most often.
@@ -139,16 +136,10 @@ impl ParseError {
         ParseError::new(ErrorCode::InternalServerError, message)
     }
     pub fn invalid_key_name(key: &str) -> ParseError {
-        ParseError::new(
-            ErrorCode::InvalidKeyName,
-            format!("Invalid field name: {key}."),
-        )
+        ParseError::new(ErrorCode::InvalidKeyName, format!("Invalid field name: {key}."))
     }
     pub fn invalid_class_name(class_name: &str) -> ParseError {
-        ParseError::new(
-            ErrorCode::InvalidClassName,
-            format!("Invalid class name: {class_name}"),
-        )
+        ParseError::new(ErrorCode::InvalidClassName, format!("Invalid class name: {class_name}"))
     }
 
     pub fn http_status(&self) -> u16 {

@@ -13,7 +13,7 @@ use crate::value::{Object, date_iso, parse_date, pointer_parts, values_equal};
 
 /// Compiles a `$regex` with its `$options` (`i`, `m`, `x`, `s`).
 pub fn compile_regex(pattern: &str, options: &str) -> ParseResult<Regex> {
-    RegexBuilder::new(pattern)
+    RegexBuilder::new(&expand_literal_quotes(pattern))
         .case_insensitive(options.contains('i'))
         .multi_line(options.contains('m'))
         .ignore_whitespace(options.contains('x'))
@@ -21,6 +21,25 @@ pub fn compile_regex(pattern: &str, options: &str) -> ParseResult<Regex> {
         .size_limit(1 << 20)
         .build()
         .map_err(|error| ParseError::invalid_query(format!("Invalid regular expression: {error}")))
+}
+
+/// Rewrites PCRE's `\Q…\E` literal quoting (what the SDKs' `startsWith`, `endsWith` and
+/// `contains` send) as escaped text, which the `regex` crate understands.
+fn expand_literal_quotes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(start) = rest.find("\\Q") {
+        out.push_str(&rest[..start]);
+        let quoted = &rest[start + 2..];
+        let (literal, after) = match quoted.find("\\E") {
+            Some(end) => (&quoted[..end], &quoted[end + 2..]),
+            None => (quoted, ""),
+        };
+        out.push_str(&regex::escape(literal));
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whether `object` satisfies `filter`. Unresolved sub-queries never match.
@@ -51,23 +70,19 @@ fn constraint_holds(constraint: &Constraint, actual: Option<&Value>) -> bool {
         Constraint::Lte(bound) => compare(actual, bound).is_some_and(Ordering::is_le),
         Constraint::Gt(bound) => compare(actual, bound).is_some_and(Ordering::is_gt),
         Constraint::Gte(bound) => compare(actual, bound).is_some_and(Ordering::is_ge),
-        Constraint::In(options) => options
-            .iter()
-            .any(|option| equals_or_contains(actual, option)),
-        Constraint::Nin(options) => !options
-            .iter()
-            .any(|option| equals_or_contains(actual, option)),
+        Constraint::In(options) => options.iter().any(|option| equals_or_contains(actual, option)),
+        Constraint::Nin(options) => !options.iter().any(|option| equals_or_contains(actual, option)),
         Constraint::Exists(exists) => actual.is_some() == *exists,
         Constraint::All(required) => match actual {
-            Some(Value::Array(items)) => required
-                .iter()
-                .all(|wanted| items.iter().any(|item| values_equal(item, wanted))),
+            Some(Value::Array(items)) => {
+                required.iter().all(|wanted| items.iter().any(|item| values_equal(item, wanted)))
+            }
             _ => false,
         },
         Constraint::ContainedBy(allowed) => match actual {
-            Some(Value::Array(items)) => items
-                .iter()
-                .all(|item| allowed.iter().any(|option| values_equal(item, option))),
+            Some(Value::Array(items)) => {
+                items.iter().all(|item| allowed.iter().any(|option| values_equal(item, option)))
+            }
             _ => false,
         },
         Constraint::Regex { pattern, options } => match (actual, compile_regex(pattern, options)) {
@@ -127,11 +142,7 @@ mod tests {
     fn check(where_clause: Value, object: Value, expected: bool) {
         let filter = parse_where(&where_clause).unwrap();
         let object = object.as_object().unwrap().clone();
-        assert_eq!(
-            matches(&filter, &object),
-            expected,
-            "{where_clause} on {object:?}"
-        );
+        assert_eq!(matches(&filter, &object), expected, "{where_clause} on {object:?}");
     }
 
     #[test]
@@ -147,41 +158,20 @@ mod tests {
         check(json!({"tags": "a"}), object.clone(), true);
         check(json!({"tags": {"$all": ["a", "b"]}}), object.clone(), true);
         check(json!({"tags": {"$all": ["a", "c"]}}), object.clone(), false);
-        check(
-            json!({"tags": {"$containedBy": ["a", "b", "c"]}}),
-            object.clone(),
-            true,
-        );
+        check(json!({"tags": {"$containedBy": ["a", "b", "c"]}}), object.clone(), true);
         check(json!({"tags": {"$in": ["z", "b"]}}), object.clone(), true);
         check(json!({"o.x": 1}), object.clone(), true);
         check(json!({"missing": {"$exists": false}}), object.clone(), true);
         check(json!({"missing": null}), object.clone(), true);
         check(json!({"n": {"$ne": null}}), object.clone(), true);
-        check(
-            json!({"s": {"$regex": "^A", "$options": "i"}}),
-            object.clone(),
-            true,
-        );
-        check(
-            json!({"d": {"$gt": {"__type": "Date", "iso": "2024-01-01T00:00:00Z"}}}),
-            object.clone(),
-            true,
-        );
-        check(
-            json!({"p": {"__type": "Pointer", "className": "A", "objectId": "x1"}}),
-            object.clone(),
-            true,
-        );
-        check(
-            json!({"$or": [{"n": 1}, {"s": "abc"}]}),
-            object.clone(),
-            true,
-        );
-        check(
-            json!({"$nor": [{"n": 1}, {"s": "abc"}]}),
-            object.clone(),
-            false,
-        );
-        check(json!({"n": {"$gt": "4"}}), object, false);
+        check(json!({"s": {"$regex": "^A", "$options": "i"}}), object.clone(), true);
+        check(json!({"d": {"$gt": {"__type": "Date", "iso": "2024-01-01T00:00:00Z"}}}), object.clone(), true);
+        check(json!({"p": {"__type": "Pointer", "className": "A", "objectId": "x1"}}), object.clone(), true);
+        check(json!({"$or": [{"n": 1}, {"s": "abc"}]}), object.clone(), true);
+        check(json!({"$nor": [{"n": 1}, {"s": "abc"}]}), object.clone(), false);
+        check(json!({"n": {"$gt": "4"}}), object.clone(), false);
+        check(json!({"s": {"$regex": "^\\Qab\\E"}}), object.clone(), true);
+        check(json!({"s": {"$regex": "\\Qa.c\\E"}}), object.clone(), false);
+        check(json!({"s": {"$regex": "\\Qbc\\E$"}}), object, true);
     }
 }

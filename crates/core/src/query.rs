@@ -40,20 +40,14 @@ pub struct FieldPath {
 
 impl FieldPath {
     pub fn top(field: &str) -> FieldPath {
-        FieldPath {
-            field: field.to_string(),
-            subpath: Vec::new(),
-        }
+        FieldPath { field: field.to_string(), subpath: Vec::new() }
     }
 
     /// Splits `a.b.c` into field `a` and subpath `[b, c]`.
     pub fn parse(path: &str) -> FieldPath {
         let mut parts = path.split('.');
         let field = parts.next().unwrap_or_default().to_string();
-        FieldPath {
-            field,
-            subpath: parts.map(str::to_string).collect(),
-        }
+        FieldPath { field, subpath: parts.map(str::to_string).collect() }
     }
 
     pub fn is_nested(&self) -> bool {
@@ -81,16 +75,9 @@ pub enum Filter {
     /// None may hold (`$nor`).
     Nor(Vec<Filter>),
     /// A constraint on one path.
-    Field {
-        path: FieldPath,
-        constraint: Constraint,
-    },
+    Field { path: FieldPath, constraint: Constraint },
     /// Objects in the relation `key` of the object `owner` (`$relatedTo`). Unresolved form.
-    RelatedTo {
-        owner_class: String,
-        owner_id: String,
-        key: String,
-    },
+    RelatedTo { owner_class: String, owner_id: String, key: String },
 }
 
 impl Filter {
@@ -200,12 +187,7 @@ pub struct Query {
 
 impl Query {
     pub fn matching(filter: Filter) -> Query {
-        Query {
-            filter,
-            order: Vec::new(),
-            skip: 0,
-            limit: None,
-        }
+        Query { filter, order: Vec::new(), skip: 0, limit: None }
     }
 }
 
@@ -222,30 +204,21 @@ fn parse_where_map(map: &Map<String, Value>) -> ParseResult<Filter> {
     for (key, value) in map {
         parts.push(parse_clause(key, value)?);
     }
-    Ok(if parts.len() == 1 {
-        parts.pop().unwrap_or_else(Filter::everything)
-    } else {
-        Filter::And(parts)
-    })
+    Ok(if parts.len() == 1 { parts.pop().unwrap_or_else(Filter::everything) } else { Filter::And(parts) })
 }
 
 fn parse_clause(key: &str, value: &Value) -> ParseResult<Filter> {
     match key {
         "$or" | "$and" | "$nor" => {
             let Some(items) = value.as_array() else {
-                return Err(ParseError::invalid_query(format!(
-                    "Bad {key} format - use an array value."
-                )));
+                return Err(ParseError::invalid_query(format!("Bad {key} format - use an array value.")));
             };
             if items.is_empty() {
                 return Err(ParseError::invalid_query(format!(
                     "Bad {key} format - use an array of at least 1 value."
                 )));
             }
-            let subs = items
-                .iter()
-                .map(parse_where)
-                .collect::<ParseResult<Vec<_>>>()?;
+            let subs = items.iter().map(parse_where).collect::<ParseResult<Vec<_>>>()?;
             Ok(match key {
                 "$or" => Filter::Or(subs),
                 "$and" => Filter::And(subs),
@@ -262,15 +235,12 @@ fn parse_clause(key: &str, value: &Value) -> ParseResult<Filter> {
                     owner_id: owner_id.to_string(),
                     key: relation_key.to_string(),
                 }),
-                _ => Err(ParseError::invalid_query(
-                    "bad $relatedTo: needs object (a pointer) and key",
-                )),
+                _ => Err(ParseError::invalid_query("bad $relatedTo: needs object (a pointer) and key")),
             }
         }
-        _ if !query_key_is_valid(key) => Err(ParseError::new(
-            ErrorCode::InvalidKeyName,
-            format!("Invalid key name: {key}"),
-        )),
+        _ if !query_key_is_valid(key) => {
+            Err(ParseError::new(ErrorCode::InvalidKeyName, format!("Invalid key name: {key}")))
+        }
         _ => parse_field_clause(key, value),
     }
 }
@@ -278,22 +248,15 @@ fn parse_clause(key: &str, value: &Value) -> ParseResult<Filter> {
 /// parse-server's rule for keys in a `where`: `^[a-zA-Z][a-zA-Z0-9_.]*$`, no empty segment.
 fn query_key_is_valid(key: &str) -> bool {
     key.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
         && !key.split('.').any(str::is_empty)
 }
 
 fn parse_field_clause(key: &str, value: &Value) -> ParseResult<Filter> {
     let path = FieldPath::parse(key);
-    let operators = value
-        .as_object()
-        .filter(|map| map.keys().next().is_some_and(|k| k.starts_with('$')));
+    let operators = value.as_object().filter(|map| map.keys().next().is_some_and(|k| k.starts_with('$')));
     let Some(operators) = operators else {
-        return Ok(Filter::Field {
-            path,
-            constraint: Constraint::Eq(value.clone()),
-        });
+        return Ok(Filter::Field { path, constraint: Constraint::Eq(value.clone()) });
     };
     let mut constraints = Vec::new();
     for (op, argument) in operators {
@@ -305,32 +268,16 @@ fn parse_field_clause(key: &str, value: &Value) -> ParseResult<Filter> {
         }
         constraints.push(parse_operator(op, argument, operators)?);
     }
-    let mut filters: Vec<Filter> = constraints
-        .into_iter()
-        .map(|constraint| Filter::Field {
-            path: path.clone(),
-            constraint,
-        })
-        .collect();
-    Ok(if filters.len() == 1 {
-        filters.remove(0)
-    } else {
-        Filter::And(filters)
-    })
+    let mut filters: Vec<Filter> =
+        constraints.into_iter().map(|constraint| Filter::Field { path: path.clone(), constraint }).collect();
+    Ok(if filters.len() == 1 { filters.remove(0) } else { Filter::And(filters) })
 }
 
 fn value_list(op: &str, argument: &Value) -> ParseResult<Vec<Value>> {
-    argument
-        .as_array()
-        .cloned()
-        .ok_or_else(|| ParseError::invalid_json(format!("bad {op} value")))
+    argument.as_array().cloned().ok_or_else(|| ParseError::invalid_json(format!("bad {op} value")))
 }
 
-fn parse_operator(
-    op: &str,
-    argument: &Value,
-    operators: &Map<String, Value>,
-) -> ParseResult<Constraint> {
+fn parse_operator(op: &str, argument: &Value, operators: &Map<String, Value>) -> ParseResult<Constraint> {
     Ok(match op {
         "$eq" => Constraint::Eq(argument.clone()),
         "$ne" => Constraint::Ne(argument.clone()),
@@ -356,28 +303,19 @@ fn parse_operator(
                     options.clone()
                 }
                 Some(other) => {
-                    let shown = other
-                        .as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| other.to_string());
-                    return Err(ParseError::invalid_query(format!(
-                        "Bad $options value for query: {shown}"
-                    )));
+                    let shown = other.as_str().map(str::to_string).unwrap_or_else(|| other.to_string());
+                    return Err(ParseError::invalid_query(format!("Bad $options value for query: {shown}")));
                 }
             };
             check_regex(pattern, &options)?;
-            Constraint::Regex {
-                pattern: pattern.to_string(),
-                options,
-            }
+            Constraint::Regex { pattern: pattern.to_string(), options }
         }
         "$inQuery" => Constraint::InQuery(Box::new(parse_subquery(op, argument)?)),
         "$notInQuery" => Constraint::NotInQuery(Box::new(parse_subquery(op, argument)?)),
         "$select" | "$dontSelect" => {
-            let (Some(query), Some(key)) = (
-                argument.get("query"),
-                argument.get("key").and_then(Value::as_str),
-            ) else {
+            let (Some(query), Some(key)) =
+                (argument.get("query"), argument.get("key").and_then(Value::as_str))
+            else {
                 return Err(ParseError::invalid_query(format!("improper usage of {op}")));
             };
             let query = Box::new(parse_subquery(op, query)?);
@@ -397,9 +335,7 @@ fn parse_operator(
         | "$maxDistanceInMiles"
         | "$maxDistanceInKilometers"
         | "$text" => {
-            return Err(ParseError::invalid_query(format!(
-                "{op} is not supported yet"
-            )));
+            return Err(ParseError::invalid_query(format!("{op} is not supported yet")));
         }
         other => return Err(ParseError::invalid_json(format!("bad constraint: {other}"))),
     })
@@ -445,29 +381,17 @@ fn parse_subquery(op: &str, value: &Value) -> ParseResult<SubQuery> {
 /// Parses `order` (`"score,-name"`).
 pub fn parse_order(order: &str) -> ParseResult<Vec<SortKey>> {
     let mut keys = Vec::new();
-    for raw in order
-        .split(',')
-        .map(str::trim)
-        .filter(|key| !key.is_empty())
-    {
+    for raw in order.split(',').map(str::trim).filter(|key| !key.is_empty()) {
         let (descending, name) = match raw.strip_prefix('-') {
             Some(name) => (true, name),
             None => (false, raw),
         };
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
         if !valid {
             return Err(ParseError::invalid_key_name(name));
         }
-        keys.push(SortKey {
-            path: FieldPath::parse(name),
-            descending,
-        });
+        keys.push(SortKey { path: FieldPath::parse(name), descending });
     }
     Ok(keys)
 }
@@ -478,10 +402,7 @@ mod tests {
     use serde_json::json;
 
     fn field(path: &str, constraint: Constraint) -> Filter {
-        Filter::Field {
-            path: FieldPath::parse(path),
-            constraint,
-        }
+        Filter::Field { path: FieldPath::parse(path), constraint }
     }
 
     #[test]
@@ -491,24 +412,15 @@ mod tests {
             filter,
             Filter::And(vec![
                 field("a", Constraint::Eq(json!(1))),
-                Filter::And(vec![
-                    field("b", Constraint::Gt(json!(2))),
-                    field("b", Constraint::Lt(json!(5)))
-                ]),
+                Filter::And(vec![field("b", Constraint::Gt(json!(2))), field("b", Constraint::Lt(json!(5)))]),
             ])
         );
         let typed = json!({"__type": "Pointer", "className": "A", "objectId": "x"});
-        assert_eq!(
-            parse_where(&json!({"p": typed})).unwrap(),
-            field("p", Constraint::Eq(typed))
-        );
+        assert_eq!(parse_where(&json!({"p": typed})).unwrap(), field("p", Constraint::Eq(typed)));
         assert_eq!(
             parse_where(&json!({"o.x.y": {"$exists": true}})).unwrap(),
             Filter::Field {
-                path: FieldPath {
-                    field: "o".into(),
-                    subpath: vec!["x".into(), "y".into()]
-                },
+                path: FieldPath { field: "o".into(), subpath: vec!["x".into(), "y".into()] },
                 constraint: Constraint::Exists(true)
             }
         );
@@ -519,19 +431,11 @@ mod tests {
         let filter = parse_where(&json!({"$or": [{"a": 1}, {"b": 2}]})).unwrap();
         assert!(matches!(filter, Filter::Or(ref parts) if parts.len() == 2));
         let sub =
-            parse_where(&json!({"post": {"$inQuery": {"className": "Post", "where": {"n": 1}}}}))
-                .unwrap();
+            parse_where(&json!({"post": {"$inQuery": {"className": "Post", "where": {"n": 1}}}})).unwrap();
         assert!(!sub.is_resolved());
         let select =
-            parse_where(&json!({"t": {"$select": {"query": {"className": "A"}, "key": "k"}}}))
-                .unwrap();
-        assert!(matches!(
-            select,
-            Filter::Field {
-                constraint: Constraint::Select { .. },
-                ..
-            }
-        ));
+            parse_where(&json!({"t": {"$select": {"query": {"className": "A"}, "key": "k"}}})).unwrap();
+        assert!(matches!(select, Filter::Field { constraint: Constraint::Select { .. }, .. }));
         let related = parse_where(&json!({"$relatedTo": {"object": {"__type": "Pointer", "className": "A", "objectId": "x"}, "key": "r"}})).unwrap();
         assert!(!related.is_resolved());
     }
@@ -545,18 +449,12 @@ mod tests {
             (json!({"a": {"$in": 3}}), ErrorCode::InvalidJson),
             (json!({"a": {"$exists": "yes"}}), ErrorCode::InvalidJson),
             (json!({"a": {"$regex": "("}}), ErrorCode::InvalidQuery),
-            (
-                json!({"a": {"$regex": "x", "$options": "z"}}),
-                ErrorCode::InvalidQuery,
-            ),
+            (json!({"a": {"$regex": "x", "$options": "z"}}), ErrorCode::InvalidQuery),
             (json!({"$where": "1"}), ErrorCode::InvalidKeyName),
             (json!({"_rperm": "x"}), ErrorCode::InvalidKeyName),
             (json!({"a..b": 1}), ErrorCode::InvalidKeyName),
             (json!({"a": {"$gt": [1]}}), ErrorCode::InvalidJson),
-            (
-                json!({"a": {"$inQuery": {"where": {}}}}),
-                ErrorCode::InvalidQuery,
-            ),
+            (json!({"a": {"$inQuery": {"where": {}}}}), ErrorCode::InvalidQuery),
             (json!({"a": {"$nearSphere": {}}}), ErrorCode::InvalidQuery),
             (json!("nope"), ErrorCode::InvalidQuery),
         ];
@@ -571,9 +469,6 @@ mod tests {
         let keys = parse_order("score,-createdAt").unwrap();
         assert_eq!(keys.len(), 2);
         assert!(keys[1].descending);
-        assert_eq!(
-            parse_order("bad key").unwrap_err().code,
-            crate::error::ErrorCode::InvalidKeyName
-        );
+        assert_eq!(parse_order("bad key").unwrap_err().code, crate::error::ErrorCode::InvalidKeyName);
     }
 }

@@ -54,9 +54,7 @@ impl FieldType {
 
     pub fn target_class(&self) -> Option<&str> {
         match self {
-            FieldType::Pointer { target_class } | FieldType::Relation { target_class } => {
-                Some(target_class)
-            }
+            FieldType::Pointer { target_class } | FieldType::Relation { target_class } => Some(target_class),
             _ => None,
         }
     }
@@ -72,10 +70,9 @@ impl FieldType {
         let target = || -> ParseResult<String> {
             match value.get("targetClass").and_then(Value::as_str) {
                 Some(target) if class_name_is_valid(target) => Ok(target.to_string()),
-                Some(target) => Err(ParseError::new(
-                    ErrorCode::InvalidJson,
-                    invalid_class_name_message(target),
-                )),
+                Some(target) => {
+                    Err(ParseError::new(ErrorCode::InvalidJson, invalid_class_name_message(target)))
+                }
                 None => Err(ParseError::new(
                     ErrorCode::MissingObjectId,
                     format!("type {type_name} needs a class name"),
@@ -94,16 +91,10 @@ impl FieldType {
             "Polygon" => FieldType::Polygon,
             "Bytes" => FieldType::Bytes,
             "ACL" => FieldType::Acl,
-            "Pointer" => FieldType::Pointer {
-                target_class: target()?,
-            },
-            "Relation" => FieldType::Relation {
-                target_class: target()?,
-            },
+            "Pointer" => FieldType::Pointer { target_class: target()? },
+            "Relation" => FieldType::Relation { target_class: target()? },
             other => {
-                return Err(ParseError::incorrect_type(format!(
-                    "invalid field type: {other}"
-                )));
+                return Err(ParseError::incorrect_type(format!("invalid field type: {other}")));
             }
         })
     }
@@ -126,26 +117,16 @@ pub struct FieldSpec {
 
 impl FieldSpec {
     pub fn of(field_type: FieldType) -> FieldSpec {
-        FieldSpec {
-            field_type,
-            required: false,
-            default_value: None,
-        }
+        FieldSpec { field_type, required: false, default_value: None }
     }
 
     pub fn from_json(value: &Value) -> ParseResult<FieldSpec> {
         let field_type = FieldType::from_json(value)?;
-        let required = value
-            .get("required")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let required = value.get("required").and_then(Value::as_bool).unwrap_or(false);
         let default_value = value.get("defaultValue").filter(|v| !v.is_null()).cloned();
         if let Some(default) = &default_value {
             let default_type = infer_type(default)?;
-            if default_type
-                .as_ref()
-                .is_some_and(|t| !types_compatible(t, &field_type))
-            {
+            if default_type.as_ref().is_some_and(|t| !types_compatible(t, &field_type)) {
                 return Err(ParseError::incorrect_type(format!(
                     "schema mismatch for default value; expected {} but got {}",
                     field_type.describe(),
@@ -153,11 +134,7 @@ impl FieldSpec {
                 )));
             }
         }
-        Ok(FieldSpec {
-            field_type,
-            required,
-            default_value,
-        })
+        Ok(FieldSpec { field_type, required, default_value })
     }
 
     pub fn to_json(&self) -> Value {
@@ -197,10 +174,7 @@ impl ClassSchema {
     }
 
     pub fn field(&self, name: &str) -> Option<&FieldSpec> {
-        self.fields
-            .iter()
-            .find(|(field, _)| field == name)
-            .map(|(_, spec)| spec)
+        self.fields.iter().find(|(field, _)| field == name).map(|(_, spec)| spec)
     }
 
     pub fn field_type(&self, name: &str) -> Option<&FieldType> {
@@ -222,14 +196,10 @@ impl ClassSchema {
 
     /// Fields that hold relations (stored in `_Join` tables, not in columns).
     pub fn relation_fields(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields
-            .iter()
-            .filter_map(|(name, spec)| match &spec.field_type {
-                FieldType::Relation { target_class } => {
-                    Some((name.as_str(), target_class.as_str()))
-                }
-                _ => None,
-            })
+        self.fields.iter().filter_map(|(name, spec)| match &spec.field_type {
+            FieldType::Relation { target_class } => Some((name.as_str(), target_class.as_str())),
+            _ => None,
+        })
     }
 
     /// The `/schemas` representation.
@@ -268,11 +238,7 @@ impl ClassSchema {
                 .get("classLevelPermissions")
                 .cloned()
                 .unwrap_or_else(default_class_level_permissions),
-            indexes: value
-                .get("indexes")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
+            indexes: value.get("indexes").and_then(Value::as_object).cloned().unwrap_or_default(),
         })
     }
 }
@@ -344,26 +310,11 @@ pub fn default_fields(class_name: &str) -> Vec<(String, FieldSpec)> {
         ],
         "_Role" => vec![
             ("name", FieldType::String),
-            (
-                "users",
-                FieldType::Relation {
-                    target_class: "_User".into(),
-                },
-            ),
-            (
-                "roles",
-                FieldType::Relation {
-                    target_class: "_Role".into(),
-                },
-            ),
+            ("users", FieldType::Relation { target_class: "_User".into() }),
+            ("roles", FieldType::Relation { target_class: "_Role".into() }),
         ],
         "_Session" => vec![
-            (
-                "user",
-                FieldType::Pointer {
-                    target_class: "_User".into(),
-                },
-            ),
+            ("user", FieldType::Pointer { target_class: "_User".into() }),
             ("installationId", FieldType::String),
             ("sessionToken", FieldType::String),
             ("expiresAt", FieldType::Date),
@@ -371,11 +322,7 @@ pub fn default_fields(class_name: &str) -> Vec<(String, FieldSpec)> {
         ],
         _ => vec![],
     };
-    fields.extend(
-        extra
-            .into_iter()
-            .map(|(name, t)| (name.to_string(), FieldSpec::of(t))),
-    );
+    fields.extend(extra.into_iter().map(|(name, t)| (name.to_string(), FieldSpec::of(t))));
     fields
 }
 
@@ -401,10 +348,7 @@ pub fn validate_class_name(class_name: &str) -> ParseResult<()> {
     if class_name_is_valid(class_name) {
         Ok(())
     } else {
-        Err(ParseError::new(
-            ErrorCode::InvalidClassName,
-            invalid_class_name_message(class_name),
-        ))
+        Err(ParseError::new(ErrorCode::InvalidClassName, invalid_class_name_message(class_name)))
     }
 }
 
@@ -437,25 +381,20 @@ pub fn infer_type(value: &Value) -> ParseResult<Option<FieldType>> {
 fn infer_tagged_type(type_tag: &Value, map: &Map<String, Value>) -> ParseResult<FieldType> {
     let has = |key: &str| map.contains_key(key);
     let field_type = match type_tag.as_str() {
-        Some("Pointer") if has("className") => FieldType::Pointer {
-            target_class: map["className"].as_str().unwrap_or_default().to_string(),
-        },
-        Some("Relation") if has("className") => FieldType::Relation {
-            target_class: map["className"].as_str().unwrap_or_default().to_string(),
-        },
+        Some("Pointer") if has("className") => {
+            FieldType::Pointer { target_class: map["className"].as_str().unwrap_or_default().to_string() }
+        }
+        Some("Relation") if has("className") => {
+            FieldType::Relation { target_class: map["className"].as_str().unwrap_or_default().to_string() }
+        }
         Some("File") if has("name") => FieldType::File,
         Some("Date") if has("iso") => FieldType::Date,
         Some("GeoPoint") if has("latitude") && has("longitude") => FieldType::GeoPoint,
         Some("Bytes") if has("base64") => FieldType::Bytes,
         Some("Polygon") if has("coordinates") => FieldType::Polygon,
         _ => {
-            let name = type_tag
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| type_tag.to_string());
-            return Err(ParseError::incorrect_type(format!(
-                "This is not a valid {name}"
-            )));
+            let name = type_tag.as_str().map(str::to_string).unwrap_or_else(|| type_tag.to_string());
+            return Err(ParseError::incorrect_type(format!("This is not a valid {name}")));
         }
     };
     Ok(field_type)
@@ -473,12 +412,8 @@ fn infer_operation_type(op: &str, map: &Map<String, Value>) -> ParseResult<Optio
                 .and_then(|objects| objects.first())
                 .and_then(|first| first.get("className"))
                 .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    ParseError::new(ErrorCode::InvalidJson, "relation operation needs objects")
-                })?;
-            Some(FieldType::Relation {
-                target_class: target.to_string(),
-            })
+                .ok_or_else(|| ParseError::new(ErrorCode::InvalidJson, "relation operation needs objects"))?;
+            Some(FieldType::Relation { target_class: target.to_string() })
         }
         "Batch" => {
             let first = map
@@ -489,10 +424,7 @@ fn infer_operation_type(op: &str, map: &Map<String, Value>) -> ParseResult<Optio
             return infer_type(first);
         }
         other => {
-            return Err(ParseError::new(
-                ErrorCode::InvalidJson,
-                format!("unexpected op: {other}"),
-            ));
+            return Err(ParseError::new(ErrorCode::InvalidJson, format!("unexpected op: {other}")));
         }
     })
 }
@@ -503,12 +435,7 @@ pub fn types_compatible(actual: &FieldType, expected: &FieldType) -> bool {
 }
 
 /// The error for writing a value of the wrong type (code 111), in parse-server's words.
-pub fn type_mismatch(
-    class_name: &str,
-    field: &str,
-    expected: &FieldType,
-    got: &FieldType,
-) -> ParseError {
+pub fn type_mismatch(class_name: &str, field: &str, expected: &FieldType, got: &FieldType) -> ParseError {
     ParseError::incorrect_type(format!(
         "schema mismatch for {class_name}.{field}; expected {} but got {}",
         expected.describe(),
@@ -528,24 +455,12 @@ mod tests {
             (json!(true), Some("Boolean")),
             (json!([1]), Some("Array")),
             (json!({"a": 1}), Some("Object")),
-            (
-                json!({"__type": "Date", "iso": "2020-01-01T00:00:00.000Z"}),
-                Some("Date"),
-            ),
-            (
-                json!({"__type": "Pointer", "className": "A", "objectId": "x"}),
-                Some("Pointer"),
-            ),
-            (
-                json!({"__type": "GeoPoint", "latitude": 1, "longitude": 2}),
-                Some("GeoPoint"),
-            ),
+            (json!({"__type": "Date", "iso": "2020-01-01T00:00:00.000Z"}), Some("Date")),
+            (json!({"__type": "Pointer", "className": "A", "objectId": "x"}), Some("Pointer")),
+            (json!({"__type": "GeoPoint", "latitude": 1, "longitude": 2}), Some("GeoPoint")),
             (json!({"__type": "File", "name": "f.txt"}), Some("File")),
             (json!({"__type": "Bytes", "base64": "AA=="}), Some("Bytes")),
-            (
-                json!({"__type": "Polygon", "coordinates": [[0,0],[0,1],[1,1]]}),
-                Some("Polygon"),
-            ),
+            (json!({"__type": "Polygon", "coordinates": [[0,0],[0,1],[1,1]]}), Some("Polygon")),
             (json!({"__op": "Increment", "amount": 1}), Some("Number")),
             (json!({"__op": "AddUnique", "objects": [1]}), Some("Array")),
             (json!({"__op": "Delete"}), None),
@@ -556,16 +471,8 @@ mod tests {
             assert_eq!(inferred.as_ref().map(FieldType::name), expected, "{value}");
         }
         let relation = json!({"__op": "AddRelation", "objects": [{"__type": "Pointer", "className": "B", "objectId": "x"}]});
-        assert_eq!(
-            infer_type(&relation).unwrap(),
-            Some(FieldType::Relation {
-                target_class: "B".into()
-            })
-        );
-        assert_eq!(
-            infer_type(&json!({"__type": "Nope"})).unwrap_err().code,
-            ErrorCode::IncorrectType
-        );
+        assert_eq!(infer_type(&relation).unwrap(), Some(FieldType::Relation { target_class: "B".into() }));
+        assert_eq!(infer_type(&json!({"__type": "Nope"})).unwrap_err().code, ErrorCode::IncorrectType);
     }
 
     #[test]
@@ -586,9 +493,7 @@ mod tests {
         schema.set_field(
             "owner",
             FieldSpec {
-                field_type: FieldType::Pointer {
-                    target_class: "_User".into(),
-                },
+                field_type: FieldType::Pointer { target_class: "_User".into() },
                 required: true,
                 default_value: None,
             },

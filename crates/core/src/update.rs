@@ -34,11 +34,7 @@ pub type Updates = Vec<(FieldPath, FieldUpdate)>;
 
 /// Reads a body value: plain values are `Set`, `{"__op": …}` are operators.
 pub fn parse_field_update(value: &Value) -> ParseResult<FieldUpdate> {
-    let Some(op) = value
-        .as_object()
-        .and_then(|map| map.get("__op"))
-        .and_then(Value::as_str)
-    else {
+    let Some(op) = value.as_object().and_then(|map| map.get("__op")).and_then(Value::as_str) else {
         return Ok(FieldUpdate::Set(value.clone()));
     };
     let objects = || -> ParseResult<Vec<Value>> {
@@ -52,9 +48,7 @@ pub fn parse_field_update(value: &Value) -> ParseResult<FieldUpdate> {
         "Increment" => match value.get("amount") {
             Some(Value::Number(amount)) => FieldUpdate::Increment(amount.clone()),
             _ => {
-                return Err(ParseError::invalid_json(
-                    "incrementing must provide a number",
-                ));
+                return Err(ParseError::invalid_json("incrementing must provide a number"));
             }
         },
         "Add" => FieldUpdate::Add(objects()?),
@@ -83,18 +77,12 @@ pub fn parse_field_update(value: &Value) -> ParseResult<FieldUpdate> {
             FieldUpdate::Relation(change)
         }
         other => {
-            return Err(ParseError::invalid_json(format!(
-                "The {other} operator is not supported yet."
-            )));
+            return Err(ParseError::invalid_json(format!("The {other} operator is not supported yet.")));
         }
     })
 }
 
-fn add_relation_objects(
-    change: &mut RelationChange,
-    adding: bool,
-    objects: &[Value],
-) -> ParseResult<()> {
+fn add_relation_objects(change: &mut RelationChange, adding: bool, objects: &[Value]) -> ParseResult<()> {
     for object in objects {
         let Some((class_name, object_id)) = pointer_parts(object) else {
             return Err(ParseError::new(
@@ -105,15 +93,9 @@ fn add_relation_objects(
         if change.target_class.is_empty() {
             change.target_class = class_name.to_string();
         } else if change.target_class != class_name {
-            return Err(ParseError::incorrect_type(
-                "relation objects must all be of one class",
-            ));
+            return Err(ParseError::incorrect_type("relation objects must all be of one class"));
         }
-        let list = if adding {
-            &mut change.add
-        } else {
-            &mut change.remove
-        };
+        let list = if adding { &mut change.add } else { &mut change.remove };
         list.push(object_id.to_string());
     }
     Ok(())
@@ -123,9 +105,7 @@ fn merge_relation(into: &mut RelationChange, part: RelationChange) -> ParseResul
     if into.target_class.is_empty() {
         into.target_class = part.target_class;
     } else if !part.target_class.is_empty() && into.target_class != part.target_class {
-        return Err(ParseError::incorrect_type(
-            "relation objects must all be of one class",
-        ));
+        return Err(ParseError::incorrect_type("relation objects must all be of one class"));
     }
     into.add.extend(part.add);
     into.remove.extend(part.remove);
@@ -158,24 +138,17 @@ fn apply_update(object: &mut Object, path: &FieldPath, update: &FieldUpdate) -> 
                 None | Some(Value::Null) => None,
                 Some(Value::Number(number)) => Some(number.clone()),
                 Some(_) => {
-                    return Err(ParseError::incorrect_type(format!(
-                        "Cannot increment a non-number: {path}"
-                    )));
+                    return Err(ParseError::incorrect_type(format!("Cannot increment a non-number: {path}")));
                 }
             };
-            container.insert(
-                key.to_string(),
-                Value::Number(add_numbers(current.as_ref(), amount)),
-            );
+            container.insert(key.to_string(), Value::Number(add_numbers(current.as_ref(), amount)));
         }
         FieldUpdate::Add(items) | FieldUpdate::AddUnique(items) | FieldUpdate::Remove(items) => {
             let mut array = match container.remove(key) {
                 None | Some(Value::Null) => Vec::new(),
                 Some(Value::Array(array)) => array,
                 Some(_) => {
-                    return Err(ParseError::incorrect_type(format!(
-                        "{path} is not an array"
-                    )));
+                    return Err(ParseError::incorrect_type(format!("{path} is not an array")));
                 }
             };
             match update {
@@ -187,9 +160,7 @@ fn apply_update(object: &mut Object, path: &FieldPath, update: &FieldUpdate) -> 
                         }
                     }
                 }
-                _ => {
-                    array.retain(|existing| !items.iter().any(|item| values_equal(existing, item)))
-                }
+                _ => array.retain(|existing| !items.iter().any(|item| values_equal(existing, item))),
             }
             container.insert(key.to_string(), Value::Array(array));
         }
@@ -208,9 +179,7 @@ fn container_for<'a>(
     };
     let mut current = object;
     for key in std::iter::once(&path.field).chain(middle) {
-        let entry = current
-            .entry(key.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
+        let entry = current.entry(key.clone()).or_insert_with(|| Value::Object(Map::new()));
         if entry.is_null() {
             *entry = Value::Object(Map::new());
         }
@@ -255,54 +224,24 @@ mod tests {
 
     #[test]
     fn applies_each_operator() {
+        assert_eq!(apply(json!({"n": 1}), json!({"n": {"__op": "Increment", "amount": 2}})), json!({"n": 3}));
+        assert_eq!(apply(json!({}), json!({"n": {"__op": "Increment", "amount": 1.5}})), json!({"n": 1.5}));
         assert_eq!(
-            apply(
-                json!({"n": 1}),
-                json!({"n": {"__op": "Increment", "amount": 2}})
-            ),
-            json!({"n": 3})
-        );
-        assert_eq!(
-            apply(
-                json!({}),
-                json!({"n": {"__op": "Increment", "amount": 1.5}})
-            ),
-            json!({"n": 1.5})
-        );
-        assert_eq!(
-            apply(
-                json!({"a": [1]}),
-                json!({"a": {"__op": "Add", "objects": [1, 2]}})
-            ),
+            apply(json!({"a": [1]}), json!({"a": {"__op": "Add", "objects": [1, 2]}})),
             json!({"a": [1, 1, 2]})
         );
         assert_eq!(
-            apply(
-                json!({"a": [1]}),
-                json!({"a": {"__op": "AddUnique", "objects": [1, 2]}})
-            ),
+            apply(json!({"a": [1]}), json!({"a": {"__op": "AddUnique", "objects": [1, 2]}})),
             json!({"a": [1, 2]})
         );
         assert_eq!(
-            apply(
-                json!({"a": [1, 2, 1]}),
-                json!({"a": {"__op": "Remove", "objects": [1]}})
-            ),
+            apply(json!({"a": [1, 2, 1]}), json!({"a": {"__op": "Remove", "objects": [1]}})),
             json!({"a": [2]})
         );
+        assert_eq!(apply(json!({"a": 1, "b": 2}), json!({"a": {"__op": "Delete"}})), json!({"b": 2}));
+        assert_eq!(apply(json!({"o": {"x": 1}}), json!({"o.y.z": 2})), json!({"o": {"x": 1, "y": {"z": 2}}}));
         assert_eq!(
-            apply(json!({"a": 1, "b": 2}), json!({"a": {"__op": "Delete"}})),
-            json!({"b": 2})
-        );
-        assert_eq!(
-            apply(json!({"o": {"x": 1}}), json!({"o.y.z": 2})),
-            json!({"o": {"x": 1, "y": {"z": 2}}})
-        );
-        assert_eq!(
-            apply(
-                json!({"o": {"x": 1}}),
-                json!({"o.x": {"__op": "Increment", "amount": 1}})
-            ),
+            apply(json!({"o": {"x": 1}}), json!({"o.x": {"__op": "Increment", "amount": 1}})),
             json!({"o": {"x": 2}})
         );
     }
@@ -328,11 +267,8 @@ mod tests {
     #[test]
     fn rejects_wrong_kinds() {
         let mut object = json!({"s": "text"}).as_object().unwrap().clone();
-        let error = apply_updates(
-            &mut object,
-            &updates(json!({"s": {"__op": "Increment", "amount": 1}})),
-        )
-        .unwrap_err();
+        let error = apply_updates(&mut object, &updates(json!({"s": {"__op": "Increment", "amount": 1}})))
+            .unwrap_err();
         assert_eq!(error.code, crate::error::ErrorCode::IncorrectType);
         assert!(parse_field_update(&json!({"__op": "Increment", "amount": "1"})).is_err());
         assert!(parse_field_update(&json!({"__op": "Explode"})).is_err());

@@ -38,21 +38,14 @@ pub fn type_tag(value: &Value) -> Option<&str> {
 
 /// The `iso` of a Date value.
 pub fn date_iso(value: &Value) -> Option<&str> {
-    if type_tag(value) == Some("Date") {
-        value.get("iso")?.as_str()
-    } else {
-        None
-    }
+    if type_tag(value) == Some("Date") { value.get("iso")?.as_str() } else { None }
 }
 
 /// `(className, objectId)` of a Pointer value, or of a full object (`__type: "Object"`), as the
 /// SDKs sometimes send saved objects where a pointer is meant.
 pub fn pointer_parts(value: &Value) -> Option<(&str, &str)> {
     match type_tag(value)? {
-        "Pointer" | "Object" => Some((
-            value.get("className")?.as_str()?,
-            value.get("objectId")?.as_str()?,
-        )),
+        "Pointer" | "Object" => Some((value.get("className")?.as_str()?, value.get("objectId")?.as_str()?)),
         _ => None,
     }
 }
@@ -87,8 +80,7 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(a), Value::Object(b)) => {
             a.len() == b.len()
-                && a.iter()
-                    .all(|(key, value)| b.get(key).is_some_and(|other| values_equal(value, other)))
+                && a.iter().all(|(key, value)| b.get(key).is_some_and(|other| values_equal(value, other)))
         }
         _ => a == b,
     }
@@ -109,22 +101,10 @@ mod tests {
     fn equality_follows_parse_meaning() {
         let full = json!({"__type": "Object", "className": "A", "objectId": "x", "n": 1});
         assert!(values_equal(&pointer_value("A", "x"), &full));
-        assert!(!values_equal(
-            &pointer_value("A", "x"),
-            &pointer_value("B", "x")
-        ));
+        assert!(!values_equal(&pointer_value("A", "x"), &pointer_value("B", "x")));
         assert!(values_equal(&json!(1), &json!(1.0)));
-        assert!(values_equal(
-            &date_value("2024-01-01T00:00:00Z"),
-            &date_value("2024-01-01T00:00:00.000Z")
-        ));
-        assert!(values_equal(
-            &json!("2024-01-01T00:00:00.000Z"),
-            &date_value("2024-01-01T00:00:00Z")
-        ));
-        assert!(!values_equal(
-            &json!("not a date"),
-            &date_value("2024-01-01T00:00:00Z")
-        ));
+        assert!(values_equal(&date_value("2024-01-01T00:00:00Z"), &date_value("2024-01-01T00:00:00.000Z")));
+        assert!(values_equal(&json!("2024-01-01T00:00:00.000Z"), &date_value("2024-01-01T00:00:00Z")));
+        assert!(!values_equal(&json!("not a date"), &date_value("2024-01-01T00:00:00Z")));
     }
 }

@@ -82,16 +82,11 @@ impl Registry {
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         connection.execute_batch(SCHEMA)?;
-        Ok(Registry {
-            data_dir: data_dir.to_path_buf(),
-            connection: Mutex::new(connection),
-        })
+        Ok(Registry { data_dir: data_dir.to_path_buf(), connection: Mutex::new(connection) })
     }
 
     fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Where an app's data lives.
@@ -103,9 +98,7 @@ impl Registry {
     pub fn create_app(&self, name: &str) -> RegistryResult<AppRecord> {
         let valid = !name.is_empty()
             && name.len() <= 64
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
             return Err(RegistryError::InvalidName(format!(
                 "app name {name:?}: use 1-64 letters, digits, '-' or '_'"
@@ -140,9 +133,7 @@ impl Registry {
             Err(rusqlite::Error::SqliteFailure(error, _))
                 if error.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
-                Err(RegistryError::InvalidName(format!(
-                    "an app named {name:?} already exists"
-                )))
+                Err(RegistryError::InvalidName(format!("an app named {name:?} already exists")))
             }
             Err(error) => Err(error.into()),
         }
@@ -150,9 +141,8 @@ impl Registry {
 
     pub fn list(&self) -> RegistryResult<Vec<AppRecord>> {
         let connection = self.connection();
-        let mut statement = connection.prepare(&format!(
-            "SELECT {COLUMNS} FROM apps ORDER BY created_at, name"
-        ))?;
+        let mut statement =
+            connection.prepare(&format!("SELECT {COLUMNS} FROM apps ORDER BY created_at, name"))?;
         let rows = statement.query_map([], read_record)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
@@ -168,9 +158,8 @@ impl Registry {
     /// The app with this name or application id.
     pub fn find_by_name_or_id(&self, name_or_id: &str) -> RegistryResult<AppRecord> {
         let connection = self.connection();
-        let mut statement = connection.prepare(&format!(
-            "SELECT {COLUMNS} FROM apps WHERE name = ?1 OR app_id = ?1"
-        ))?;
+        let mut statement =
+            connection.prepare(&format!("SELECT {COLUMNS} FROM apps WHERE name = ?1 OR app_id = ?1"))?;
         statement
             .query_row([name_or_id], read_record)
             .optional()?
@@ -180,8 +169,7 @@ impl Registry {
     /// Removes an app from the registry and deletes its data folder.
     pub fn delete(&self, name_or_id: &str) -> RegistryResult<AppRecord> {
         let record = self.find_by_name_or_id(name_or_id)?;
-        self.connection()
-            .execute("DELETE FROM apps WHERE app_id = ?1", [&record.app_id])?;
+        self.connection().execute("DELETE FROM apps WHERE app_id = ?1", [&record.app_id])?;
         let dir = self.app_dir(&record.app_id);
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(RegistryError::Io)?;
@@ -223,9 +211,7 @@ fn read_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppRecord> {
 pub fn random_key(length: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..length)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..length).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 #[cfg(test)]
@@ -240,14 +226,8 @@ mod tests {
         let second = registry.create_app("second").unwrap();
         assert_ne!(first.app_id, second.app_id);
         assert_ne!(first.master_key, second.master_key);
-        assert!(matches!(
-            registry.create_app("first"),
-            Err(RegistryError::InvalidName(_))
-        ));
-        assert!(matches!(
-            registry.create_app("bad name"),
-            Err(RegistryError::InvalidName(_))
-        ));
+        assert!(matches!(registry.create_app("first"), Err(RegistryError::InvalidName(_))));
+        assert!(matches!(registry.create_app("bad name"), Err(RegistryError::InvalidName(_))));
         assert_eq!(registry.list().unwrap().len(), 2);
         assert_eq!(registry.find(&first.app_id).unwrap(), Some(first.clone()));
 
@@ -257,17 +237,11 @@ mod tests {
         drop(registry);
 
         let reopened = Registry::open(dir.path()).unwrap();
-        assert_eq!(
-            reopened.find(&first.app_id).unwrap().unwrap().settings,
-            settings
-        );
+        assert_eq!(reopened.find(&first.app_id).unwrap().unwrap().settings, settings);
         std::fs::create_dir_all(reopened.app_dir(&second.app_id)).unwrap();
         reopened.delete("second").unwrap();
         assert!(!reopened.app_dir(&second.app_id).exists());
         assert_eq!(reopened.list().unwrap().len(), 1);
-        assert!(matches!(
-            reopened.delete("second"),
-            Err(RegistryError::NotFound(_))
-        ));
+        assert!(matches!(reopened.delete("second"), Err(RegistryError::NotFound(_))));
     }
 }

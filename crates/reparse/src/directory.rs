@@ -19,20 +19,13 @@ pub(crate) struct RegistryDirectory {
 
 impl RegistryDirectory {
     pub(crate) fn new(registry: Arc<Registry>, public_url: String) -> RegistryDirectory {
-        RegistryDirectory {
-            registry,
-            public_url,
-            open: RwLock::new(HashMap::new()),
-        }
+        RegistryDirectory { registry, public_url, open: RwLock::new(HashMap::new()) }
     }
 
     /// Opens an app's database and builds its configuration from the registry record.
     pub(crate) fn open_app(&self, record: &AppRecord) -> Result<Arc<App>, String> {
         // Checked again under the write lock so that two first requests open one database once.
-        let mut open = self
-            .open
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut open = self.open.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(app) = open.get(&record.app_id) {
             return Ok(app.clone());
         }
@@ -53,20 +46,12 @@ impl RegistryDirectory {
 #[async_trait]
 impl AppDirectory for RegistryDirectory {
     async fn app(&self, app_id: &str) -> Option<Arc<App>> {
-        if let Some(app) = self
-            .open
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(app_id)
-        {
+        if let Some(app) = self.open.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(app_id) {
             return Some(app.clone());
         }
         let registry = self.registry.clone();
         let wanted = app_id.to_string();
-        let record = tokio::task::spawn_blocking(move || registry.find(&wanted))
-            .await
-            .ok()?
-            .ok()??;
+        let record = tokio::task::spawn_blocking(move || registry.find(&wanted)).await.ok()?.ok()??;
         match self.open_app(&record) {
             Ok(app) => Some(app),
             Err(error) => {

@@ -30,12 +30,7 @@ fn cli() -> Command {
         .arg(Arg::new("config").long("config").value_name("FILE").help("A parse-server JSON config file"))
         .arg(data_dir.clone());
     for spec in options::OPTIONS {
-        serve = serve.arg(
-            Arg::new(spec.flag)
-                .long(spec.flag)
-                .value_name("VALUE")
-                .help(spec.help),
-        );
+        serve = serve.arg(Arg::new(spec.flag).long(spec.flag).value_name("VALUE").help(spec.help));
     }
     let apps = Command::new("apps")
         .about("Manage the apps this installation hosts")
@@ -47,21 +42,12 @@ fn cli() -> Command {
                 .arg(Arg::new("name").required(true)),
         )
         .subcommand(Command::new("list").about("List the apps"))
-        .subcommand(
-            Command::new("keys")
-                .about("Print an app's keys")
-                .arg(Arg::new("app").required(true)),
-        )
+        .subcommand(Command::new("keys").about("Print an app's keys").arg(Arg::new("app").required(true)))
         .subcommand(
             Command::new("delete")
                 .about("Delete an app and all its data")
                 .arg(Arg::new("app").required(true))
-                .arg(
-                    Arg::new("yes")
-                        .long("yes")
-                        .action(ArgAction::SetTrue)
-                        .help("Confirm the deletion"),
-                ),
+                .arg(Arg::new("yes").long("yes").action(ArgAction::SetTrue).help("Confirm the deletion")),
         );
     Command::new("reparse")
         .about("The Parse Platform in one binary")
@@ -88,11 +74,7 @@ fn main() -> ExitCode {
 }
 
 fn data_dir(args: &ArgMatches) -> PathBuf {
-    PathBuf::from(
-        args.get_one::<String>("data-dir")
-            .map(String::as_str)
-            .unwrap_or("reparse-data"),
-    )
+    PathBuf::from(args.get_one::<String>("data-dir").map(String::as_str).unwrap_or("reparse-data"))
 }
 
 fn open_registry(args: &ArgMatches) -> Result<Registry, String> {
@@ -119,9 +101,7 @@ fn apps(args: &ArgMatches) -> Result<(), String> {
     match args.subcommand() {
         Some(("create", sub)) => {
             let name = sub.get_one::<String>("name").ok_or("a name is required")?;
-            let record = registry
-                .create_app(name)
-                .map_err(|error| error.to_string())?;
+            let record = registry.create_app(name).map_err(|error| error.to_string())?;
             println!("Created app {:?}:", record.name);
             print_keys(&record);
         }
@@ -136,11 +116,7 @@ fn apps(args: &ArgMatches) -> Result<(), String> {
         }
         Some(("keys", sub)) => {
             let app = sub.get_one::<String>("app").ok_or("an app is required")?;
-            print_keys(
-                &registry
-                    .find_by_name_or_id(app)
-                    .map_err(|error| error.to_string())?,
-            );
+            print_keys(&registry.find_by_name_or_id(app).map_err(|error| error.to_string())?);
         }
         Some(("delete", sub)) => {
             let app = sub.get_one::<String>("app").ok_or("an app is required")?;
@@ -168,18 +144,18 @@ fn serve_options(args: &ArgMatches) -> Result<serde_json::Map<String, serde_json
         None => serde_json::Map::new(),
     };
     let environment = options::from_environment(std::env::vars())?;
-    let flags = options::from_flags(options::OPTIONS.iter().filter_map(|spec| {
-        args.get_one::<String>(spec.flag)
-            .map(|value| (spec.flag, value.clone()))
-    }))?;
+    let flags = options::from_flags(
+        options::OPTIONS
+            .iter()
+            .filter_map(|spec| args.get_one::<String>(spec.flag).map(|value| (spec.flag, value.clone()))),
+    )?;
     Ok(options::merge([file, environment, flags]))
 }
 
 fn serve(args: &ArgMatches) -> Result<(), String> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("REPARSE_LOG")
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("REPARSE_LOG").unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -195,26 +171,19 @@ fn serve(args: &ArgMatches) -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(&address)
             .await
             .map_err(|error| format!("cannot listen on {address}: {error}"))?;
-        let port = listener
-            .local_addr()
-            .map_err(|error| error.to_string())?
-            .port();
+        let port = listener.local_addr().map_err(|error| error.to_string())?.port();
         let public_url = settings.public_url(port);
 
         let directory: Arc<dyn AppDirectory> = if options.contains_key("appId") {
             let (config, database) = single_app(&options, &data_dir, &public_url)?;
             let storage = storage::open_storage(&database)?;
             println!("Serving app {:?} from {:?}", config.app_id, database);
-            Arc::new(StaticDirectory::new(vec![Arc::new(App::new(
-                config, storage,
-            ))]))
+            Arc::new(StaticDirectory::new(vec![Arc::new(App::new(config, storage))]))
         } else {
             let registry = Arc::new(Registry::open(&data_dir).map_err(|error| error.to_string())?);
             let mut records = registry.list().map_err(|error| error.to_string())?;
             if records.is_empty() {
-                let record = registry
-                    .create_app("default")
-                    .map_err(|error| error.to_string())?;
+                let record = registry.create_app("default").map_err(|error| error.to_string())?;
                 println!("Created the first app under {}:", data_dir.display());
                 records.push(record);
             }

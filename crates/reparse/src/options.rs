@@ -121,12 +121,7 @@ fn unsupported(key: &str) -> String {
 
 /// Converts a raw value (JSON from the file, text from env or flags) to the option's kind.
 fn coerce(spec: &OptionSpec, value: Value) -> Result<Value, String> {
-    let bad = |value: &Value| {
-        format!(
-            "option {:?}: {value} is not a valid {:?}",
-            spec.key, spec.kind
-        )
-    };
+    let bad = |value: &Value| format!("option {:?}: {value} is not a valid {:?}", spec.key, spec.kind);
     match (spec.kind, value) {
         (OptionKind::Text, Value::String(text)) => Ok(Value::String(text)),
         (OptionKind::Bool, Value::Bool(flag)) => Ok(Value::Bool(flag)),
@@ -135,17 +130,11 @@ fn coerce(spec: &OptionSpec, value: Value) -> Result<Value, String> {
             "false" | "0" | "no" => Ok(Value::Bool(false)),
             _ => Err(bad(&Value::String(text))),
         },
-        (OptionKind::Integer, Value::Number(number)) if number.is_u64() => {
-            Ok(Value::Number(number))
+        (OptionKind::Integer, Value::Number(number)) if number.is_u64() => Ok(Value::Number(number)),
+        (OptionKind::Integer, Value::String(text)) => {
+            text.trim().parse::<u64>().map(Value::from).map_err(|_| bad(&Value::String(text)))
         }
-        (OptionKind::Integer, Value::String(text)) => text
-            .trim()
-            .parse::<u64>()
-            .map(Value::from)
-            .map_err(|_| bad(&Value::String(text))),
-        (OptionKind::Size, value) => parse_size(&value)
-            .map(Value::from)
-            .ok_or_else(|| bad(&value)),
+        (OptionKind::Size, value) => parse_size(&value).map(Value::from).ok_or_else(|| bad(&value)),
         (_, value) => Err(bad(&value)),
     }
 }
@@ -156,9 +145,7 @@ pub(crate) fn parse_size(value: &Value) -> Option<u64> {
         return Some(bytes);
     }
     let text = value.as_str()?.trim().to_ascii_lowercase();
-    let digits_end = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
+    let digits_end = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
     let number: f64 = text[..digits_end].parse().ok()?;
     let multiplier = match text[digits_end..].trim() {
         "" | "b" => 1.0,
@@ -172,8 +159,8 @@ pub(crate) fn parse_size(value: &Value) -> Option<u64> {
 
 /// Reads a parse-server JSON config file's options.
 pub(crate) fn from_config_file(text: &str) -> Result<Map<String, Value>, String> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|error| format!("config file is not valid JSON: {error}"))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|error| format!("config file is not valid JSON: {error}"))?;
     let Value::Object(raw) = value else {
         return Err("config file must hold a JSON object".into());
     };
@@ -215,10 +202,8 @@ pub(crate) fn from_flags<'a>(
 ) -> Result<Map<String, Value>, String> {
     let mut options = Map::new();
     for (flag, value) in flags {
-        let spec = OPTIONS
-            .iter()
-            .find(|spec| spec.flag == flag)
-            .ok_or_else(|| format!("unknown flag --{flag}"))?;
+        let spec =
+            OPTIONS.iter().find(|spec| spec.flag == flag).ok_or_else(|| format!("unknown flag --{flag}"))?;
         options.insert(spec.key.to_string(), coerce(spec, Value::String(value))?);
     }
     Ok(options)
@@ -240,14 +225,13 @@ mod tests {
 
     #[test]
     fn reads_each_layer_and_later_layers_win() {
-        let file = from_config_file(r#"{"appId": "a", "port": 1, "maxUploadSize": "1kb", "allowClientClassCreation": true}"#).unwrap();
+        let file = from_config_file(
+            r#"{"appId": "a", "port": 1, "maxUploadSize": "1kb", "allowClientClassCreation": true}"#,
+        )
+        .unwrap();
         assert_eq!(file["maxUploadSize"], json!(1024));
         let env = from_environment(
-            [
-                ("PORT".to_string(), "2".to_string()),
-                ("HOME".to_string(), "/root".to_string()),
-            ]
-            .into_iter(),
+            [("PORT".to_string(), "2".to_string()), ("HOME".to_string(), "/root".to_string())].into_iter(),
         )
         .unwrap();
         let flags = from_flags([("master-key", "m".to_string())].into_iter()).unwrap();
@@ -260,15 +244,11 @@ mod tests {
     #[test]
     fn refuses_unknown_and_unsupported_options_by_name() {
         let error = from_config_file(r#"{"cloud": "./main.js"}"#).unwrap_err();
-        assert!(
-            error.contains("\"cloud\"") && error.contains("not supported"),
-            "{error}"
-        );
+        assert!(error.contains("\"cloud\"") && error.contains("not supported"), "{error}");
         let error = from_config_file(r#"{"flyingCars": true}"#).unwrap_err();
         assert!(error.contains("unknown option \"flyingCars\""), "{error}");
         let error =
-            from_environment([("PARSE_SERVER_CLOUD".to_string(), "x".to_string())].into_iter())
-                .unwrap_err();
+            from_environment([("PARSE_SERVER_CLOUD".to_string(), "x".to_string())].into_iter()).unwrap_err();
         assert!(error.contains("PARSE_SERVER_CLOUD"), "{error}");
         assert!(from_config_file(r#"{"port": "high"}"#).is_err());
     }

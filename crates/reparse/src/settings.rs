@@ -24,9 +24,7 @@ impl Database {
             );
         }
         if uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://") {
-            return Err(
-                "databaseURI: MongoDB is not supported; migrate by import (see the README)".into(),
-            );
+            return Err("databaseURI: MongoDB is not supported; migrate by import (see the README)".into());
         }
         if uri.contains("://") {
             return Err(format!("databaseURI: unsupported scheme in {uri:?}"));
@@ -89,15 +87,8 @@ impl ServerSettings {
             "0.0.0.0" | "::" | "" => "127.0.0.1",
             host => host,
         };
-        let host = if host.contains(':') {
-            format!("[{host}]")
-        } else {
-            host.to_string()
-        };
-        format!(
-            "http://{host}:{bound_port}{}",
-            self.mount_path.trim_end_matches('/')
-        )
+        let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
+        format!("http://{host}:{bound_port}{}", self.mount_path.trim_end_matches('/'))
     }
 }
 
@@ -106,8 +97,7 @@ pub(crate) fn apply_app_options(config: &mut AppConfig, options: &Map<String, Va
     if let Some(name) = text(options, "appName") {
         config.name = name;
     }
-    config.read_only_master_key =
-        text(options, "readOnlyMasterKey").or(config.read_only_master_key.take());
+    config.read_only_master_key = text(options, "readOnlyMasterKey").or(config.read_only_master_key.take());
     config.client_key = text(options, "clientKey").or(config.client_key.take());
     config.javascript_key = text(options, "javascriptKey").or(config.javascript_key.take());
     config.rest_api_key = text(options, "restAPIKey").or(config.rest_api_key.take());
@@ -133,8 +123,7 @@ pub(crate) fn single_app(
     public_url: &str,
 ) -> Result<(AppConfig, Database), String> {
     let app_id = text(options, "appId").ok_or("appId is required")?;
-    let master_key =
-        text(options, "masterKey").ok_or("masterKey is required when appId is given")?;
+    let master_key = text(options, "masterKey").ok_or("masterKey is required when appId is given")?;
     let mut config = AppConfig::new(&app_id, &master_key, public_url);
     apply_app_options(&mut config, options);
     let database = match text(options, "databaseURI") {
@@ -150,19 +139,13 @@ mod tests {
 
     #[test]
     fn reads_database_uris() {
-        assert_eq!(
-            Database::from_uri("sqlite:///tmp/x.db").unwrap(),
-            Database::Sqlite("/tmp/x.db".into())
-        );
+        assert_eq!(Database::from_uri("sqlite:///tmp/x.db").unwrap(), Database::Sqlite("/tmp/x.db".into()));
         assert_eq!(
             Database::from_uri("data/app.sqlite").unwrap(),
             Database::Sqlite("data/app.sqlite".into())
         );
         let error = Database::from_uri("postgres://localhost/db").unwrap_err();
-        assert!(
-            error.contains("PostgreSQL") && error.contains("not supported"),
-            "{error}"
-        );
+        assert!(error.contains("PostgreSQL") && error.contains("not supported"), "{error}");
         assert!(Database::from_uri("mongodb://x").is_err());
     }
 

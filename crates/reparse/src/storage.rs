@@ -11,12 +11,6 @@ pub(crate) fn open_storage(database: &Database) -> Result<Arc<dyn Storage>, Stri
     match database {
         Database::Sqlite(path) => SqliteStorage::open(path)
             .map(|storage| Arc::new(storage) as Arc<dyn Storage>)
-            .map_err(|error| {
-                format!(
-                    "cannot open SQLite database {}: {}",
-                    path.display(),
-                    error.message
-                )
-            }),
+            .map_err(|error| format!("cannot open SQLite database {}: {}", path.display(), error.message)),
     }
 }

@@ -48,16 +48,11 @@ impl Server {
         });
         let mut printed = Vec::new();
         loop {
-            let line = receiver
-                .recv_timeout(Duration::from_secs(20))
-                .expect("server printed its URL in time");
+            let line =
+                receiver.recv_timeout(Duration::from_secs(20)).expect("server printed its URL in time");
             if let Some(url) = line.strip_prefix("Reparse is listening on ") {
                 let url = url.to_string();
-                return Server {
-                    child,
-                    url,
-                    printed,
-                };
+                return Server { child, url, printed };
             }
             printed.push(line);
         }
@@ -67,20 +62,13 @@ impl Server {
     fn printed_value(&self, label: &str) -> String {
         self.printed
             .iter()
-            .find_map(|line| {
-                line.trim()
-                    .strip_prefix(&format!("{label}:"))
-                    .map(|v| v.trim().to_string())
-            })
+            .find_map(|line| line.trim().strip_prefix(&format!("{label}:")).map(|v| v.trim().to_string()))
             .unwrap_or_else(|| panic!("{label} was not printed: {:?}", self.printed))
     }
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
 }
 
 /// Sends a request; returns status and JSON body.
@@ -98,11 +86,7 @@ fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<Value>) 
             request.send_json(body).expect("request sent")
         }
         None => {
-            let mut request = if method == "DELETE" {
-                agent.delete(url)
-            } else {
-                agent.get(url)
-            };
+            let mut request = if method == "DELETE" { agent.delete(url) } else { agent.get(url) };
             for (name, value) in headers {
                 request = request.header(*name, *value);
             }
@@ -111,18 +95,11 @@ fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<Value>) 
     };
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 fn run_cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(BINARY)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run reparse");
+    let output = Command::new(BINARY).args(args).current_dir(dir).output().expect("run reparse");
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -140,36 +117,18 @@ fn zero_config_start_generates_keys_once_and_keeps_data() {
         let master_key = server.printed_value("masterKey");
         let (status, body) = call("GET", &format!("{}/health", server.url), &[], None);
         assert_eq!((status, body), (200, json!({"status": "ok"})));
-        let headers = [
-            ("X-Parse-Application-Id", app_id.as_str()),
-            ("X-Parse-Master-Key", master_key.as_str()),
-        ];
-        let (status, created) = call(
-            "POST",
-            &format!("{}/classes/Note", server.url),
-            &headers,
-            Some(json!({"text": "kept"})),
-        );
+        let headers =
+            [("X-Parse-Application-Id", app_id.as_str()), ("X-Parse-Master-Key", master_key.as_str())];
+        let (status, created) =
+            call("POST", &format!("{}/classes/Note", server.url), &headers, Some(json!({"text": "kept"})));
         assert_eq!(status, 201, "{created}");
-        (
-            app_id,
-            master_key,
-            created["objectId"].as_str().unwrap().to_string(),
-        )
+        (app_id, master_key, created["objectId"].as_str().unwrap().to_string())
     };
     let server = Server::start(dir.path(), &[]);
     assert_eq!(server.printed_value("appId"), app_id);
     assert_eq!(server.printed_value("masterKey"), master_key);
-    let headers = [
-        ("X-Parse-Application-Id", app_id.as_str()),
-        ("X-Parse-Master-Key", master_key.as_str()),
-    ];
-    let (status, fetched) = call(
-        "GET",
-        &format!("{}/classes/Note/{object_id}", server.url),
-        &headers,
-        None,
-    );
+    let headers = [("X-Parse-Application-Id", app_id.as_str()), ("X-Parse-Master-Key", master_key.as_str())];
+    let (status, fetched) = call("GET", &format!("{}/classes/Note/{object_id}", server.url), &headers, None);
     assert_eq!(status, 200, "{fetched}");
     assert_eq!(fetched["text"], "kept");
 }
@@ -178,23 +137,13 @@ fn zero_config_start_generates_keys_once_and_keeps_data() {
 fn config_file_options_are_read_and_unsupported_ones_named() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.json");
-    std::fs::write(
-        &config,
-        r#"{"appId": "a", "masterKey": "m", "cloud": "./cloud/main.js"}"#,
-    )
-    .unwrap();
+    std::fs::write(&config, r#"{"appId": "a", "masterKey": "m", "cloud": "./cloud/main.js"}"#).unwrap();
     let (ok, _, stderr) = run_cli(dir.path(), &["serve", "--config", config.to_str().unwrap()]);
     assert!(!ok);
-    assert!(
-        stderr.contains("\"cloud\"") && stderr.contains("not supported"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("\"cloud\"") && stderr.contains("not supported"), "{stderr}");
 
-    std::fs::write(
-        &config,
-        r#"{"appId": "a", "masterKey": "m", "databaseURI": "postgres://localhost/x"}"#,
-    )
-    .unwrap();
+    std::fs::write(&config, r#"{"appId": "a", "masterKey": "m", "databaseURI": "postgres://localhost/x"}"#)
+        .unwrap();
     let (ok, _, stderr) = run_cli(dir.path(), &["serve", "--config", config.to_str().unwrap()]);
     assert!(!ok);
     assert!(stderr.contains("PostgreSQL"), "{stderr}");
@@ -208,34 +157,15 @@ fn config_file_options_are_read_and_unsupported_ones_named() {
     std::fs::write(&config, config_text.to_string()).unwrap();
     let server = Server::start(dir.path(), &["--config", config.to_str().unwrap()]);
     assert!(database.exists());
-    let client = [
-        ("X-Parse-Application-Id", "cfg"),
-        ("X-Parse-REST-API-Key", "rest"),
-    ];
+    let client = [("X-Parse-Application-Id", "cfg"), ("X-Parse-REST-API-Key", "rest")];
     for n in 0..3 {
-        let (status, _) = call(
-            "POST",
-            &format!("{}/classes/Item", server.url),
-            &client,
-            Some(json!({"n": n})),
-        );
+        let (status, _) =
+            call("POST", &format!("{}/classes/Item", server.url), &client, Some(json!({"n": n})));
         assert_eq!(status, 201);
     }
-    let (_, found) = call(
-        "GET",
-        &format!("{}/classes/Item?limit=10", server.url),
-        &client,
-        None,
-    );
-    assert_eq!(
-        found["results"].as_array().unwrap().len(),
-        2,
-        "maxLimit caps the limit"
-    );
-    let wrong = [
-        ("X-Parse-Application-Id", "cfg"),
-        ("X-Parse-REST-API-Key", "nope"),
-    ];
+    let (_, found) = call("GET", &format!("{}/classes/Item?limit=10", server.url), &client, None);
+    assert_eq!(found["results"].as_array().unwrap().len(), 2, "maxLimit caps the limit");
+    let wrong = [("X-Parse-Application-Id", "cfg"), ("X-Parse-REST-API-Key", "nope")];
     let (status, body) = call("GET", &format!("{}/classes/Item", server.url), &wrong, None);
     assert_eq!((status, body), (403, json!({"error": "unauthorized"})));
 }
@@ -248,65 +178,38 @@ fn apps_are_created_listed_and_kept_apart() {
     let (ok, second, _) = run_cli(dir.path(), &["apps", "create", "second"]);
     assert!(ok, "{second}");
     let (ok, listed, _) = run_cli(dir.path(), &["apps", "list"]);
-    assert!(
-        ok && listed.contains("first") && listed.contains("second"),
-        "{listed}"
-    );
+    assert!(ok && listed.contains("first") && listed.contains("second"), "{listed}");
     let (ok, _, stderr) = run_cli(dir.path(), &["apps", "create", "first"]);
     assert!(!ok && stderr.contains("already exists"), "{stderr}");
 
     let value = |printed: &str, label: &str| -> String {
         printed
             .lines()
-            .find_map(|line| {
-                line.trim()
-                    .strip_prefix(&format!("{label}:"))
-                    .map(|v| v.trim().to_string())
-            })
+            .find_map(|line| line.trim().strip_prefix(&format!("{label}:")).map(|v| v.trim().to_string()))
             .unwrap()
     };
     let server = Server::start(dir.path(), &[]);
     let (first_id, first_master) = (value(&first, "appId"), value(&first, "masterKey"));
     let (second_id, second_master) = (value(&second, "appId"), value(&second, "masterKey"));
-    let first_headers = [
-        ("X-Parse-Application-Id", first_id.as_str()),
-        ("X-Parse-Master-Key", first_master.as_str()),
-    ];
-    let (status, _) = call(
-        "POST",
-        &format!("{}/classes/Secret", server.url),
-        &first_headers,
-        Some(json!({"v": 1})),
-    );
+    let first_headers =
+        [("X-Parse-Application-Id", first_id.as_str()), ("X-Parse-Master-Key", first_master.as_str())];
+    let (status, _) =
+        call("POST", &format!("{}/classes/Secret", server.url), &first_headers, Some(json!({"v": 1})));
     assert_eq!(status, 201);
 
     // The second app's master key opens nothing of the first app.
-    let crossed = [
-        ("X-Parse-Application-Id", first_id.as_str()),
-        ("X-Parse-Master-Key", second_master.as_str()),
-    ];
-    let (status, body) = call(
-        "GET",
-        &format!("{}/classes/Secret", server.url),
-        &crossed,
-        None,
-    );
+    let crossed =
+        [("X-Parse-Application-Id", first_id.as_str()), ("X-Parse-Master-Key", second_master.as_str())];
+    let (status, body) = call("GET", &format!("{}/classes/Secret", server.url), &crossed, None);
     assert_eq!(
         (status, body),
         (403, json!({"error": "unauthorized"})),
         "client keys are configured, so a wrong master key is refused"
     );
     // The second app has its own data: the first app's class is not there.
-    let second_headers = [
-        ("X-Parse-Application-Id", second_id.as_str()),
-        ("X-Parse-Master-Key", second_master.as_str()),
-    ];
-    let (status, body) = call(
-        "GET",
-        &format!("{}/classes/Secret", server.url),
-        &second_headers,
-        None,
-    );
+    let second_headers =
+        [("X-Parse-Application-Id", second_id.as_str()), ("X-Parse-Master-Key", second_master.as_str())];
+    let (status, body) = call("GET", &format!("{}/classes/Secret", server.url), &second_headers, None);
     assert_eq!((status, body), (200, json!({"results": []})));
 
     // An app created while the server runs is served without a restart.
@@ -316,16 +219,8 @@ fn apps_are_created_listed_and_kept_apart() {
         ("X-Parse-Application-Id", value(&third, "appId")),
         ("X-Parse-Master-Key", value(&third, "masterKey")),
     ];
-    let third_headers: Vec<(&str, &str)> = third_headers
-        .iter()
-        .map(|(k, v)| (*k, v.as_str()))
-        .collect();
-    let (status, _) = call(
-        "GET",
-        &format!("{}/schemas", server.url),
-        &third_headers,
-        None,
-    );
+    let third_headers: Vec<(&str, &str)> = third_headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _) = call("GET", &format!("{}/schemas", server.url), &third_headers, None);
     assert_eq!(status, 200);
 
     let (ok, _, stderr) = run_cli(dir.path(), &["apps", "delete", "second"]);

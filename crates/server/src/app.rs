@@ -59,11 +59,7 @@ pub struct App {
 
 impl App {
     pub fn new(config: AppConfig, storage: Arc<dyn Storage>) -> App {
-        App {
-            config,
-            storage,
-            schemas: SchemaCache::default(),
-        }
+        App { config, storage, schemas: SchemaCache::default() }
     }
 }
 
@@ -88,9 +84,6 @@ impl StaticDirectory {
 #[async_trait]
 impl AppDirectory for StaticDirectory {
     async fn app(&self, app_id: &str) -> Option<Arc<App>> {
-        self.apps
-            .iter()
-            .find(|app| app.config.app_id == app_id)
-            .cloned()
+        self.apps.iter().find(|app| app.config.app_id == app_id).cloned()
     }
 }

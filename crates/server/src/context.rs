@@ -2,6 +2,8 @@
 //! the time. Handlers take a [`Ctx`] and no HTTP types, so `/batch` re-dispatches without HTTP.
 
 use chrono::{DateTime, Utc};
+use reparse_core::acl::{read_filter, write_filter};
+use reparse_core::query::Filter;
 use reparse_core::{ErrorCode, ParseError, ParseResult};
 use reparse_storage::Store;
 
@@ -23,10 +25,22 @@ pub struct Auth {
 
 impl Auth {
     pub fn master() -> Auth {
-        Auth {
-            master: true,
-            ..Auth::default()
-        }
+        Auth { master: true, ..Auth::default() }
+    }
+
+    /// Who the caller is, for ACLs: `*` for everyone (users and roles join with sessions).
+    pub fn acl_entities(&self) -> Vec<String> {
+        vec!["*".to_string()]
+    }
+
+    /// `filter` narrowed to what the caller may read (unchanged for the master key).
+    pub fn readable(&self, filter: Filter) -> Filter {
+        if self.master { filter } else { Filter::And(vec![filter, read_filter(&self.acl_entities())]) }
+    }
+
+    /// `filter` narrowed to what the caller may write (unchanged for the master key).
+    pub fn writable(&self, filter: Filter) -> Filter {
+        if self.master { filter } else { Filter::And(vec![filter, write_filter(&self.acl_entities())]) }
     }
 
     /// Fails with 119 for the read-only master key, as parse-server does for every write.

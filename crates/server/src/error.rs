@@ -28,10 +28,9 @@ impl ApiError {
             ApiError::Parse(error) if error.code == ErrorCode::InternalServerError => {
                 (500, json!({"code": 1, "message": "Internal server error."}))
             }
-            ApiError::Parse(error) => (
-                error.http_status(),
-                json!({"code": error.code.number(), "error": error.message}),
-            ),
+            ApiError::Parse(error) => {
+                (error.http_status(), json!({"code": error.code.number(), "error": error.message}))
+            }
             ApiError::Unauthorized(message) => (403, json!({"error": message})),
             ApiError::NotFound(path) => (404, json!({"error": format!("Cannot find {path}")})),
         }
@@ -41,13 +40,10 @@ impl ApiError {
     pub fn as_parse_error(&self) -> ParseError {
         match self {
             ApiError::Parse(error) => error.clone(),
-            ApiError::Unauthorized(message) => {
-                ParseError::new(ErrorCode::OperationForbidden, *message)
+            ApiError::Unauthorized(message) => ParseError::new(ErrorCode::OperationForbidden, *message),
+            ApiError::NotFound(path) => {
+                ParseError::new(ErrorCode::InvalidJson, format!("cannot route batch path {path}"))
             }
-            ApiError::NotFound(path) => ParseError::new(
-                ErrorCode::InvalidJson,
-                format!("cannot route batch path {path}"),
-            ),
         }
     }
 }

@@ -27,10 +27,7 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
     fn default() -> ServerOptions {
-        ServerOptions {
-            mount_path: "/parse".into(),
-            max_body_bytes: 20 * 1024 * 1024,
-        }
+        ServerOptions { mount_path: "/parse".into(), max_body_bytes: 20 * 1024 * 1024 }
     }
 }
 
@@ -51,18 +48,12 @@ X-Parse-Application-Id, X-Parse-Client-Version, X-Parse-Session-Token, X-Request
 X-Parse-Revocable-Session, X-Parse-Request-Id, Content-Type, Pragma, Cache-Control";
 
 fn add_cors_headers(headers: &mut HeaderMap) {
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
         HeaderValue::from_static("GET,PUT,POST,DELETE,OPTIONS"),
     );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static(ALLOWED_HEADERS),
-    );
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOWED_HEADERS));
     headers.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("X-Parse-Job-Status-Id, X-Parse-Push-Status-Id"),
@@ -84,28 +75,22 @@ async fn handle_request(state: &ServerState, request: Request) -> ApiResult<Resp
         return Ok(StatusCode::OK.into_response());
     }
     let mount = state.options.mount_path.trim_end_matches('/');
-    let Some(path) = parts
-        .uri
-        .path()
-        .strip_prefix(mount)
-        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+    let Some(path) =
+        parts.uri.path().strip_prefix(mount).filter(|rest| rest.is_empty() || rest.starts_with('/'))
     else {
         return Err(ApiError::NotFound(parts.uri.path().to_string()));
     };
     let path = path.trim_matches('/').to_string();
-    let bytes = to_bytes(body, state.options.max_body_bytes)
-        .await
-        .map_err(|_| {
-            ApiError::Parse(reparse_core::ParseError::new(
-                reparse_core::ErrorCode::ObjectTooLarge,
-                "request entity too large",
-            ))
-        })?;
+    let bytes = to_bytes(body, state.options.max_body_bytes).await.map_err(|_| {
+        ApiError::Parse(reparse_core::ParseError::new(
+            reparse_core::ErrorCode::ObjectTooLarge,
+            "request entity too large",
+        ))
+    })?;
     let mut body = parse_body(&bytes)?;
     let method = override_method(&parts.method, &mut body)?;
     let keys = RequestKeys::read(&parts.headers, &mut body);
-    let route =
-        Route::parse(&path).ok_or_else(|| ApiError::NotFound(parts.uri.path().to_string()))?;
+    let route = Route::parse(&path).ok_or_else(|| ApiError::NotFound(parts.uri.path().to_string()))?;
     if matches!(route, Route::Health) {
         return Ok(json_response(routes::health()));
     }
@@ -123,10 +108,7 @@ async fn handle_request(state: &ServerState, request: Request) -> ApiResult<Resp
 fn json_response(response: ParseResponse) -> Response {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
     let mut http = (status, axum::Json(response.body)).into_response();
-    if let Some(location) = response
-        .location
-        .and_then(|l| HeaderValue::from_str(&l).ok())
-    {
+    if let Some(location) = response.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         http.headers_mut().insert(header::LOCATION, location);
     }
     http
@@ -139,9 +121,7 @@ fn parse_body(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
     }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => {
-            Err(reparse_core::ParseError::invalid_json("request body must be a JSON object").into())
-        }
+        Ok(_) => Err(reparse_core::ParseError::invalid_json("request body must be a JSON object").into()),
         Err(_) => Err(reparse_core::ParseError::invalid_json("invalid JSON").into()),
     }
 }
@@ -179,12 +159,7 @@ struct RequestKeys {
 
 impl RequestKeys {
     fn read(headers: &HeaderMap, body: &mut Map<String, Value>) -> RequestKeys {
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let mut from_body = |name: &str| match body.remove(name) {
             Some(Value::String(value)) => Some(value),
             _ => None,
@@ -232,11 +207,7 @@ impl RequestKeys {
                 auth.master = true;
                 return Ok(auth);
             }
-            if config
-                .read_only_master_key
-                .as_deref()
-                .is_some_and(|key| constant_time_eq(given, key))
-            {
+            if config.read_only_master_key.as_deref().is_some_and(|key| constant_time_eq(given, key)) {
                 auth.master = true;
                 auth.read_only = true;
                 return Ok(auth);
@@ -249,14 +220,21 @@ impl RequestKeys {
             (&config.dotnet_key, &self.dotnet_key),
         ];
         let one_configured = pairs.iter().any(|(configured, _)| configured.is_some());
-        let one_matches = pairs
-            .iter()
-            .any(|(configured, given)| match (configured, given) {
-                (Some(configured), Some(given)) => constant_time_eq(given, configured),
-                _ => false,
-            });
+        let one_matches = pairs.iter().any(|(configured, given)| match (configured, given) {
+            (Some(configured), Some(given)) => constant_time_eq(given, configured),
+            _ => false,
+        });
         if one_configured && !one_matches {
             return Err(ApiError::Unauthorized("unauthorized"));
+        }
+        // No session can be valid until users and sessions exist; parse-server answers an
+        // unknown token with 209 whatever the route.
+        if auth.session_token.is_some() {
+            return Err(reparse_core::ParseError::new(
+                reparse_core::ErrorCode::InvalidSessionToken,
+                "Invalid session token",
+            )
+            .into());
         }
         Ok(auth)
     }
@@ -272,11 +250,7 @@ async fn find_app(state: &ServerState, application_id: Option<&str>) -> ApiResul
     let Some(application_id) = application_id else {
         return Err(ApiError::Unauthorized("unauthorized"));
     };
-    state
-        .directory
-        .app(application_id)
-        .await
-        .ok_or(ApiError::Unauthorized("unauthorized"))
+    state.directory.app(application_id).await.ok_or(ApiError::Unauthorized("unauthorized"))
 }
 
 /// URL parameters of a GET: `where` (and other JSON-valued ones) are decoded from JSON text.
@@ -302,7 +276,5 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

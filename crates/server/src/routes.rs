@@ -21,11 +21,7 @@ pub struct ParseResponse {
 
 impl ParseResponse {
     pub fn ok(body: Value) -> ParseResponse {
-        ParseResponse {
-            status: 200,
-            body,
-            location: None,
-        }
+        ParseResponse { status: 200, body, location: None }
     }
 }
 
@@ -35,10 +31,7 @@ pub enum Route {
     /// `classes/:className`
     Classes { class_name: String },
     /// `classes/:className/:objectId`
-    Object {
-        class_name: String,
-        object_id: String,
-    },
+    Object { class_name: String, object_id: String },
     /// `batch`
     Batch,
     /// `schemas`
@@ -60,30 +53,19 @@ impl Route {
         let segments: Vec<String> = path
             .split('/')
             .filter(|segment| !segment.is_empty())
-            .map(|segment| {
-                percent_encoding::percent_decode_str(segment)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            })
+            .map(|segment| percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned())
             .collect();
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
         let owned = |s: &str| s.to_string();
         Some(match segments.as_slice() {
-            ["classes", class_name] => Route::Classes {
-                class_name: owned(class_name),
-            },
-            ["classes", class_name, object_id] => Route::Object {
-                class_name: owned(class_name),
-                object_id: owned(object_id),
-            },
+            ["classes", class_name] => Route::Classes { class_name: owned(class_name) },
+            ["classes", class_name, object_id] => {
+                Route::Object { class_name: owned(class_name), object_id: owned(object_id) }
+            }
             ["batch"] => Route::Batch,
             ["schemas"] => Route::Schemas,
-            ["schemas", class_name] => Route::Schema {
-                class_name: owned(class_name),
-            },
-            ["purge", class_name] => Route::Purge {
-                class_name: owned(class_name),
-            },
+            ["schemas", class_name] => Route::Schema { class_name: owned(class_name) },
+            ["purge", class_name] => Route::Purge { class_name: owned(class_name) },
             ["health"] => Route::Health,
             ["serverInfo"] => Route::ServerInfo,
             _ => return None,
@@ -100,14 +82,7 @@ pub async fn dispatch_request(
     route: Route,
     params: Map<String, Value>,
 ) -> ApiResult<ParseResponse> {
-    let ctx = Ctx {
-        app,
-        auth,
-        store: app.storage.as_ref(),
-        schema_guard: None,
-        now: Utc::now(),
-        mount_path,
-    };
+    let ctx = Ctx { app, auth, store: app.storage.as_ref(), schema_guard: None, now: Utc::now(), mount_path };
     if route == Route::Batch && method == Method::POST {
         return batch::run(&ctx, params).await;
     }
@@ -126,27 +101,13 @@ pub async fn dispatch(
     match (route, method_name) {
         (R::Classes { class_name }, "POST") => objects::create(ctx, class_name, params).await,
         (R::Classes { class_name }, "GET") => objects::find(ctx, class_name, params).await,
-        (
-            R::Object {
-                class_name,
-                object_id,
-            },
-            "GET",
-        ) => objects::get(ctx, class_name, object_id, params).await,
-        (
-            R::Object {
-                class_name,
-                object_id,
-            },
-            "PUT",
-        ) => objects::update(ctx, class_name, object_id, params).await,
-        (
-            R::Object {
-                class_name,
-                object_id,
-            },
-            "DELETE",
-        ) => objects::delete(ctx, class_name, object_id).await,
+        (R::Object { class_name, object_id }, "GET") => {
+            objects::get(ctx, class_name, object_id, params).await
+        }
+        (R::Object { class_name, object_id }, "PUT") => {
+            objects::update(ctx, class_name, object_id, params).await
+        }
+        (R::Object { class_name, object_id }, "DELETE") => objects::delete(ctx, class_name, object_id).await,
         (R::Schemas, "GET") => schemas::list(ctx).await,
         (R::Schemas, "POST") => schemas::create(ctx, None, params).await,
         (R::Schema { class_name }, "GET") => schemas::get(ctx, class_name).await,
@@ -188,32 +149,14 @@ mod tests {
 
     #[test]
     fn parses_every_route() {
-        assert_eq!(
-            Route::parse("classes/A"),
-            Some(Route::Classes {
-                class_name: "A".into()
-            })
-        );
+        assert_eq!(Route::parse("classes/A"), Some(Route::Classes { class_name: "A".into() }));
         assert_eq!(
             Route::parse("classes/A/x1"),
-            Some(Route::Object {
-                class_name: "A".into(),
-                object_id: "x1".into()
-            })
+            Some(Route::Object { class_name: "A".into(), object_id: "x1".into() })
         );
         assert_eq!(Route::parse("batch"), Some(Route::Batch));
-        assert_eq!(
-            Route::parse("schemas/A"),
-            Some(Route::Schema {
-                class_name: "A".into()
-            })
-        );
-        assert_eq!(
-            Route::parse("purge/A"),
-            Some(Route::Purge {
-                class_name: "A".into()
-            })
-        );
+        assert_eq!(Route::parse("schemas/A"), Some(Route::Schema { class_name: "A".into() }));
+        assert_eq!(Route::parse("purge/A"), Some(Route::Purge { class_name: "A".into() }));
         assert_eq!(Route::parse("health"), Some(Route::Health));
         assert_eq!(Route::parse("classes/A/b/c"), None);
         assert_eq!(Route::parse("nothing"), None);

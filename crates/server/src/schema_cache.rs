@@ -36,18 +36,11 @@ impl SchemaCache {
     }
 
     fn snapshot(&self) -> Option<Schemas> {
-        self.loaded
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.loaded.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     /// The schema of one class.
-    pub async fn get(
-        &self,
-        store: &dyn Store,
-        class_name: &str,
-    ) -> ParseResult<Option<Arc<ClassSchema>>> {
+    pub async fn get(&self, store: &dyn Store, class_name: &str) -> ParseResult<Option<Arc<ClassSchema>>> {
         Ok(self.all(store).await?.get(class_name).cloned())
     }
 
@@ -61,17 +54,12 @@ impl SchemaCache {
             .map(|schema| (schema.class_name.clone(), Arc::new(schema)))
             .collect();
         let schemas = Arc::new(schemas);
-        *self
-            .loaded
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(schemas.clone());
+        *self.loaded.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(schemas.clone());
         Ok(schemas)
     }
 
     pub async fn lock_changes(&self) -> SchemaChangeGuard {
-        SchemaChangeGuard {
-            _guard: self.change_lock.clone().lock_owned().await,
-        }
+        SchemaChangeGuard { _guard: self.change_lock.clone().lock_owned().await }
     }
 
     /// Records a class's new schema (already written to storage) under the change lock.
@@ -91,14 +79,8 @@ impl SchemaCache {
     }
 
     fn replace(&self, change: impl FnOnce(&mut HashMap<String, Arc<ClassSchema>>)) {
-        let mut loaded = self
-            .loaded
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut map = loaded
-            .as_ref()
-            .map(|schemas| (**schemas).clone())
-            .unwrap_or_default();
+        let mut loaded = self.loaded.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut map = loaded.as_ref().map(|schemas| (**schemas).clone()).unwrap_or_default();
         change(&mut map);
         *loaded = Some(Arc::new(map));
     }

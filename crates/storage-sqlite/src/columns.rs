@@ -22,13 +22,8 @@ pub(crate) const READ_PERMISSIONS: &str = "_rperm";
 pub(crate) const WRITE_PERMISSIONS: &str = "_wperm";
 
 /// Columns every class table has, whatever its schema says.
-pub(crate) const BASE_COLUMNS: [&str; 5] = [
-    OBJECT_ID,
-    CREATED_AT,
-    UPDATED_AT,
-    READ_PERMISSIONS,
-    WRITE_PERMISSIONS,
-];
+pub(crate) const BASE_COLUMNS: [&str; 5] =
+    [OBJECT_ID, CREATED_AT, UPDATED_AT, READ_PERMISSIONS, WRITE_PERMISSIONS];
 
 /// How one column stores its field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,9 +64,7 @@ impl Codec {
             FieldType::Number => Codec::Number,
             FieldType::Boolean => Codec::Boolean,
             FieldType::Date => Codec::Date,
-            FieldType::Pointer { target_class } => Codec::Pointer {
-                target_class: target_class.clone(),
-            },
+            FieldType::Pointer { target_class } => Codec::Pointer { target_class: target_class.clone() },
             FieldType::Object
             | FieldType::Array
             | FieldType::File
@@ -87,9 +80,7 @@ impl Codec {
         match self {
             Codec::Number => "NUMERIC",
             Codec::Boolean => "INTEGER",
-            Codec::Text | Codec::Date | Codec::Timestamp | Codec::Pointer { .. } | Codec::Json => {
-                "TEXT"
-            }
+            Codec::Text | Codec::Date | Codec::Timestamp | Codec::Pointer { .. } | Codec::Json => "TEXT",
         }
     }
 
@@ -102,26 +93,22 @@ impl Codec {
             (Codec::Number, Value::Number(number)) => Ok(number_to_sql(number)),
             (Codec::Boolean, Value::Bool(flag)) => Ok(SqlValue::Integer(i64::from(*flag))),
             (Codec::Date, value) => match date_iso(value) {
-                Some(iso) => canonical_iso(iso)
-                    .map(SqlValue::Text)
-                    .ok_or_else(|| format!("invalid date {iso}")),
+                Some(iso) => {
+                    canonical_iso(iso).map(SqlValue::Text).ok_or_else(|| format!("invalid date {iso}"))
+                }
                 None => Err(format!("expected a Date, got {value}")),
             },
             (Codec::Timestamp, value) => match date_iso(value).or_else(|| value.as_str()) {
                 // Stored canonical so that text order is time order; a timestamp that does not
                 // parse is kept as it came rather than refused.
-                Some(iso) => Ok(SqlValue::Text(
-                    canonical_iso(iso).unwrap_or_else(|| iso.into()),
-                )),
+                Some(iso) => Ok(SqlValue::Text(canonical_iso(iso).unwrap_or_else(|| iso.into()))),
                 None => Err(format!("expected a date string, got {value}")),
             },
             (Codec::Pointer { .. }, value) => match pointer_parts(value) {
                 Some((_, object_id)) => Ok(SqlValue::Text(object_id.to_string())),
                 None => Err(format!("expected a Pointer, got {value}")),
             },
-            (Codec::Json, Value::Object(_) | Value::Array(_)) => {
-                Ok(SqlValue::Text(value.to_string()))
-            }
+            (Codec::Json, Value::Object(_) | Value::Array(_)) => Ok(SqlValue::Text(value.to_string())),
             (codec, value) => Err(format!("cannot store {value} in a {codec:?} column")),
         }
     }
@@ -148,10 +135,7 @@ impl Codec {
                 }
             }
             (codec, other) => {
-                return Err(format!(
-                    "unexpected {:?} in a {codec:?} column",
-                    other.data_type()
-                ));
+                return Err(format!("unexpected {:?} in a {codec:?} column", other.data_type()));
             }
         };
         Ok(Some(decoded))
@@ -173,20 +157,16 @@ pub(crate) fn canonical_iso(iso: &str) -> Option<String> {
 }
 
 /// Encodes a field value, naming the class and field when it does not fit its column.
-pub(crate) fn encode_field(
-    schema: &ClassSchema,
-    field: &str,
-    value: &Value,
-) -> ParseResult<SqlValue> {
+pub(crate) fn encode_field(schema: &ClassSchema, field: &str, value: &Value) -> ParseResult<SqlValue> {
     let Some(codec) = Codec::for_field(schema, field) else {
         return Err(ParseError::internal(format!(
             "{}.{field} has no column: add the field to the schema first",
             schema.class_name
         )));
     };
-    codec.encode(value).map_err(|problem| {
-        ParseError::internal(format!("{}.{field}: {problem}", schema.class_name))
-    })
+    codec
+        .encode(value)
+        .map_err(|problem| ParseError::internal(format!("{}.{field}: {problem}", schema.class_name)))
 }
 
 /// Decodes a `SELECT *` row of a class table into an object. Columns the schema no longer
@@ -201,9 +181,7 @@ pub(crate) fn decode_row(schema: &ClassSchema, row: &Row<'_>) -> ParseResult<Obj
         };
         let decoded = codec
             .decode(row.get_ref(index).map_err(sqlite_error)?)
-            .map_err(|problem| {
-                ParseError::internal(format!("{}.{name}: {problem}", schema.class_name))
-            })?;
+            .map_err(|problem| ParseError::internal(format!("{}.{name}: {problem}", schema.class_name)))?;
         if let Some(value) = decoded {
             object.insert(name.to_string(), value);
         }
@@ -218,43 +196,20 @@ mod tests {
 
     #[test]
     fn numbers_keep_integer_or_float_kind() {
-        assert_eq!(
-            Codec::Number.encode(&json!(1)).unwrap(),
-            SqlValue::Integer(1)
-        );
-        assert_eq!(
-            Codec::Number.encode(&json!(1.5)).unwrap(),
-            SqlValue::Real(1.5)
-        );
-        assert_eq!(
-            Codec::Number.decode(ValueRef::Integer(1)).unwrap(),
-            Some(json!(1))
-        );
-        assert_eq!(
-            Codec::Number.decode(ValueRef::Real(1.5)).unwrap(),
-            Some(json!(1.5))
-        );
+        assert_eq!(Codec::Number.encode(&json!(1)).unwrap(), SqlValue::Integer(1));
+        assert_eq!(Codec::Number.encode(&json!(1.5)).unwrap(), SqlValue::Real(1.5));
+        assert_eq!(Codec::Number.decode(ValueRef::Integer(1)).unwrap(), Some(json!(1)));
+        assert_eq!(Codec::Number.decode(ValueRef::Real(1.5)).unwrap(), Some(json!(1.5)));
     }
 
     #[test]
     fn dates_are_stored_canonical_and_pointers_as_ids() {
         let date = json!({"__type": "Date", "iso": "2024-03-01T10:20:30+01:00"});
-        assert_eq!(
-            Codec::Date.encode(&date).unwrap(),
-            SqlValue::Text("2024-03-01T09:20:30.000Z".into())
-        );
+        assert_eq!(Codec::Date.encode(&date).unwrap(), SqlValue::Text("2024-03-01T09:20:30.000Z".into()));
         assert!(Codec::Date.encode(&json!("2024-03-01")).is_err());
-        let pointer = Codec::Pointer {
-            target_class: "A".into(),
-        };
-        assert_eq!(
-            pointer.encode(&pointer_value("A", "x1")).unwrap(),
-            SqlValue::Text("x1".into())
-        );
-        assert_eq!(
-            pointer.decode(ValueRef::Text(b"x1")).unwrap(),
-            Some(pointer_value("A", "x1"))
-        );
+        let pointer = Codec::Pointer { target_class: "A".into() };
+        assert_eq!(pointer.encode(&pointer_value("A", "x1")).unwrap(), SqlValue::Text("x1".into()));
+        assert_eq!(pointer.decode(ValueRef::Text(b"x1")).unwrap(), Some(pointer_value("A", "x1")));
     }
 
     #[test]

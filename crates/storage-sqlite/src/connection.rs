@@ -48,27 +48,18 @@ pub(crate) struct Database {
 impl Database {
     /// Opens (creating if needed) the database file and its parent directories.
     pub(crate) fn open(path: &Path) -> ParseResult<Database> {
-        if let Some(parent) = path
-            .parent()
-            .filter(|parent| !parent.as_os_str().is_empty())
-        {
+        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|error| {
                 ParseError::internal(format!("cannot create {}: {error}", parent.display()))
             })?;
         }
         let writer = open_writer(path)?;
-        let reader_count = std::thread::available_parallelism()
-            .map_or(4, NonZero::get)
-            .clamp(2, 8);
-        let readers = (0..reader_count)
-            .map(|_| open_reader(path).map(Mutex::new))
-            .collect::<ParseResult<Vec<_>>>()?;
+        let reader_count = std::thread::available_parallelism().map_or(4, NonZero::get).clamp(2, 8);
+        let readers =
+            (0..reader_count).map(|_| open_reader(path).map(Mutex::new)).collect::<ParseResult<Vec<_>>>()?;
         Ok(Database {
             writer: Arc::new(tokio::sync::Mutex::new(SharedConnection::new(writer))),
-            readers: ReaderPool {
-                readers: readers.into(),
-                next: AtomicUsize::new(0),
-            },
+            readers: ReaderPool { readers: readers.into(), next: AtomicUsize::new(0) },
         })
     }
 }
@@ -80,9 +71,8 @@ fn open_writer(path: &Path) -> ParseResult<Connection> {
         | OpenFlags::SQLITE_OPEN_URI;
     let connection = Connection::open_with_flags(path, flags).map_err(sqlite_error)?;
     configure(&connection)?;
-    let journal_mode: String = connection
-        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-        .map_err(sqlite_error)?;
+    let journal_mode: String =
+        connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(sqlite_error)?;
     if !journal_mode.eq_ignore_ascii_case("wal") {
         return Err(ParseError::internal(format!(
             "{} cannot use WAL mode (journal_mode is {journal_mode})",
@@ -97,18 +87,15 @@ fn open_writer(path: &Path) -> ParseResult<Connection> {
 }
 
 fn open_reader(path: &Path) -> ParseResult<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
+    let flags =
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     let connection = Connection::open_with_flags(path, flags).map_err(sqlite_error)?;
     configure(&connection)?;
     Ok(connection)
 }
 
 fn configure(connection: &Connection) -> ParseResult<()> {
-    connection
-        .busy_timeout(BUSY_TIMEOUT)
-        .map_err(sqlite_error)?;
+    connection.busy_timeout(BUSY_TIMEOUT).map_err(sqlite_error)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     functions::register(connection).map_err(sqlite_error)
 }

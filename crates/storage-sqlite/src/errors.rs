@@ -41,9 +41,7 @@ mod tests {
         connection
             .execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY); INSERT INTO t VALUES ('a');")
             .unwrap();
-        let error = connection
-            .execute("INSERT INTO t VALUES ('a')", [])
-            .unwrap_err();
+        let error = connection.execute("INSERT INTO t VALUES ('a')", []).unwrap_err();
         let parse_error = sqlite_error(error);
         assert_eq!(parse_error.code, ErrorCode::DuplicateValue);
         assert_eq!(parse_error.message, DUPLICATE_VALUE_MESSAGE);

@@ -31,12 +31,10 @@ type RegexCache = HashMap<(String, String), Arc<Regex>>;
 static REGEX_CACHE: LazyLock<Mutex<RegexCache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 pub(crate) fn register(connection: &Connection) -> rusqlite::Result<()> {
-    let flags = FunctionFlags::SQLITE_UTF8
-        | FunctionFlags::SQLITE_DETERMINISTIC
-        | FunctionFlags::SQLITE_INNOCUOUS;
+    let flags =
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_INNOCUOUS;
     connection.create_scalar_function("reparse_regex", 3, flags, |context| {
-        let (Some(text), Some(pattern)) = (text_argument(context, 0)?, text_argument(context, 1)?)
-        else {
+        let (Some(text), Some(pattern)) = (text_argument(context, 0)?, text_argument(context, 1)?) else {
             return Ok(false);
         };
         let options = text_argument(context, 2)?.unwrap_or_default();
@@ -49,8 +47,7 @@ pub(crate) fn register(connection: &Connection) -> rusqlite::Result<()> {
         Ok(Some(values_equal(&a, &b)))
     })?;
     connection.create_scalar_function("reparse_compare", 2, flags, |context| {
-        let (Some(actual), Some(bound)) = (json_argument(context, 0)?, json_argument(context, 1)?)
-        else {
+        let (Some(actual), Some(bound)) = (json_argument(context, 0)?, json_argument(context, 1)?) else {
             return Ok(None);
         };
         // The matcher treats a JSON null like a missing value: nothing to compare.
@@ -80,18 +77,12 @@ fn json_argument(context: &Context<'_>, index: usize) -> rusqlite::Result<Option
     let Some(text) = text_argument(context, index)? else {
         return Ok(None);
     };
-    serde_json::from_str(text)
-        .map(Some)
-        .map_err(|error| rusqlite::Error::UserFunctionError(error.into()))
+    serde_json::from_str(text).map(Some).map_err(|error| rusqlite::Error::UserFunctionError(error.into()))
 }
 
 fn cached_regex(pattern: &str, options: &str) -> rusqlite::Result<Arc<Regex>> {
     let key = (pattern.to_string(), options.to_string());
-    if let Some(regex) = REGEX_CACHE
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(&key)
-    {
+    if let Some(regex) = REGEX_CACHE.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
         return Ok(Arc::clone(regex));
     }
     // Compiled outside the lock: a slow pattern must not stall other connections.
@@ -126,39 +117,22 @@ mod tests {
         assert!(query::<bool>("SELECT reparse_regex('Apple', '^a', 'i')"));
         assert!(!query::<bool>("SELECT reparse_regex('Apple', '^a', '')"));
         assert!(!query::<bool>("SELECT reparse_regex(NULL, '^a', '')"));
-        let error = connection().query_row("SELECT reparse_regex('a', '(', '')", [], |row| {
-            row.get::<_, bool>(0)
-        });
+        let error =
+            connection().query_row("SELECT reparse_regex('a', '(', '')", [], |row| row.get::<_, bool>(0));
         assert!(error.is_err());
     }
 
     #[test]
     fn json_equality_and_comparison_follow_the_matcher() {
-        assert!(query::<bool>(
-            r#"SELECT reparse_json_equal('{"a":1,"b":2}', '{"b":2,"a":1.0}')"#
-        ));
-        assert!(!query::<bool>(
-            r#"SELECT reparse_json_equal('[1,2]', '[2,1]')"#
-        ));
-        assert_eq!(
-            query::<Option<i64>>(r#"SELECT reparse_compare('2', '1')"#),
-            Some(1)
-        );
-        assert_eq!(
-            query::<Option<i64>>(r#"SELECT reparse_compare('"a"', '1')"#),
-            None
-        );
-        assert_eq!(
-            query::<Option<i64>>(r#"SELECT reparse_compare('null', '1')"#),
-            None
-        );
+        assert!(query::<bool>(r#"SELECT reparse_json_equal('{"a":1,"b":2}', '{"b":2,"a":1.0}')"#));
+        assert!(!query::<bool>(r#"SELECT reparse_json_equal('[1,2]', '[2,1]')"#));
+        assert_eq!(query::<Option<i64>>(r#"SELECT reparse_compare('2', '1')"#), Some(1));
+        assert_eq!(query::<Option<i64>>(r#"SELECT reparse_compare('"a"', '1')"#), None);
+        assert_eq!(query::<Option<i64>>(r#"SELECT reparse_compare('null', '1')"#), None);
         assert_eq!(
             query::<Option<String>>("SELECT reparse_instant('2024-01-01T01:00:00+01:00')"),
             Some("2024-01-01T00:00:00.000Z".into())
         );
-        assert_eq!(
-            query::<Option<String>>("SELECT reparse_instant('soon')"),
-            None
-        );
+        assert_eq!(query::<Option<String>>("SELECT reparse_instant('soon')"), None);
     }
 }

@@ -52,9 +52,7 @@ pub struct SqliteStorage {
 impl SqliteStorage {
     /// Opens the database at `path`, creating the file and its parent directories if needed.
     pub fn open(path: &Path) -> ParseResult<SqliteStorage> {
-        Ok(SqliteStorage {
-            database: Database::open(path)?,
-        })
+        Ok(SqliteStorage { database: Database::open(path)? })
     }
 
     fn executor(&self) -> ParseResult<Executor<'_>> {
@@ -108,14 +106,10 @@ impl Executor<'_> {
         match self {
             Executor::Direct(database) => {
                 let writer = database.writer.lock().await;
-                writer
-                    .run(move |connection| in_own_transaction(connection, job))
-                    .await
+                writer.run(move |connection| in_own_transaction(connection, job)).await
             }
             Executor::InTransaction(writer) => {
-                writer
-                    .run(move |connection| in_savepoint(connection, job))
-                    .await
+                writer.run(move |connection| in_savepoint(connection, job)).await
             }
         }
     }
@@ -126,32 +120,27 @@ impl Executor<'_> {
 
     async fn create_class(&self, schema: &ClassSchema) -> ParseResult<()> {
         let schema = schema.clone();
-        self.write(move |connection| schema_ops::create_class(connection, &schema))
-            .await
+        self.write(move |connection| schema_ops::create_class(connection, &schema)).await
     }
 
     async fn update_class(&self, schema: &ClassSchema) -> ParseResult<()> {
         let schema = schema.clone();
-        self.write(move |connection| schema_ops::update_class(connection, &schema))
-            .await
+        self.write(move |connection| schema_ops::update_class(connection, &schema)).await
     }
 
     async fn delete_class(&self, class_name: &str) -> ParseResult<()> {
         let class_name = class_name.to_string();
-        self.write(move |connection| schema_ops::delete_class(connection, &class_name))
-            .await
+        self.write(move |connection| schema_ops::delete_class(connection, &class_name)).await
     }
 
     async fn purge(&self, schema: &ClassSchema) -> ParseResult<()> {
         let schema = schema.clone();
-        self.write(move |connection| schema_ops::purge(connection, &schema))
-            .await
+        self.write(move |connection| schema_ops::purge(connection, &schema)).await
     }
 
     async fn insert(&self, schema: &ClassSchema, object: &Object) -> ParseResult<()> {
         let (schema, object) = (schema.clone(), object.clone());
-        self.write(move |connection| objects::insert(connection, &schema, &object))
-            .await
+        self.write(move |connection| objects::insert(connection, &schema, &object)).await
     }
 
     async fn update(
@@ -163,42 +152,29 @@ impl Executor<'_> {
     ) -> ParseResult<Option<Object>> {
         let (schema, object_id) = (schema.clone(), object_id.to_string());
         let (filter, updates) = (filter.clone(), updates.clone());
-        self.write(move |connection| {
-            objects::update(connection, &schema, &object_id, &filter, &updates)
-        })
-        .await
+        self.write(move |connection| objects::update(connection, &schema, &object_id, &filter, &updates))
+            .await
     }
 
     async fn delete(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
         let (schema, filter) = (schema.clone(), filter.clone());
-        self.write(move |connection| objects::delete(connection, &schema, &filter))
-            .await
+        self.write(move |connection| objects::delete(connection, &schema, &filter)).await
     }
 
     async fn find(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Vec<Object>> {
         let (schema, query) = (schema.clone(), query.clone());
-        self.read(move |connection| objects::find(connection, &schema, &query))
-            .await
+        self.read(move |connection| objects::find(connection, &schema, &query)).await
     }
 
     async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
         let (schema, filter) = (schema.clone(), filter.clone());
-        self.read(move |connection| objects::count(connection, &schema, &filter))
-            .await
+        self.read(move |connection| objects::count(connection, &schema, &filter)).await
     }
 
-    async fn related_ids(
-        &self,
-        owner_class: &str,
-        field: &str,
-        owning_id: &str,
-    ) -> ParseResult<Vec<String>> {
+    async fn related_ids(&self, owner_class: &str, field: &str, owning_id: &str) -> ParseResult<Vec<String>> {
         let (owner_class, field) = (owner_class.to_string(), field.to_string());
         let owning_id = owning_id.to_string();
-        self.read(move |connection| {
-            objects::related_ids(connection, &owner_class, &field, &owning_id)
-        })
-        .await
+        self.read(move |connection| objects::related_ids(connection, &owner_class, &field, &owning_id)).await
     }
 
     async fn owning_ids(
@@ -209,10 +185,7 @@ impl Executor<'_> {
     ) -> ParseResult<Vec<String>> {
         let (owner_class, field) = (owner_class.to_string(), field.to_string());
         let related_ids = related_ids.to_vec();
-        self.read(move |connection| {
-            objects::owning_ids(connection, &owner_class, &field, &related_ids)
-        })
-        .await
+        self.read(move |connection| objects::owning_ids(connection, &owner_class, &field, &related_ids)).await
     }
 }
 
@@ -223,9 +196,8 @@ fn in_own_transaction<T>(
     job: impl FnOnce(&Connection) -> ParseResult<T>,
 ) -> ParseResult<T> {
     roll_back_abandoned_transaction(connection);
-    let transaction = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sqlite_error)?;
+    let transaction =
+        connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
     let result = job(&transaction)?;
     transaction.commit().map_err(sqlite_error)?;
     Ok(result)
@@ -285,9 +257,7 @@ macro_rules! store_through_executor {
                 filter: &Filter,
                 updates: &Updates,
             ) -> ParseResult<Option<Object>> {
-                self.executor()?
-                    .update(schema, object_id, filter, updates)
-                    .await
+                self.executor()?.update(schema, object_id, filter, updates).await
             }
 
             async fn delete(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
@@ -310,9 +280,7 @@ macro_rules! store_through_executor {
                 _target_class: &str,
                 owning_id: &str,
             ) -> ParseResult<Vec<String>> {
-                self.executor()?
-                    .related_ids(owner_class, field, owning_id)
-                    .await
+                self.executor()?.related_ids(owner_class, field, owning_id).await
             }
 
             async fn owning_ids(
@@ -322,9 +290,7 @@ macro_rules! store_through_executor {
                 _target_class: &str,
                 related_ids: &[String],
             ) -> ParseResult<Vec<String>> {
-                self.executor()?
-                    .owning_ids(owner_class, field, related_ids)
-                    .await
+                self.executor()?.owning_ids(owner_class, field, related_ids).await
             }
         }
     };
@@ -340,14 +306,10 @@ impl Storage for SqliteStorage {
         writer
             .run(|connection| {
                 roll_back_abandoned_transaction(connection);
-                connection
-                    .execute_batch("BEGIN IMMEDIATE")
-                    .map_err(sqlite_error)
+                connection.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_error)
             })
             .await?;
-        Ok(Box::new(SqliteTransaction {
-            writer: Some(writer),
-        }))
+        Ok(Box::new(SqliteTransaction { writer: Some(writer) }))
     }
 
     async fn purge(&self, schema: &ClassSchema) -> ParseResult<()> {
@@ -362,10 +324,8 @@ impl Storage for SqliteStorage {
 #[async_trait]
 impl Transaction for SqliteTransaction {
     async fn commit(mut self: Box<Self>) -> ParseResult<()> {
-        let writer = self
-            .writer
-            .take()
-            .ok_or_else(|| ParseError::internal("the transaction is already finished"))?;
+        let writer =
+            self.writer.take().ok_or_else(|| ParseError::internal("the transaction is already finished"))?;
         writer
             .run(|connection| {
                 connection.execute_batch("COMMIT").map_err(|error| {
@@ -377,13 +337,9 @@ impl Transaction for SqliteTransaction {
     }
 
     async fn rollback(mut self: Box<Self>) -> ParseResult<()> {
-        let writer = self
-            .writer
-            .take()
-            .ok_or_else(|| ParseError::internal("the transaction is already finished"))?;
-        writer
-            .run(|connection| connection.execute_batch("ROLLBACK").map_err(sqlite_error))
-            .await
+        let writer =
+            self.writer.take().ok_or_else(|| ParseError::internal("the transaction is already finished"))?;
+        writer.run(|connection| connection.execute_batch("ROLLBACK").map_err(sqlite_error)).await
     }
 }
 

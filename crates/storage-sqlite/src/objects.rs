@@ -36,11 +36,7 @@ fn check_resolved(filter: &Filter) -> ParseResult<()> {
     }
 }
 
-pub(crate) fn insert(
-    connection: &Connection,
-    schema: &ClassSchema,
-    object: &Object,
-) -> ParseResult<()> {
+pub(crate) fn insert(connection: &Connection, schema: &ClassSchema, object: &Object) -> ParseResult<()> {
     if !object.get(OBJECT_ID).is_some_and(Value::is_string) {
         return Err(ParseError::internal(format!(
             "cannot insert into {} an object without an objectId",
@@ -64,9 +60,7 @@ pub(crate) fn insert(
         placeholders.join(", ")
     );
     let mut statement = connection.prepare_cached(&sql).map_err(sqlite_error)?;
-    statement
-        .execute(params_from_iter(params.values()))
-        .map_err(sqlite_error)?;
+    statement.execute(params_from_iter(params.values())).map_err(sqlite_error)?;
     Ok(())
 }
 
@@ -74,17 +68,10 @@ pub(crate) fn insert(
 /// as `_rperm`/`_wperm`. A relation placeholder (`{"__type": "Relation"}`) in an object is
 /// therefore skipped, not refused.
 fn is_stored_elsewhere(schema: &ClassSchema, field: &str) -> bool {
-    matches!(
-        schema.field_type(field),
-        Some(FieldType::Relation { .. } | FieldType::Acl)
-    )
+    matches!(schema.field_type(field), Some(FieldType::Relation { .. } | FieldType::Acl))
 }
 
-pub(crate) fn find(
-    connection: &Connection,
-    schema: &ClassSchema,
-    query: &Query,
-) -> ParseResult<Vec<Object>> {
+pub(crate) fn find(connection: &Connection, schema: &ClassSchema, query: &Query) -> ParseResult<Vec<Object>> {
     check_resolved(&query.filter)?;
     query_objects(connection, schema, &sql::select_statement(schema, query)?)
 }
@@ -97,9 +84,7 @@ fn query_objects(
     let Some(mut prepared) = prepare_if_tables_exist(connection, &statement.sql)? else {
         return Ok(Vec::new());
     };
-    let mut rows = prepared
-        .query(params_from_iter(statement.params.values()))
-        .map_err(sqlite_error)?;
+    let mut rows = prepared.query(params_from_iter(statement.params.values())).map_err(sqlite_error)?;
     let mut objects = Vec::new();
     while let Some(row) = rows.next().map_err(sqlite_error)? {
         objects.push(decode_row(schema, row)?);
@@ -107,20 +92,14 @@ fn query_objects(
     Ok(objects)
 }
 
-pub(crate) fn count(
-    connection: &Connection,
-    schema: &ClassSchema,
-    filter: &Filter,
-) -> ParseResult<u64> {
+pub(crate) fn count(connection: &Connection, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
     check_resolved(filter)?;
     let statement = sql::count_statement(schema, filter)?;
     let Some(mut prepared) = prepare_if_tables_exist(connection, &statement.sql)? else {
         return Ok(0);
     };
     let count: i64 = prepared
-        .query_row(params_from_iter(statement.params.values()), |row| {
-            row.get(0)
-        })
+        .query_row(params_from_iter(statement.params.values()), |row| row.get(0))
         .map_err(sqlite_error)?;
     Ok(u64::try_from(count).unwrap_or_default())
 }
@@ -155,41 +134,28 @@ pub(crate) fn update(
             assignments.push(format!("{} = {placeholder}", quote_identifier(field)));
         }
         let id = params.bind(object_id.to_string());
-        let sql = format!(
-            "UPDATE {table} SET {} WHERE \"objectId\" = {id}",
-            assignments.join(", ")
-        );
+        let sql = format!("UPDATE {table} SET {} WHERE \"objectId\" = {id}", assignments.join(", "));
         let mut statement = connection.prepare_cached(&sql).map_err(sqlite_error)?;
-        statement
-            .execute(params_from_iter(params.values()))
-            .map_err(sqlite_error)?;
+        statement.execute(params_from_iter(params.values())).map_err(sqlite_error)?;
     }
 
     for (path, update) in updates {
         let FieldUpdate::Relation(change) = update else {
             continue;
         };
-        if !matches!(
-            schema.field_type(&path.field),
-            Some(FieldType::Relation { .. })
-        ) {
+        if !matches!(schema.field_type(&path.field), Some(FieldType::Relation { .. })) {
             return Err(ParseError::internal(format!(
                 "{}.{} is not a relation field",
                 schema.class_name, path.field
             )));
         }
         let join_table = quote_identifier(&join_table_name(&schema.class_name, &path.field));
-        let add = format!(
-            "INSERT OR IGNORE INTO {join_table} (\"relatedId\", \"owningId\") VALUES (?1, ?2)"
-        );
-        let remove =
-            format!("DELETE FROM {join_table} WHERE \"relatedId\" = ?1 AND \"owningId\" = ?2");
+        let add = format!("INSERT OR IGNORE INTO {join_table} (\"relatedId\", \"owningId\") VALUES (?1, ?2)");
+        let remove = format!("DELETE FROM {join_table} WHERE \"relatedId\" = ?1 AND \"owningId\" = ?2");
         for (sql, related_ids) in [(add, &change.add), (remove, &change.remove)] {
             let mut statement = connection.prepare_cached(&sql).map_err(sqlite_error)?;
             for related_id in related_ids {
-                statement
-                    .execute([related_id, object_id])
-                    .map_err(sqlite_error)?;
+                statement.execute([related_id, object_id]).map_err(sqlite_error)?;
             }
         }
     }
@@ -215,11 +181,7 @@ fn find_one(
 }
 
 /// Deletes the matching objects and the relations they own; returns how many objects.
-pub(crate) fn delete(
-    connection: &Connection,
-    schema: &ClassSchema,
-    filter: &Filter,
-) -> ParseResult<u64> {
+pub(crate) fn delete(connection: &Connection, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
     check_resolved(filter)?;
     let table = quote_identifier(&schema.class_name);
     let mut params = Params::default();
@@ -237,15 +199,11 @@ pub(crate) fn delete(
             quote_identifier(&join_table)
         );
         let mut statement = connection.prepare_cached(&sql).map_err(sqlite_error)?;
-        statement
-            .execute(params_from_iter(params.values()))
-            .map_err(sqlite_error)?;
+        statement.execute(params_from_iter(params.values())).map_err(sqlite_error)?;
     }
     let sql = format!("DELETE FROM {table} WHERE {condition}");
     let mut statement = connection.prepare_cached(&sql).map_err(sqlite_error)?;
-    let deleted = statement
-        .execute(params_from_iter(params.values()))
-        .map_err(sqlite_error)?;
+    let deleted = statement.execute(params_from_iter(params.values())).map_err(sqlite_error)?;
     Ok(deleted as u64)
 }
 
@@ -264,10 +222,7 @@ pub(crate) fn related_ids(
     let Some(mut statement) = prepare_if_tables_exist(connection, &sql)? else {
         return Ok(Vec::new());
     };
-    statement
-        .query_map([owning_id], |row| row.get(0))
-        .and_then(|rows| rows.collect())
-        .map_err(sqlite_error)
+    statement.query_map([owning_id], |row| row.get(0)).and_then(|rows| rows.collect()).map_err(sqlite_error)
 }
 
 /// The ids of `owner_class` objects whose relation `field` holds any of `related_ids`.
@@ -286,8 +241,5 @@ pub(crate) fn owning_ids(
         return Ok(Vec::new());
     };
     let ids = Value::from(related_ids.to_vec()).to_string();
-    statement
-        .query_map([ids], |row| row.get(0))
-        .and_then(|rows| rows.collect())
-        .map_err(sqlite_error)
+    statement.query_map([ids], |row| row.get(0)).and_then(|rows| rows.collect()).map_err(sqlite_error)
 }

@@ -35,10 +35,7 @@ pub(crate) fn ensure_schema_table(connection: &Connection) -> ParseResult<()> {
 }
 
 pub(crate) fn load_schemas(connection: &Connection) -> ParseResult<Vec<ClassSchema>> {
-    let sql = format!(
-        "SELECT \"schema\" FROM {} ORDER BY rowid",
-        quote_identifier(SCHEMA_TABLE)
-    );
+    let sql = format!("SELECT \"schema\" FROM {} ORDER BY rowid", quote_identifier(SCHEMA_TABLE));
     let mut statement = connection.prepare_cached(&sql).map_err(sqlite_error)?;
     let texts = statement
         .query_map([], |row| row.get::<_, String>(0))
@@ -55,10 +52,7 @@ pub(crate) fn load_schemas(connection: &Connection) -> ParseResult<Vec<ClassSche
 }
 
 fn class_exists(connection: &Connection, class_name: &str) -> ParseResult<bool> {
-    let sql = format!(
-        "SELECT 1 FROM {} WHERE \"className\" = ?1",
-        quote_identifier(SCHEMA_TABLE)
-    );
+    let sql = format!("SELECT 1 FROM {} WHERE \"className\" = ?1", quote_identifier(SCHEMA_TABLE));
     let mut statement = connection.prepare_cached(&sql).map_err(sqlite_error)?;
     statement.exists([class_name]).map_err(sqlite_error)
 }
@@ -72,19 +66,14 @@ pub(crate) fn create_class(connection: &Connection, schema: &ClassSchema) -> Par
         ));
     }
     let base_columns = "\"objectId\" TEXT PRIMARY KEY, \"createdAt\" TEXT, \"updatedAt\" TEXT, \"_rperm\" TEXT, \"_wperm\" TEXT";
-    let sql = format!(
-        "CREATE TABLE IF NOT EXISTS {} ({base_columns})",
-        quote_identifier(class_name)
-    );
+    let sql = format!("CREATE TABLE IF NOT EXISTS {} ({base_columns})", quote_identifier(class_name));
     connection.execute_batch(&sql).map_err(sqlite_error)?;
     reconcile_tables(connection, schema)?;
     let sql = format!(
         "INSERT INTO {} (\"className\", \"schema\", \"isParseClass\") VALUES (?1, ?2, 1)",
         quote_identifier(SCHEMA_TABLE)
     );
-    connection
-        .execute(&sql, params![class_name, schema.to_json().to_string()])
-        .map_err(sqlite_error)?;
+    connection.execute(&sql, params![class_name, schema.to_json().to_string()]).map_err(sqlite_error)?;
     Ok(())
 }
 
@@ -97,13 +86,9 @@ pub(crate) fn update_class(connection: &Connection, schema: &ClassSchema) -> Par
         ));
     }
     reconcile_tables(connection, schema)?;
-    let sql = format!(
-        "UPDATE {} SET \"schema\" = ?2 WHERE \"className\" = ?1",
-        quote_identifier(SCHEMA_TABLE)
-    );
-    connection
-        .execute(&sql, params![class_name, schema.to_json().to_string()])
-        .map_err(sqlite_error)?;
+    let sql =
+        format!("UPDATE {} SET \"schema\" = ?2 WHERE \"className\" = ?1", quote_identifier(SCHEMA_TABLE));
+    connection.execute(&sql, params![class_name, schema.to_json().to_string()]).map_err(sqlite_error)?;
     Ok(())
 }
 
@@ -112,13 +97,8 @@ pub(crate) fn delete_class(connection: &Connection, class_name: &str) -> ParseRe
         drop_table(connection, &join_table)?;
     }
     drop_table(connection, class_name)?;
-    let sql = format!(
-        "DELETE FROM {} WHERE \"className\" = ?1",
-        quote_identifier(SCHEMA_TABLE)
-    );
-    connection
-        .execute(&sql, [class_name])
-        .map_err(sqlite_error)?;
+    let sql = format!("DELETE FROM {} WHERE \"className\" = ?1", quote_identifier(SCHEMA_TABLE));
+    connection.execute(&sql, [class_name]).map_err(sqlite_error)?;
     Ok(())
 }
 
@@ -178,20 +158,14 @@ fn reconcile_tables(connection: &Connection, schema: &ClassSchema) -> ParseResul
     for column in &existing_columns {
         let wanted = wanted_columns.iter().any(|(name, _)| name == column);
         if !BASE_COLUMNS.contains(&column.as_str()) && !wanted {
-            let drop = format!(
-                "ALTER TABLE {table} DROP COLUMN {}",
-                quote_identifier(column)
-            );
+            let drop = format!("ALTER TABLE {table} DROP COLUMN {}", quote_identifier(column));
             connection.execute_batch(&drop).map_err(sqlite_error)?;
         }
     }
     for (name, codec) in &wanted_columns {
         if !existing_columns.contains(*name) {
-            let add = format!(
-                "ALTER TABLE {table} ADD COLUMN {} {}",
-                quote_identifier(name),
-                codec.sql_type()
-            );
+            let add =
+                format!("ALTER TABLE {table} ADD COLUMN {} {}", quote_identifier(name), codec.sql_type());
             connection.execute_batch(&add).map_err(sqlite_error)?;
         }
     }
@@ -201,8 +175,7 @@ fn reconcile_tables(connection: &Connection, schema: &ClassSchema) -> ParseResul
         }
     }
 
-    let wanted_relations: BTreeSet<&str> =
-        schema.relation_fields().map(|(field, _)| field).collect();
+    let wanted_relations: BTreeSet<&str> = schema.relation_fields().map(|(field, _)| field).collect();
     let existing_relations = existing_join_tables(connection, class_name)?;
     for (field, join_table) in &existing_relations {
         if !wanted_relations.contains(field.as_str()) {
@@ -228,29 +201,20 @@ fn create_join_table(connection: &Connection, join_table: &str) -> ParseResult<(
 }
 
 fn existing_columns(connection: &Connection, table: &str) -> ParseResult<BTreeSet<String>> {
-    let mut statement = connection
-        .prepare_cached("SELECT name FROM pragma_table_info(?1)")
-        .map_err(sqlite_error)?;
-    statement
-        .query_map([table], |row| row.get(0))
-        .and_then(|rows| rows.collect())
-        .map_err(sqlite_error)
+    let mut statement =
+        connection.prepare_cached("SELECT name FROM pragma_table_info(?1)").map_err(sqlite_error)?;
+    statement.query_map([table], |row| row.get(0)).and_then(|rows| rows.collect()).map_err(sqlite_error)
 }
 
 /// Relation field → join table name, for the join tables of `owner_class` that exist.
-fn existing_join_tables(
-    connection: &Connection,
-    owner_class: &str,
-) -> ParseResult<BTreeMap<String, String>> {
+fn existing_join_tables(connection: &Connection, owner_class: &str) -> ParseResult<BTreeMap<String, String>> {
     let mut statement = connection
         .prepare_cached(
             "SELECT name FROM sqlite_schema WHERE type = 'table' AND substr(name, 1, 6) = '_Join:'",
         )
         .map_err(sqlite_error)?;
-    let names: Vec<String> = statement
-        .query_map([], |row| row.get(0))
-        .and_then(|rows| rows.collect())
-        .map_err(sqlite_error)?;
+    let names: Vec<String> =
+        statement.query_map([], |row| row.get(0)).and_then(|rows| rows.collect()).map_err(sqlite_error)?;
     let suffix = format!(":{owner_class}");
     Ok(names
         .into_iter()
@@ -269,17 +233,12 @@ fn index_name(class_name: &str, index: &str) -> String {
 }
 
 /// Index name → the exact `CREATE INDEX` statement for the indexes the schema declares.
-fn wanted_indexes(
-    schema: &ClassSchema,
-    columns: &[(&str, Codec)],
-) -> ParseResult<BTreeMap<String, String>> {
+fn wanted_indexes(schema: &ClassSchema, columns: &[(&str, Codec)]) -> ParseResult<BTreeMap<String, String>> {
     let class_name = &schema.class_name;
     let mut wanted = BTreeMap::new();
     for (index, keys) in &schema.indexes {
         let Some(keys) = keys.as_object().filter(|keys| !keys.is_empty()) else {
-            return Err(ParseError::internal(format!(
-                "index {index} of {class_name} has no fields"
-            )));
+            return Err(ParseError::internal(format!("index {index} of {class_name} has no fields")));
         };
         let mut terms = Vec::new();
         for (field, direction) in keys {
@@ -295,11 +254,7 @@ fn wanted_indexes(
                     "index {index} of {class_name}: {field} has no column"
                 )));
             }
-            let order = if direction.as_f64().is_some_and(|value| value < 0.0) {
-                "DESC"
-            } else {
-                "ASC"
-            };
+            let order = if direction.as_f64().is_some_and(|value| value < 0.0) { "DESC" } else { "ASC" };
             terms.push(format!("{} {order}", quote_identifier(column)));
         }
         // The primary key already indexes objectId.
@@ -319,22 +274,18 @@ fn wanted_indexes(
 }
 
 /// Index name → its `CREATE INDEX` statement, for the schema indexes of the class's table.
-fn existing_indexes(
-    connection: &Connection,
-    class_name: &str,
-) -> ParseResult<BTreeMap<String, String>> {
+fn existing_indexes(connection: &Connection, class_name: &str) -> ParseResult<BTreeMap<String, String>> {
     let mut statement = connection
-        .prepare_cached("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL")
+        .prepare_cached(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL",
+        )
         .map_err(sqlite_error)?;
     let indexes: Vec<(String, String)> = statement
         .query_map([class_name], |row| Ok((row.get(0)?, row.get(1)?)))
         .and_then(|rows| rows.collect())
         .map_err(sqlite_error)?;
     let prefix = index_name(class_name, "");
-    Ok(indexes
-        .into_iter()
-        .filter(|(name, _)| name.starts_with(&prefix))
-        .collect())
+    Ok(indexes.into_iter().filter(|(name, _)| name.starts_with(&prefix)).collect())
 }
 
 #[cfg(test)]
@@ -347,10 +298,8 @@ mod tests {
         let mut schema = ClassSchema::new("Game");
         schema.set_field("score", FieldSpec::of(FieldType::Number));
         schema.set_field("name", FieldSpec::of(FieldType::String));
-        schema.indexes = json!({"_id_": {"_id": 1}, "by_score": {"score": -1, "name": 1}})
-            .as_object()
-            .cloned()
-            .unwrap();
+        schema.indexes =
+            json!({"_id_": {"_id": 1}, "by_score": {"score": -1, "name": 1}}).as_object().cloned().unwrap();
         schema
     }
 

@@ -77,8 +77,7 @@ pub(crate) fn select_statement(schema: &ClassSchema, query: &Query) -> ParseResu
     // SQLite reads a negative LIMIT as "no limit".
     let limit = params.bind(query.limit.map_or(-1, saturating_i64));
     let offset = params.bind(saturating_i64(query.skip));
-    let sql =
-        format!("SELECT * FROM {table} WHERE {condition}{order} LIMIT {limit} OFFSET {offset}");
+    let sql = format!("SELECT * FROM {table} WHERE {condition}{order} LIMIT {limit} OFFSET {offset}");
     Ok(SqlStatement { sql, params })
 }
 
@@ -87,19 +86,12 @@ pub(crate) fn count_statement(schema: &ClassSchema, filter: &Filter) -> ParseRes
     let mut params = Params::default();
     let table = quote_identifier(&schema.class_name);
     let condition = condition(schema, filter, &mut params)?;
-    Ok(SqlStatement {
-        sql: format!("SELECT COUNT(*) FROM {table} WHERE {condition}"),
-        params,
-    })
+    Ok(SqlStatement { sql: format!("SELECT COUNT(*) FROM {table} WHERE {condition}"), params })
 }
 
 /// The SQL condition for a filter on the class table, binding into `params`. Column references
 /// are qualified with the table name, so the condition also works inside sub-selects.
-pub(crate) fn condition(
-    schema: &ClassSchema,
-    filter: &Filter,
-    params: &mut Params,
-) -> ParseResult<String> {
+pub(crate) fn condition(schema: &ClassSchema, filter: &Filter, params: &mut Params) -> ParseResult<String> {
     FilterCompiler::new(schema, params).filter(filter)
 }
 
@@ -119,11 +111,7 @@ fn any_of(alternatives: Vec<String>) -> String {
     match alternatives.len() {
         0 => FALSE.to_string(),
         1 => alternatives.into_iter().next().unwrap_or_default(),
-        _ => alternatives
-            .iter()
-            .map(|part| format!("({part})"))
-            .collect::<Vec<_>>()
-            .join(" OR "),
+        _ => alternatives.iter().map(|part| format!("({part})")).collect::<Vec<_>>().join(" OR "),
     }
 }
 
@@ -193,11 +181,7 @@ struct FilterCompiler<'a> {
 
 impl<'a> FilterCompiler<'a> {
     fn new(schema: &'a ClassSchema, params: &'a mut Params) -> FilterCompiler<'a> {
-        FilterCompiler {
-            schema,
-            table: quote_identifier(&schema.class_name),
-            params,
-        }
+        FilterCompiler { schema, table: quote_identifier(&schema.class_name), params }
     }
 
     fn filter(&mut self, filter: &Filter) -> ParseResult<String> {
@@ -215,11 +199,7 @@ impl<'a> FilterCompiler<'a> {
         for part in parts {
             compiled.push(format!("({})", self.filter(part)?));
         }
-        Ok(if compiled.is_empty() {
-            empty.to_string()
-        } else {
-            compiled.join(separator)
-        })
+        Ok(if compiled.is_empty() { empty.to_string() } else { compiled.join(separator) })
     }
 
     fn field(&mut self, path: &FieldPath, constraint: &Constraint) -> ParseResult<String> {
@@ -236,10 +216,7 @@ impl<'a> FilterCompiler<'a> {
             Target::Column { column, codec } => self.column_constraint(&column, &codec, constraint),
             Target::Json { doc, path } => self.json_constraint(&doc, &path, constraint),
             Target::Absent => {
-                let filter = Filter::Field {
-                    path: path.clone(),
-                    constraint: constraint.clone(),
-                };
+                let filter = Filter::Field { path: path.clone(), constraint: constraint.clone() };
                 let holds_when_absent = matches(&filter, &Object::new());
                 (if holds_when_absent { TRUE } else { FALSE }).to_string()
             }
@@ -253,10 +230,7 @@ impl<'a> FilterCompiler<'a> {
         let column = format!("{}.{}", self.table, quote_identifier(&path.field));
         if !path.is_nested() {
             return match codec {
-                Codec::Json => Target::Json {
-                    doc: column,
-                    path: self.params.bind("$".to_string()),
-                },
+                Codec::Json => Target::Json { doc: column, path: self.params.bind("$".to_string()) },
                 codec => Target::Column { column, codec },
             };
         }
@@ -279,18 +253,10 @@ impl<'a> FilterCompiler<'a> {
                 return Target::Absent;
             }
         };
-        Target::Json {
-            doc,
-            path: self.params.bind(json_path),
-        }
+        Target::Json { doc, path: self.params.bind(json_path) }
     }
 
-    fn column_constraint(
-        &mut self,
-        column: &str,
-        codec: &Codec,
-        constraint: &Constraint,
-    ) -> String {
+    fn column_constraint(&mut self, column: &str, codec: &Codec, constraint: &Constraint) -> String {
         match constraint {
             Constraint::Eq(value) => self.column_in(column, codec, slice::from_ref(value)),
             Constraint::Ne(value) => negate(&self.column_in(column, codec, slice::from_ref(value))),
@@ -351,10 +317,7 @@ impl<'a> FilterCompiler<'a> {
                 format!("{column} {operator} {}", self.params.bind(value))
             }
             ComparisonOperand::ColumnAsDate(iso) => {
-                format!(
-                    "reparse_instant({column}) {operator} {}",
-                    self.params.bind(iso)
-                )
+                format!("reparse_instant({column}) {operator} {}", self.params.bind(iso))
             }
             ComparisonOperand::AnyPresentValue => format!("{column} IS NOT NULL"),
             ComparisonOperand::Nothing => FALSE.to_string(),
@@ -383,10 +346,8 @@ impl<'a> FilterCompiler<'a> {
                 parts.join(" AND ")
             }
             Constraint::ContainedBy(allowed) => {
-                let operands: Vec<JsonOperand> = allowed
-                    .iter()
-                    .map(|option| self.json_operand(option))
-                    .collect();
+                let operands: Vec<JsonOperand> =
+                    allowed.iter().map(|option| self.json_operand(option)).collect();
                 let allowed_element = any_of(
                     operands
                         .iter()
@@ -422,10 +383,7 @@ impl<'a> FilterCompiler<'a> {
             alternatives.push(format!("COALESCE({json_type}, 'null') = 'null'"));
         }
         let present: Vec<&Value> = options.iter().filter(|option| !option.is_null()).collect();
-        let operands: Vec<JsonOperand> = present
-            .iter()
-            .map(|option| self.json_operand(option))
-            .collect();
+        let operands: Vec<JsonOperand> = present.iter().map(|option| self.json_operand(option)).collect();
         let containable: Vec<&JsonOperand> = present
             .iter()
             .zip(&operands)
@@ -449,18 +407,9 @@ impl<'a> FilterCompiler<'a> {
         any_of(alternatives)
     }
 
-    fn json_compare(
-        &mut self,
-        doc: &str,
-        path: &str,
-        comparison: Comparison,
-        bound: &Value,
-    ) -> String {
+    fn json_compare(&mut self, doc: &str, path: &str, comparison: Comparison, bound: &Value) -> String {
         let bound = self.params.bind(bound.to_string());
-        format!(
-            "reparse_compare(({doc}) -> {path}, {bound}) {} 0",
-            comparison.operator()
-        )
+        format!("reparse_compare(({doc}) -> {path}, {bound}) {} 0", comparison.operator())
     }
 
     fn json_operand(&mut self, value: &Value) -> JsonOperand {
@@ -485,28 +434,17 @@ impl<'a> FilterCompiler<'a> {
                 Target::Json { doc, path } => format!("json_extract({doc}, {path})"),
                 Target::Absent => continue,
             };
-            let direction = if key.descending {
-                "DESC NULLS FIRST"
-            } else {
-                "ASC NULLS LAST"
-            };
+            let direction = if key.descending { "DESC NULLS FIRST" } else { "ASC NULLS LAST" };
             terms.push(format!("{expression} {direction}"));
         }
-        if terms.is_empty() {
-            String::new()
-        } else {
-            format!(" ORDER BY {}", terms.join(", "))
-        }
+        if terms.is_empty() { String::new() } else { format!(" ORDER BY {}", terms.join(", ")) }
     }
 }
 
 /// `EXISTS` an element of the JSON array at `path` equal to one of `operands`.
 fn array_contains(doc: &str, path: &str, operands: &[JsonOperand]) -> String {
     let element_matches = any_of(
-        operands
-            .iter()
-            .map(|operand| json_equals("element.type", "element.value", operand))
-            .collect(),
+        operands.iter().map(|operand| json_equals("element.type", "element.value", operand)).collect(),
     );
     format!("EXISTS (SELECT 1 FROM json_each({doc}, {path}) AS element WHERE {element_matches})")
 }
@@ -524,9 +462,9 @@ fn json_equals(json_type: &str, json_value: &str, operand: &JsonOperand) -> Stri
         JsonOperand::Text(placeholder) => {
             format!("{json_type} = 'text' AND {json_value} = {placeholder}")
         }
-        JsonOperand::Structured(placeholder) => format!(
-            "{json_type} IN ('array', 'object') AND reparse_json_equal({json_value}, {placeholder})"
-        ),
+        JsonOperand::Structured(placeholder) => {
+            format!("{json_type} IN ('array', 'object') AND reparse_json_equal({json_value}, {placeholder})")
+        }
     }
 }
 
@@ -568,16 +506,12 @@ fn comparison_operand(codec: &Codec, comparison: Comparison, bound: &Value) -> C
         // Timestamps are stored canonical, so comparing their text compares instants.
         (Codec::Timestamp, bound) => as_date(date_iso(bound)),
         (Codec::Number, Value::Number(number)) => ComparisonOperand::Column(number_to_sql(number)),
-        (Codec::Boolean, Value::Bool(flag)) => {
-            ComparisonOperand::Column(SqlValue::Integer(i64::from(*flag)))
-        }
+        (Codec::Boolean, Value::Bool(flag)) => ComparisonOperand::Column(SqlValue::Integer(i64::from(*flag))),
         (Codec::Date, bound) => as_date(date_iso(bound).or_else(|| bound.as_str())),
         // Pointers order by (className, objectId); every stored one has the target class.
         (Codec::Pointer { target_class }, bound) => match pointer_parts(bound) {
             Some((class_name, object_id)) => match class_name.cmp(target_class.as_str()) {
-                std::cmp::Ordering::Equal => {
-                    ComparisonOperand::Column(SqlValue::Text(object_id.to_string()))
-                }
+                std::cmp::Ordering::Equal => ComparisonOperand::Column(SqlValue::Text(object_id.to_string())),
                 std::cmp::Ordering::Less if comparison.holds_for_greater_values() => {
                     ComparisonOperand::AnyPresentValue
                 }
@@ -620,12 +554,7 @@ mod tests {
             ("name", FieldType::String),
             ("score", FieldType::Number),
             ("tags", FieldType::Array),
-            (
-                "owner",
-                FieldType::Pointer {
-                    target_class: "_User".into(),
-                },
-            ),
+            ("owner", FieldType::Pointer { target_class: "_User".into() }),
         ] {
             schema.set_field(name, FieldSpec::of(field_type));
         }
@@ -642,29 +571,20 @@ mod tests {
     fn identifiers_are_quoted_with_doubled_quotes() {
         assert_eq!(quote_identifier("Game"), "\"Game\"");
         assert_eq!(quote_identifier("a\"b"), "\"a\"\"b\"");
-        assert_eq!(
-            quote_identifier("_Join:users:_Role"),
-            "\"_Join:users:_Role\""
-        );
+        assert_eq!(quote_identifier("_Join:users:_Role"), "\"_Join:users:_Role\"");
     }
 
     #[test]
     fn native_equality_binds_its_value() {
         let (sql, params) = compile(json!({"name": "x'; DROP TABLE \"Game\"; --"}));
         assert_eq!(sql, "\"Game\".\"name\" = ?1");
-        assert_eq!(
-            params,
-            vec![SqlValue::Text("x'; DROP TABLE \"Game\"; --".into())]
-        );
+        assert_eq!(params, vec![SqlValue::Text("x'; DROP TABLE \"Game\"; --".into())]);
     }
 
     #[test]
     fn in_with_null_also_matches_absent_and_drops_mismatched_types() {
         let (sql, params) = compile(json!({"score": {"$in": [null, 1, "one", 2.5]}}));
-        assert_eq!(
-            sql,
-            "(\"Game\".\"score\" IS NULL) OR (\"Game\".\"score\" IN (?1, ?2))"
-        );
+        assert_eq!(sql, "(\"Game\".\"score\" IS NULL) OR (\"Game\".\"score\" IN (?1, ?2))");
         assert_eq!(params, vec![SqlValue::Integer(1), SqlValue::Real(2.5)]);
     }
 
@@ -698,18 +618,9 @@ mod tests {
     #[test]
     fn arrays_contain_scalars_through_json_each() {
         let (sql, params) = compile(json!({"tags": "a"}));
-        assert!(
-            sql.contains("json_each(\"Game\".\"tags\", ?1) AS element"),
-            "{sql}"
-        );
-        assert!(
-            sql.contains("element.type = 'text' AND element.value = ?2"),
-            "{sql}"
-        );
-        assert_eq!(
-            params,
-            vec![SqlValue::Text("$".into()), SqlValue::Text("a".into())]
-        );
+        assert!(sql.contains("json_each(\"Game\".\"tags\", ?1) AS element"), "{sql}");
+        assert!(sql.contains("element.type = 'text' AND element.value = ?2"), "{sql}");
+        assert_eq!(params, vec![SqlValue::Text("$".into()), SqlValue::Text("a".into())]);
     }
 
     #[test]
@@ -719,10 +630,7 @@ mod tests {
         let mut params = Params::default();
         let filter = parse_where(&json!({"o.x.y": {"$exists": true}})).unwrap();
         let sql = condition(&schema, &filter, &mut params).unwrap();
-        assert_eq!(
-            sql,
-            "COALESCE(json_type(\"Game\".\"o\", ?1), 'null') <> 'null'"
-        );
+        assert_eq!(sql, "COALESCE(json_type(\"Game\".\"o\", ?1), 'null') <> 'null'");
         assert_eq!(params.0, vec![SqlValue::Text("$.\"x\".\"y\"".into())]);
     }
 
@@ -739,10 +647,7 @@ mod tests {
             statement.sql,
             "SELECT * FROM \"Game\" WHERE 1 ORDER BY \"Game\".\"score\" DESC NULLS FIRST, \"Game\".\"name\" ASC NULLS LAST LIMIT ?1 OFFSET ?2"
         );
-        assert_eq!(
-            statement.params.0,
-            vec![SqlValue::Integer(-1), SqlValue::Integer(5)]
-        );
+        assert_eq!(statement.params.0, vec![SqlValue::Integer(-1), SqlValue::Integer(5)]);
     }
 
     #[test]

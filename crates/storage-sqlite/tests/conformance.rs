@@ -22,10 +22,7 @@ impl Deref for TemporaryStorage {
 async fn fresh_storage() -> TemporaryStorage {
     let directory = tempfile::tempdir().expect("temporary directory");
     let storage = SqliteStorage::open(&directory.path().join("app.sqlite")).expect("open");
-    TemporaryStorage {
-        storage,
-        _directory: directory,
-    }
+    TemporaryStorage { storage, _directory: directory }
 }
 
 reparse_storage::storage_conformance_tests!(fresh_storage());

@@ -28,19 +28,9 @@ fn layout_schema() -> ClassSchema {
         ("score", FieldType::Number),
         ("done", FieldType::Boolean),
         ("due", FieldType::Date),
-        (
-            "owner",
-            FieldType::Pointer {
-                target_class: "_User".into(),
-            },
-        ),
+        ("owner", FieldType::Pointer { target_class: "_User".into() }),
         ("tags", FieldType::Array),
-        (
-            "links",
-            FieldType::Relation {
-                target_class: "Target".into(),
-            },
-        ),
+        ("links", FieldType::Relation { target_class: "Target".into() }),
     ] {
         schema.set_field(name, FieldSpec::of(field_type));
     }
@@ -70,11 +60,7 @@ async fn acknowledged_writes_survive_an_abort() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("app.sqlite");
     let status = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "acknowledged_writes_survive_an_abort",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "acknowledged_writes_survive_an_abort", "--test-threads=1"])
         .env(ABORT_CHILD_DATABASE, &path)
         .output()
         .unwrap()
@@ -98,10 +84,7 @@ async fn layout_mirrors_parse_server_postgres_with_sqlite_types() {
         "_rperm": ["*"],
     }));
     storage.insert(&schema, &stored).await.unwrap();
-    storage
-        .insert(&schema, &object(json!({"objectId": "a2", "score": 1.5})))
-        .await
-        .unwrap();
+    storage.insert(&schema, &object(json!({"objectId": "a2", "score": 1.5}))).await.unwrap();
 
     let connection = Connection::open(&path).unwrap();
     let columns: Vec<(String, String)> = connection
@@ -124,25 +107,15 @@ async fn layout_mirrors_parse_server_postgres_with_sqlite_types() {
         ("owner", "TEXT"),
         ("tags", "TEXT"),
     ];
-    let expected: Vec<(String, String)> = expected
-        .iter()
-        .map(|(name, kind)| (name.to_string(), kind.to_string()))
-        .collect();
+    let expected: Vec<(String, String)> =
+        expected.iter().map(|(name, kind)| (name.to_string(), kind.to_string())).collect();
     assert_eq!(columns, expected);
 
     let row: (String, String, String, String, String) = connection
         .query_row(
             "SELECT owner, due, _rperm, typeof(score), tags FROM Layout WHERE objectId = 'a1'",
             [],
-            |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                ))
-            },
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
         )
         .unwrap();
     assert_eq!(
@@ -156,11 +129,7 @@ async fn layout_mirrors_parse_server_postgres_with_sqlite_types() {
         )
     );
     let fraction: String = connection
-        .query_row(
-            "SELECT typeof(score) FROM Layout WHERE objectId = 'a2'",
-            [],
-            |row| row.get(0),
-        )
+        .query_row("SELECT typeof(score) FROM Layout WHERE objectId = 'a2'", [], |row| row.get(0))
         .unwrap();
     assert_eq!(fraction, "real");
 
@@ -173,20 +142,13 @@ async fn layout_mirrors_parse_server_postgres_with_sqlite_types() {
         .unwrap();
     assert_eq!(join_columns, ["relatedId", "owningId"]);
     let (schema_json, is_parse_class): (String, i64) = connection
-        .query_row(
-            "SELECT schema, isParseClass FROM _SCHEMA WHERE className = 'Layout'",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+        .query_row("SELECT schema, isParseClass FROM _SCHEMA WHERE className = 'Layout'", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
         .unwrap();
-    assert_eq!(
-        serde_json::from_str::<Value>(&schema_json).unwrap(),
-        schema.to_json()
-    );
+    assert_eq!(serde_json::from_str::<Value>(&schema_json).unwrap(), schema.to_json());
     assert_eq!(is_parse_class, 1);
-    let journal_mode: String = connection
-        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
-        .unwrap();
+    let journal_mode: String = connection.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
     assert_eq!(journal_mode, "wal");
 }
 
@@ -198,24 +160,13 @@ async fn a_failed_operation_leaves_its_transaction_usable() {
     storage.create_class(&schema).await.unwrap();
 
     let transaction = storage.begin().await.unwrap();
-    transaction
-        .insert(&schema, &object(json!({"objectId": "a1", "score": 1})))
-        .await
-        .unwrap();
-    let duplicate = transaction
-        .insert(&schema, &object(json!({"objectId": "a1", "score": 2})))
-        .await;
+    transaction.insert(&schema, &object(json!({"objectId": "a1", "score": 1}))).await.unwrap();
+    let duplicate = transaction.insert(&schema, &object(json!({"objectId": "a1", "score": 2}))).await;
     assert_eq!(duplicate.unwrap_err().code, ErrorCode::DuplicateValue);
-    transaction
-        .insert(&schema, &object(json!({"objectId": "a2", "score": 3})))
-        .await
-        .unwrap();
+    transaction.insert(&schema, &object(json!({"objectId": "a2", "score": 3}))).await.unwrap();
     transaction.commit().await.unwrap();
 
-    let found = storage
-        .find(&schema, &Query::matching(Filter::everything()))
-        .await
-        .unwrap();
+    let found = storage.find(&schema, &Query::matching(Filter::everything())).await.unwrap();
     let scores: Vec<&Value> = found.iter().map(|object| &object["score"]).collect();
     assert_eq!(scores, [&json!(1), &json!(3)]);
 }
@@ -226,40 +177,26 @@ async fn reads_proceed_while_a_transaction_holds_the_writer() {
     let storage = SqliteStorage::open(&directory.path().join("app.sqlite")).unwrap();
     let schema = layout_schema();
     storage.create_class(&schema).await.unwrap();
-    storage
-        .insert(&schema, &object(json!({"objectId": "a1"})))
-        .await
-        .unwrap();
+    storage.insert(&schema, &object(json!({"objectId": "a1"}))).await.unwrap();
 
     let transaction = storage.begin().await.unwrap();
-    transaction
-        .insert(&schema, &object(json!({"objectId": "a2"})))
-        .await
-        .unwrap();
+    transaction.insert(&schema, &object(json!({"objectId": "a2"}))).await.unwrap();
     let everything = Filter::everything();
     let read = storage.count(&schema, &everything);
-    let count = tokio::time::timeout(Duration::from_secs(5), read)
-        .await
-        .expect("reads do not wait for writers");
+    let count =
+        tokio::time::timeout(Duration::from_secs(5), read).await.expect("reads do not wait for writers");
     assert_eq!(count.unwrap(), 1);
     transaction.commit().await.unwrap();
-    assert_eq!(
-        storage.count(&schema, &Filter::everything()).await.unwrap(),
-        2
-    );
+    assert_eq!(storage.count(&schema, &Filter::everything()).await.unwrap(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_increments_are_not_lost() {
     let directory = tempfile::tempdir().unwrap();
-    let storage =
-        std::sync::Arc::new(SqliteStorage::open(&directory.path().join("app.sqlite")).unwrap());
+    let storage = std::sync::Arc::new(SqliteStorage::open(&directory.path().join("app.sqlite")).unwrap());
     let schema = std::sync::Arc::new(layout_schema());
     storage.create_class(&schema).await.unwrap();
-    storage
-        .insert(&schema, &object(json!({"objectId": "counter", "score": 0})))
-        .await
-        .unwrap();
+    storage.insert(&schema, &object(json!({"objectId": "counter", "score": 0}))).await.unwrap();
 
     let increments = (0..50).map(|_| {
         let (storage, schema) = (storage.clone(), schema.clone());
@@ -268,18 +205,12 @@ async fn concurrent_increments_are_not_lost() {
                 reparse_core::query::FieldPath::top("score"),
                 reparse_core::update::FieldUpdate::Increment(1.into()),
             )];
-            storage
-                .update(&schema, "counter", &Filter::everything(), &updates)
-                .await
-                .unwrap();
+            storage.update(&schema, "counter", &Filter::everything(), &updates).await.unwrap();
         })
     });
     for increment in increments.collect::<Vec<_>>() {
         increment.await.unwrap();
     }
-    let found = storage
-        .find(&schema, &Query::matching(Filter::everything()))
-        .await
-        .unwrap();
+    let found = storage.find(&schema, &Query::matching(Filter::everything())).await.unwrap();
     assert_eq!(found[0]["score"], json!(50));
 }

@@ -86,15 +86,11 @@ fn class_schema(class_name: &str, fields: &[(&str, FieldType)]) -> ClassSchema {
 }
 
 fn pointer_to(target_class: &str) -> FieldType {
-    FieldType::Pointer {
-        target_class: target_class.to_string(),
-    }
+    FieldType::Pointer { target_class: target_class.to_string() }
 }
 
 fn relation_to(target_class: &str) -> FieldType {
-    FieldType::Relation {
-        target_class: target_class.to_string(),
-    }
+    FieldType::Relation { target_class: target_class.to_string() }
 }
 
 fn pointer(class_name: &str, object_id: &str) -> Value {
@@ -113,8 +109,8 @@ fn updates(body: Value) -> Updates {
     object(body)
         .iter()
         .map(|(key, value)| {
-            let update = parse_field_update(value)
-                .unwrap_or_else(|error| panic!("bad update {key}: {error}"));
+            let update =
+                parse_field_update(value).unwrap_or_else(|error| panic!("bad update {key}: {error}"));
             (FieldPath::parse(key), update)
         })
         .collect()
@@ -133,11 +129,7 @@ fn stored_object(object_id: &str, day: u32, fields: Value) -> Object {
 }
 
 fn id_of(object: &Object) -> String {
-    object
-        .get("objectId")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    object.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
 fn sorted(mut ids: Vec<String>) -> Vec<String> {
@@ -166,10 +158,7 @@ async fn insert_all(store: &dyn Store, schema: &ClassSchema, objects: &[Object])
 }
 
 async fn find(store: &dyn Store, schema: &ClassSchema, query: Query) -> Vec<Object> {
-    store
-        .find(schema, &query)
-        .await
-        .unwrap_or_else(|error| panic!("find {query:?}: {error}"))
+    store.find(schema, &query).await.unwrap_or_else(|error| panic!("find {query:?}: {error}"))
 }
 
 async fn find_all(store: &dyn Store, schema: &ClassSchema) -> Vec<Object> {
@@ -182,26 +171,12 @@ async fn find_ids(store: &dyn Store, schema: &ClassSchema, where_clause: Value) 
 }
 
 async fn find_by_id(store: &dyn Store, schema: &ClassSchema, object_id: &str) -> Option<Object> {
-    let mut found = find(
-        store,
-        schema,
-        Query::matching(filter(json!({"objectId": object_id}))),
-    )
-    .await;
-    assert!(
-        found.len() <= 1,
-        "objectId {object_id} matched {} objects",
-        found.len()
-    );
+    let mut found = find(store, schema, Query::matching(filter(json!({"objectId": object_id})))).await;
+    assert!(found.len() <= 1, "objectId {object_id} matched {} objects", found.len());
     found.pop()
 }
 
-async fn related(
-    store: &dyn Store,
-    owner_class: &str,
-    field: &str,
-    owning_id: &str,
-) -> Vec<String> {
+async fn related(store: &dyn Store, owner_class: &str, field: &str, owning_id: &str) -> Vec<String> {
     let ids = store
         .related_ids(owner_class, field, "Target", owning_id)
         .await
@@ -209,12 +184,7 @@ async fn related(
     sorted(ids)
 }
 
-async fn owning(
-    store: &dyn Store,
-    owner_class: &str,
-    field: &str,
-    related_ids: &[&str],
-) -> Vec<String> {
+async fn owning(store: &dyn Store, owner_class: &str, field: &str, related_ids: &[&str]) -> Vec<String> {
     let ids = store
         .owning_ids(owner_class, field, "Target", &strings(related_ids))
         .await
@@ -222,12 +192,7 @@ async fn owning(
     sorted(ids)
 }
 
-async fn update(
-    store: &dyn Store,
-    schema: &ClassSchema,
-    object_id: &str,
-    body: Value,
-) -> Option<Object> {
+async fn update(store: &dyn Store, schema: &ClassSchema, object_id: &str, body: Value) -> Option<Object> {
     store
         .update(schema, object_id, &Filter::everything(), &updates(body))
         .await
@@ -235,13 +200,8 @@ async fn update(
 }
 
 async fn loaded_schema(store: &dyn Store, class_name: &str) -> Option<ClassSchema> {
-    let schemas = store
-        .load_schemas()
-        .await
-        .unwrap_or_else(|error| panic!("load_schemas: {error}"));
-    schemas
-        .into_iter()
-        .find(|schema| schema.class_name == class_name)
+    let schemas = store.load_schemas().await.unwrap_or_else(|error| panic!("load_schemas: {error}"));
+    schemas.into_iter().find(|schema| schema.class_name == class_name)
 }
 
 fn add_relation(ids: &[&str]) -> Value {
@@ -260,19 +220,12 @@ fn remove_relation(ids: &[&str]) -> Value {
 pub async fn creates_classes_once(storage: &dyn Storage) {
     let schema = class_schema(
         "Thing",
-        &[
-            ("name", FieldType::String),
-            ("owner", pointer_to("_User")),
-            ("members", relation_to("_User")),
-        ],
+        &[("name", FieldType::String), ("owner", pointer_to("_User")), ("members", relation_to("_User"))],
     );
     create(storage, &schema).await;
     assert_eq!(loaded_schema(storage, "Thing").await, Some(schema.clone()));
 
-    let error = storage
-        .create_class(&schema)
-        .await
-        .expect_err("a second create_class must fail");
+    let error = storage.create_class(&schema).await.expect_err("a second create_class must fail");
     assert_eq!(error.code, ErrorCode::InvalidClassName);
     assert_eq!(error.message, "Class Thing already exists.");
 
@@ -285,102 +238,41 @@ pub async fn creates_classes_once(storage: &dyn Storage) {
 pub async fn updates_class_fields_and_relations(storage: &dyn Storage) {
     let first = class_schema(
         "Evolving",
-        &[
-            ("keep", FieldType::String),
-            ("dropped", FieldType::Number),
-            ("links", relation_to("Target")),
-        ],
+        &[("keep", FieldType::String), ("dropped", FieldType::Number), ("links", relation_to("Target"))],
     );
     create(storage, &first).await;
-    insert_all(
-        storage,
-        &first,
-        &[stored_object("e1", 1, json!({"keep": "k", "dropped": 5}))],
-    )
-    .await;
-    update(
-        storage,
-        &first,
-        "e1",
-        json!({"links": add_relation(&["t1"])}),
-    )
-    .await;
-    assert_eq!(
-        related(storage, "Evolving", "links", "e1").await,
-        strings(&["t1"])
-    );
+    insert_all(storage, &first, &[stored_object("e1", 1, json!({"keep": "k", "dropped": 5}))]).await;
+    update(storage, &first, "e1", json!({"links": add_relation(&["t1"])})).await;
+    assert_eq!(related(storage, "Evolving", "links", "e1").await, strings(&["t1"]));
 
     let second = class_schema(
         "Evolving",
-        &[
-            ("keep", FieldType::String),
-            ("added", FieldType::Boolean),
-            ("others", relation_to("Target")),
-        ],
+        &[("keep", FieldType::String), ("added", FieldType::Boolean), ("others", relation_to("Target"))],
     );
     storage.update_class(&second).await.expect("update_class");
-    assert_eq!(
-        loaded_schema(storage, "Evolving").await,
-        Some(second.clone())
-    );
-    let e1 = find_by_id(storage, &second, "e1")
-        .await
-        .expect("e1 survives a schema change");
+    assert_eq!(loaded_schema(storage, "Evolving").await, Some(second.clone()));
+    let e1 = find_by_id(storage, &second, "e1").await.expect("e1 survives a schema change");
     assert_eq!(e1, stored_object("e1", 1, json!({"keep": "k"})));
-    assert_eq!(
-        find_ids(storage, &second, json!({"dropped": 5})).await,
-        Vec::<String>::new()
-    );
+    assert_eq!(find_ids(storage, &second, json!({"dropped": 5})).await, Vec::<String>::new());
 
-    insert_all(
-        storage,
-        &second,
-        &[stored_object("e2", 2, json!({"added": true}))],
-    )
-    .await;
-    let refused = storage
-        .insert(&second, &stored_object("e3", 3, json!({"dropped": 1})))
-        .await;
-    assert_eq!(
-        refused.expect_err("a removed field has no column").code,
-        ErrorCode::InternalServerError
-    );
-    update(
-        storage,
-        &second,
-        "e2",
-        json!({"others": add_relation(&["t2"])}),
-    )
-    .await;
-    assert_eq!(
-        related(storage, "Evolving", "others", "e2").await,
-        strings(&["t2"])
-    );
+    insert_all(storage, &second, &[stored_object("e2", 2, json!({"added": true}))]).await;
+    let refused = storage.insert(&second, &stored_object("e3", 3, json!({"dropped": 1}))).await;
+    assert_eq!(refused.expect_err("a removed field has no column").code, ErrorCode::InternalServerError);
+    update(storage, &second, "e2", json!({"others": add_relation(&["t2"])})).await;
+    assert_eq!(related(storage, "Evolving", "others", "e2").await, strings(&["t2"]));
 
     // Fields and relations that come back start empty: removing them deleted their data.
-    storage
-        .update_class(&first)
-        .await
-        .expect("update_class back");
+    storage.update_class(&first).await.expect("update_class back");
     let e1 = find_by_id(storage, &first, "e1").await.expect("e1");
     assert_eq!(e1, stored_object("e1", 1, json!({"keep": "k"})));
-    assert_eq!(
-        related(storage, "Evolving", "links", "e1").await,
-        Vec::<String>::new()
-    );
+    assert_eq!(related(storage, "Evolving", "links", "e1").await, Vec::<String>::new());
 
     let missing = class_schema("NeverCreated", &[]);
-    assert!(
-        storage.update_class(&missing).await.is_err(),
-        "update_class of a missing class"
-    );
+    assert!(storage.update_class(&missing).await.is_err(), "update_class of a missing class");
 }
 
 pub async fn updates_class_indexes(storage: &dyn Storage) {
-    let mut schema = class_schema(
-        "Indexed",
-        &[("n", FieldType::Number), ("s", FieldType::String)],
-    );
+    let mut schema = class_schema("Indexed", &[("n", FieldType::Number), ("s", FieldType::String)]);
     create(storage, &schema).await;
     insert_all(
         storage,
@@ -392,67 +284,33 @@ pub async fn updates_class_indexes(storage: &dyn Storage) {
     )
     .await;
 
-    schema.indexes =
-        object(json!({"_id_": {"_id": 1}, "by_n": {"n": 1}, "by_s_n": {"s": 1, "n": -1}}));
+    schema.indexes = object(json!({"_id_": {"_id": 1}, "by_n": {"n": 1}, "by_s_n": {"s": 1, "n": -1}}));
     storage.update_class(&schema).await.expect("adding indexes");
-    assert_eq!(
-        loaded_schema(storage, "Indexed").await,
-        Some(schema.clone())
-    );
-    assert_eq!(
-        find_ids(storage, &schema, json!({"n": {"$gt": 1}})).await,
-        strings(&["i2"])
-    );
+    assert_eq!(loaded_schema(storage, "Indexed").await, Some(schema.clone()));
+    assert_eq!(find_ids(storage, &schema, json!({"n": {"$gt": 1}})).await, strings(&["i2"]));
 
     // An index can go, and so can a field once no index uses it.
     schema.indexes = object(json!({"by_s_n": {"s": 1, "n": -1}}));
-    storage
-        .update_class(&schema)
-        .await
-        .expect("dropping an index");
+    storage.update_class(&schema).await.expect("dropping an index");
     schema.indexes = object(json!({"by_s": {"s": -1}}));
     schema.remove_field("n");
-    storage
-        .update_class(&schema)
-        .await
-        .expect("dropping an indexed field with its index");
-    assert_eq!(
-        loaded_schema(storage, "Indexed").await,
-        Some(schema.clone())
-    );
-    assert_eq!(
-        find_ids(storage, &schema, json!({"s": "b"})).await,
-        strings(&["i2"])
-    );
+    storage.update_class(&schema).await.expect("dropping an indexed field with its index");
+    assert_eq!(loaded_schema(storage, "Indexed").await, Some(schema.clone()));
+    assert_eq!(find_ids(storage, &schema, json!({"s": "b"})).await, strings(&["i2"]));
 }
 
 pub async fn deletes_classes(storage: &dyn Storage) {
-    let schema = class_schema(
-        "Doomed",
-        &[("n", FieldType::Number), ("links", relation_to("Target"))],
-    );
+    let schema = class_schema("Doomed", &[("n", FieldType::Number), ("links", relation_to("Target"))]);
     create(storage, &schema).await;
     insert_all(storage, &schema, &[stored_object("d1", 1, json!({"n": 1}))]).await;
-    update(
-        storage,
-        &schema,
-        "d1",
-        json!({"links": add_relation(&["t1"])}),
-    )
-    .await;
+    update(storage, &schema, "d1", json!({"links": add_relation(&["t1"])})).await;
 
     storage.delete_class("Doomed").await.expect("delete_class");
     assert_eq!(loaded_schema(storage, "Doomed").await, None);
 
     create(storage, &schema).await;
-    assert!(
-        find_all(storage, &schema).await.is_empty(),
-        "a re-created class starts empty"
-    );
-    assert_eq!(
-        related(storage, "Doomed", "links", "d1").await,
-        Vec::<String>::new()
-    );
+    assert!(find_all(storage, &schema).await.is_empty(), "a re-created class starts empty");
+    assert_eq!(related(storage, "Doomed", "links", "d1").await, Vec::<String>::new());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -505,24 +363,12 @@ pub async fn round_trips_every_field_type(storage: &dyn Storage) {
     let sparse = stored_object("sparse", 2, json!({"text": null, "flag": true}));
     insert_all(storage, &schema, &[full.clone(), sparse]).await;
 
-    let found = find_by_id(storage, &schema, "full")
-        .await
-        .expect("full object");
+    let found = find_by_id(storage, &schema, "full").await.expect("full object");
     assert_eq!(found, full);
-    assert!(
-        found["integer"].is_i64(),
-        "integers come back as integers: {}",
-        found["integer"]
-    );
-    assert!(
-        found["fraction"].is_f64(),
-        "fractions come back as floats: {}",
-        found["fraction"]
-    );
+    assert!(found["integer"].is_i64(), "integers come back as integers: {}", found["integer"]);
+    assert!(found["fraction"].is_f64(), "fractions come back as floats: {}", found["fraction"]);
     assert_eq!(
-        find_by_id(storage, &schema, "sparse")
-            .await
-            .expect("sparse object"),
+        find_by_id(storage, &schema, "sparse").await.expect("sparse object"),
         stored_object("sparse", 2, json!({"flag": true})),
         "null and missing fields are omitted"
     );
@@ -538,10 +384,7 @@ pub async fn rejects_duplicate_object_ids(storage: &dyn Storage) {
         .await
         .expect_err("a duplicate objectId must fail");
     assert_eq!(error.code, ErrorCode::DuplicateValue);
-    assert_eq!(
-        error.message,
-        "A duplicate value for a field with unique values was provided"
-    );
+    assert_eq!(error.message, "A duplicate value for a field with unique values was provided");
     assert_eq!(find_all(storage, &schema).await, vec![first]);
 }
 
@@ -549,10 +392,7 @@ pub async fn rejects_fields_missing_from_the_schema(storage: &dyn Storage) {
     let schema = class_schema("Strict", &[("n", FieldType::Number)]);
     create(storage, &schema).await;
     let error = storage
-        .insert(
-            &schema,
-            &stored_object("s1", 1, json!({"n": 1, "ghost": "boo"})),
-        )
+        .insert(&schema, &stored_object("s1", 1, json!({"n": 1, "ghost": "boo"})))
         .await
         .expect_err("a field missing from the schema must fail");
     assert_eq!(error.code, ErrorCode::InternalServerError);
@@ -603,16 +443,8 @@ fn matcher_fixture() -> (ClassSchema, Vec<Object>) {
                 "a": [{"k": 1}, pointer("Target", "t1"), "c"], "_rperm": ["u1", "u2"],
             }),
         ),
-        stored_object(
-            "o04",
-            4,
-            json!({"s": "apple pie", "n": 0, "b": true, "a": [], "o": {}}),
-        ),
-        stored_object(
-            "o05",
-            5,
-            json!({"n": 10, "a": [true, false, null], "o": {"x": null, "arr": [1, 2]}}),
-        ),
+        stored_object("o04", 4, json!({"s": "apple pie", "n": 0, "b": true, "a": [], "o": {}})),
+        stored_object("o05", 5, json!({"n": 10, "a": [true, false, null], "o": {"x": null, "arr": [1, 2]}})),
         stored_object(
             "o06",
             6,
@@ -814,19 +646,10 @@ fn matcher_queries() -> Vec<Value> {
 fn permission_queries() -> Vec<(String, Filter)> {
     let on = |field: &str, constraint: Constraint| {
         let label = format!("{field}: {constraint:?}");
-        (
-            label,
-            Filter::Field {
-                path: FieldPath::top(field),
-                constraint,
-            },
-        )
+        (label, Filter::Field { path: FieldPath::top(field), constraint })
     };
     vec![
-        on(
-            "_rperm",
-            Constraint::In(vec![Value::Null, json!("*"), json!("u2")]),
-        ),
+        on("_rperm", Constraint::In(vec![Value::Null, json!("*"), json!("u2")])),
         on("_rperm", Constraint::Eq(json!("u1"))),
         on("_rperm", Constraint::Exists(false)),
         on("_rperm", Constraint::Nin(vec![json!("u1")])),
@@ -849,17 +672,9 @@ pub async fn constraints_agree_with_the_matcher(storage: &dyn Storage) {
         .chain(permission_queries());
     let mut disagreements = Vec::new();
     for (where_clause, parsed) in queries {
-        let expected: Vec<String> = sorted(
-            stored
-                .iter()
-                .filter(|object| matches(&parsed, object))
-                .map(id_of)
-                .collect(),
-        );
-        let found = match storage
-            .find(&schema, &Query::matching(parsed.clone()))
-            .await
-        {
+        let expected: Vec<String> =
+            sorted(stored.iter().filter(|object| matches(&parsed, object)).map(id_of).collect());
+        let found = match storage.find(&schema, &Query::matching(parsed.clone())).await {
             Ok(found) => sorted(found.iter().map(id_of).collect()),
             Err(error) => {
                 disagreements.push(format!("{where_clause}: find failed: {error}"));
@@ -867,24 +682,17 @@ pub async fn constraints_agree_with_the_matcher(storage: &dyn Storage) {
             }
         };
         if found != expected {
-            disagreements.push(format!(
-                "{where_clause}: storage {found:?}, matcher {expected:?}"
-            ));
+            disagreements.push(format!("{where_clause}: storage {found:?}, matcher {expected:?}"));
         }
         match storage.count(&schema, &parsed).await {
             Ok(count) if count == expected.len() as u64 => {}
-            Ok(count) => disagreements.push(format!(
-                "{where_clause}: count {count}, matcher {}",
-                expected.len()
-            )),
+            Ok(count) => {
+                disagreements.push(format!("{where_clause}: count {count}, matcher {}", expected.len()))
+            }
             Err(error) => disagreements.push(format!("{where_clause}: count failed: {error}")),
         }
     }
-    assert!(
-        disagreements.is_empty(),
-        "storage and matcher disagree:\n{}",
-        disagreements.join("\n")
-    );
+    assert!(disagreements.is_empty(), "storage and matcher disagree:\n{}", disagreements.join("\n"));
 }
 
 pub async fn orders_skips_and_limits(storage: &dyn Storage) {
@@ -902,10 +710,22 @@ pub async fn orders_skips_and_limits(storage: &dyn Storage) {
         storage,
         &schema,
         &[
-            stored_object("r1", 1, json!({"rank": 3, "name": "c", "when": date("2024-03-01T00:00:00.000Z"), "o": {"k": 2}})),
-            stored_object("r2", 2, json!({"rank": 1, "name": "a", "when": date("2024-01-01T00:00:00.000Z"), "o": {"k": 3}})),
+            stored_object(
+                "r1",
+                1,
+                json!({"rank": 3, "name": "c", "when": date("2024-03-01T00:00:00.000Z"), "o": {"k": 2}}),
+            ),
+            stored_object(
+                "r2",
+                2,
+                json!({"rank": 1, "name": "a", "when": date("2024-01-01T00:00:00.000Z"), "o": {"k": 3}}),
+            ),
             stored_object("r3", 3, json!({"rank": 2, "name": "b"})),
-            stored_object("r4", 4, json!({"name": "d", "when": date("2024-02-01T00:00:00.000Z"), "o": {"k": 1}})),
+            stored_object(
+                "r4",
+                4,
+                json!({"name": "d", "when": date("2024-02-01T00:00:00.000Z"), "o": {"k": 1}}),
+            ),
             stored_object("r5", 5, json!({"rank": 1, "name": "e", "when": date("2024-05-01T00:00:00.000Z")})),
         ],
     )
@@ -918,38 +738,19 @@ pub async fn orders_skips_and_limits(storage: &dyn Storage) {
     };
     let cases: Vec<(Query, Vec<&str>)> = vec![
         // NULLs sort last ascending and first descending (PostgreSQL's default).
-        (
-            ordered("rank,objectId", 0, None),
-            vec!["r2", "r5", "r3", "r1", "r4"],
-        ),
-        (
-            ordered("-rank,objectId", 0, None),
-            vec!["r4", "r1", "r3", "r2", "r5"],
-        ),
+        (ordered("rank,objectId", 0, None), vec!["r2", "r5", "r3", "r1", "r4"]),
+        (ordered("-rank,objectId", 0, None), vec!["r4", "r1", "r3", "r2", "r5"]),
         (ordered("when", 0, None), vec!["r2", "r4", "r1", "r5", "r3"]),
-        (
-            ordered("-createdAt", 0, None),
-            vec!["r5", "r4", "r3", "r2", "r1"],
-        ),
-        (
-            ordered("o.k,objectId", 0, None),
-            vec!["r4", "r1", "r2", "r3", "r5"],
-        ),
-        (
-            ordered("nothing,name", 0, None),
-            vec!["r2", "r3", "r1", "r4", "r5"],
-        ),
+        (ordered("-createdAt", 0, None), vec!["r5", "r4", "r3", "r2", "r1"]),
+        (ordered("o.k,objectId", 0, None), vec!["r4", "r1", "r2", "r3", "r5"]),
+        (ordered("nothing,name", 0, None), vec!["r2", "r3", "r1", "r4", "r5"]),
         (ordered("name", 1, Some(2)), vec!["r3", "r1"]),
         (ordered("name", 3, None), vec!["r4", "r5"]),
         (ordered("name", 0, Some(0)), vec![]),
         (ordered("name", 10, Some(5)), vec![]),
     ];
     for (query, expected) in cases {
-        let found: Vec<String> = find(storage, &schema, query.clone())
-            .await
-            .iter()
-            .map(id_of)
-            .collect();
+        let found: Vec<String> = find(storage, &schema, query.clone()).await.iter().map(id_of).collect();
         assert_eq!(found, strings(&expected), "{query:?}");
     }
 }
@@ -957,9 +758,7 @@ pub async fn orders_skips_and_limits(storage: &dyn Storage) {
 pub async fn counts_like_find(storage: &dyn Storage) {
     let schema = class_schema("Counted", &[("n", FieldType::Number)]);
     create(storage, &schema).await;
-    let objects: Vec<Object> = (1..=7)
-        .map(|n| stored_object(&format!("c{n}"), n, json!({"n": n})))
-        .collect();
+    let objects: Vec<Object> = (1..=7).map(|n| stored_object(&format!("c{n}"), n, json!({"n": n}))).collect();
     insert_all(storage, &schema, &objects).await;
     for (where_clause, expected) in [
         (json!({}), 7),
@@ -967,21 +766,12 @@ pub async fn counts_like_find(storage: &dyn Storage) {
         (json!({"n": {"$in": [1, 2, 99]}}), 2),
         (json!({"n": "text"}), 0),
     ] {
-        let count = storage
-            .count(&schema, &filter(where_clause.clone()))
-            .await
-            .expect("count");
+        let count = storage.count(&schema, &filter(where_clause.clone())).await.expect("count");
         assert_eq!(count, expected, "{where_clause}");
     }
     // A missing class counts nothing and finds nothing.
     let missing = class_schema("NotThere", &[]);
-    assert_eq!(
-        storage
-            .count(&missing, &Filter::everything())
-            .await
-            .expect("count"),
-        0
-    );
+    assert_eq!(storage.count(&missing, &Filter::everything()).await.expect("count"), 0);
     assert!(find_all(storage, &missing).await.is_empty());
 }
 
@@ -1003,11 +793,7 @@ pub async fn updates_with_every_operator(storage: &dyn Storage) {
     insert_all(
         storage,
         &schema,
-        &[stored_object(
-            "u1",
-            1,
-            json!({"n": 1, "s": "x", "a": [1], "o": {"x": 1}, "b": true}),
-        )],
+        &[stored_object("u1", 1, json!({"n": 1, "s": "x", "a": [1], "o": {"x": 1}, "b": true}))],
     )
     .await;
 
@@ -1033,31 +819,11 @@ pub async fn updates_with_every_operator(storage: &dyn Storage) {
             }),
             &["b"],
         ),
-        (
-            json!({"n": {"__op": "Increment", "amount": 0.5}}),
-            json!({"n": 3.5}),
-            &[],
-        ),
-        (
-            json!({"a": {"__op": "AddUnique", "objects": [2, 3]}}),
-            json!({"a": [1, 2, 2, 3]}),
-            &[],
-        ),
-        (
-            json!({"a": {"__op": "Remove", "objects": [2]}}),
-            json!({"a": [1, 3]}),
-            &[],
-        ),
-        (
-            json!({"s": null, "p": {"__op": "Delete"}}),
-            json!({}),
-            &["s", "p"],
-        ),
-        (
-            json!({"links": add_relation(&["t1", "t2"])}),
-            json!({}),
-            &[],
-        ),
+        (json!({"n": {"__op": "Increment", "amount": 0.5}}), json!({"n": 3.5}), &[]),
+        (json!({"a": {"__op": "AddUnique", "objects": [2, 3]}}), json!({"a": [1, 2, 2, 3]}), &[]),
+        (json!({"a": {"__op": "Remove", "objects": [2]}}), json!({"a": [1, 3]}), &[]),
+        (json!({"s": null, "p": {"__op": "Delete"}}), json!({}), &["s", "p"]),
+        (json!({"links": add_relation(&["t1", "t2"])}), json!({}), &[]),
     ];
     let mut expected = find_by_id(storage, &schema, "u1").await.expect("u1");
     for (body, sets, removes) in steps {
@@ -1065,93 +831,45 @@ pub async fn updates_with_every_operator(storage: &dyn Storage) {
         for field in removes {
             expected.remove(*field);
         }
-        let updated = update(storage, &schema, "u1", body.clone())
-            .await
-            .expect("u1 matches");
+        let updated = update(storage, &schema, "u1", body.clone()).await.expect("u1 matches");
         assert_eq!(updated, expected, "after {body}");
-        assert_eq!(
-            find_by_id(storage, &schema, "u1").await,
-            Some(expected.clone()),
-            "stored after {body}"
-        );
+        assert_eq!(find_by_id(storage, &schema, "u1").await, Some(expected.clone()), "stored after {body}");
     }
-    assert_eq!(
-        related(storage, "Updated", "links", "u1").await,
-        strings(&["t1", "t2"])
-    );
-    update(
-        storage,
-        &schema,
-        "u1",
-        json!({"links": remove_relation(&["t1"])}),
-    )
-    .await
-    .expect("u1");
-    assert_eq!(
-        related(storage, "Updated", "links", "u1").await,
-        strings(&["t2"])
-    );
+    assert_eq!(related(storage, "Updated", "links", "u1").await, strings(&["t1", "t2"]));
+    update(storage, &schema, "u1", json!({"links": remove_relation(&["t1"])})).await.expect("u1");
+    assert_eq!(related(storage, "Updated", "links", "u1").await, strings(&["t2"]));
     let batch = json!({"__op": "Batch", "ops": [add_relation(&["t3"]), remove_relation(&["t2"])]});
-    update(storage, &schema, "u1", json!({"links": batch}))
-        .await
-        .expect("u1");
-    assert_eq!(
-        related(storage, "Updated", "links", "u1").await,
-        strings(&["t3"])
-    );
+    update(storage, &schema, "u1", json!({"links": batch})).await.expect("u1");
+    assert_eq!(related(storage, "Updated", "links", "u1").await, strings(&["t3"]));
 }
 
 pub async fn update_of_a_non_matching_object_returns_none(storage: &dyn Storage) {
-    let schema = class_schema(
-        "Guarded",
-        &[("n", FieldType::Number), ("s", FieldType::String)],
-    );
+    let schema = class_schema("Guarded", &[("n", FieldType::Number), ("s", FieldType::String)]);
     create(storage, &schema).await;
     let original = stored_object("g1", 1, json!({"n": 1, "s": "x"}));
     insert_all(storage, &schema, std::slice::from_ref(&original)).await;
 
     let unmatched = storage
-        .update(
-            &schema,
-            "g1",
-            &filter(json!({"n": 100})),
-            &updates(json!({"s": "changed"})),
-        )
+        .update(&schema, "g1", &filter(json!({"n": 100})), &updates(json!({"s": "changed"})))
         .await
         .expect("update");
     assert_eq!(unmatched, None);
     let missing = storage
-        .update(
-            &schema,
-            "nope",
-            &Filter::everything(),
-            &updates(json!({"s": "changed"})),
-        )
+        .update(&schema, "nope", &Filter::everything(), &updates(json!({"s": "changed"})))
         .await
         .expect("update");
     assert_eq!(missing, None);
     assert_eq!(find_by_id(storage, &schema, "g1").await, Some(original));
 
     let matched = storage
-        .update(
-            &schema,
-            "g1",
-            &filter(json!({"n": 1})),
-            &updates(json!({"s": "changed"})),
-        )
+        .update(&schema, "g1", &filter(json!({"n": 1})), &updates(json!({"s": "changed"})))
         .await
         .expect("update");
-    assert_eq!(
-        matched.and_then(|object| object.get("s").cloned()),
-        Some(json!("changed"))
-    );
+    assert_eq!(matched.and_then(|object| object.get("s").cloned()), Some(json!("changed")));
 }
 
 pub async fn failed_update_changes_nothing(storage: &dyn Storage) {
-    let schema = class_schema(
-        "Atomic",
-        &[("n", FieldType::Number), ("s", FieldType::String)],
-    );
+    let schema = class_schema("Atomic", &[("n", FieldType::Number), ("s", FieldType::String)]);
     create(storage, &schema).await;
     let original = stored_object("a1", 1, json!({"n": 1, "s": "text"}));
     insert_all(storage, &schema, std::slice::from_ref(&original)).await;
@@ -1169,129 +887,42 @@ pub async fn failed_update_changes_nothing(storage: &dyn Storage) {
 }
 
 pub async fn deletes_by_filter_with_their_relations(storage: &dyn Storage) {
-    let schema = class_schema(
-        "Deleted",
-        &[("n", FieldType::Number), ("links", relation_to("Target"))],
-    );
+    let schema = class_schema("Deleted", &[("n", FieldType::Number), ("links", relation_to("Target"))]);
     create(storage, &schema).await;
-    let objects: Vec<Object> = (1..=4)
-        .map(|n| stored_object(&format!("d{n}"), n, json!({"n": n})))
-        .collect();
+    let objects: Vec<Object> = (1..=4).map(|n| stored_object(&format!("d{n}"), n, json!({"n": n}))).collect();
     insert_all(storage, &schema, &objects).await;
-    update(
-        storage,
-        &schema,
-        "d1",
-        json!({"links": add_relation(&["t2"])}),
-    )
-    .await;
-    update(
-        storage,
-        &schema,
-        "d3",
-        json!({"links": add_relation(&["t1"])}),
-    )
-    .await;
+    update(storage, &schema, "d1", json!({"links": add_relation(&["t2"])})).await;
+    update(storage, &schema, "d3", json!({"links": add_relation(&["t1"])})).await;
 
-    let deleted = storage
-        .delete(&schema, &filter(json!({"n": {"$gte": 3}})))
-        .await
-        .expect("delete");
+    let deleted = storage.delete(&schema, &filter(json!({"n": {"$gte": 3}}))).await.expect("delete");
     assert_eq!(deleted, 2);
-    assert_eq!(
-        find_ids(storage, &schema, json!({})).await,
-        strings(&["d1", "d2"])
-    );
-    assert_eq!(
-        related(storage, "Deleted", "links", "d3").await,
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        related(storage, "Deleted", "links", "d1").await,
-        strings(&["t2"])
-    );
+    assert_eq!(find_ids(storage, &schema, json!({})).await, strings(&["d1", "d2"]));
+    assert_eq!(related(storage, "Deleted", "links", "d3").await, Vec::<String>::new());
+    assert_eq!(related(storage, "Deleted", "links", "d1").await, strings(&["t2"]));
 
-    assert_eq!(
-        storage
-            .delete(&schema, &filter(json!({"n": 42})))
-            .await
-            .expect("delete"),
-        0
-    );
-    assert_eq!(
-        storage
-            .delete(&schema, &Filter::everything())
-            .await
-            .expect("delete"),
-        2
-    );
+    assert_eq!(storage.delete(&schema, &filter(json!({"n": 42}))).await.expect("delete"), 0);
+    assert_eq!(storage.delete(&schema, &Filter::everything()).await.expect("delete"), 2);
     assert!(find_all(storage, &schema).await.is_empty());
 }
 
 pub async fn tracks_relations(storage: &dyn Storage) {
     let schema = class_schema("Owner", &[("links", relation_to("Target"))]);
     create(storage, &schema).await;
-    insert_all(
-        storage,
-        &schema,
-        &[
-            stored_object("w1", 1, json!({})),
-            stored_object("w2", 2, json!({})),
-        ],
-    )
-    .await;
-    update(
-        storage,
-        &schema,
-        "w1",
-        json!({"links": add_relation(&["t1", "t2"])}),
-    )
-    .await;
-    update(
-        storage,
-        &schema,
-        "w2",
-        json!({"links": add_relation(&["t2", "t3"])}),
-    )
-    .await;
+    insert_all(storage, &schema, &[stored_object("w1", 1, json!({})), stored_object("w2", 2, json!({}))])
+        .await;
+    update(storage, &schema, "w1", json!({"links": add_relation(&["t1", "t2"])})).await;
+    update(storage, &schema, "w2", json!({"links": add_relation(&["t2", "t3"])})).await;
     // Adding what is already there changes nothing.
-    update(
-        storage,
-        &schema,
-        "w1",
-        json!({"links": add_relation(&["t1"])}),
-    )
-    .await;
+    update(storage, &schema, "w1", json!({"links": add_relation(&["t1"])})).await;
 
-    assert_eq!(
-        related(storage, "Owner", "links", "w1").await,
-        strings(&["t1", "t2"])
-    );
-    assert_eq!(
-        related(storage, "Owner", "links", "w2").await,
-        strings(&["t2", "t3"])
-    );
-    assert_eq!(
-        related(storage, "Owner", "links", "nobody").await,
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        owning(storage, "Owner", "links", &["t2"]).await,
-        strings(&["w1", "w2"])
-    );
-    assert_eq!(
-        owning(storage, "Owner", "links", &["t3", "t9"]).await,
-        strings(&["w2"])
-    );
-    assert_eq!(
-        owning(storage, "Owner", "links", &[]).await,
-        Vec::<String>::new()
-    );
+    assert_eq!(related(storage, "Owner", "links", "w1").await, strings(&["t1", "t2"]));
+    assert_eq!(related(storage, "Owner", "links", "w2").await, strings(&["t2", "t3"]));
+    assert_eq!(related(storage, "Owner", "links", "nobody").await, Vec::<String>::new());
+    assert_eq!(owning(storage, "Owner", "links", &["t2"]).await, strings(&["w1", "w2"]));
+    assert_eq!(owning(storage, "Owner", "links", &["t3", "t9"]).await, strings(&["w2"]));
+    assert_eq!(owning(storage, "Owner", "links", &[]).await, Vec::<String>::new());
     let found = find_by_id(storage, &schema, "w1").await.expect("w1");
-    assert!(
-        !found.contains_key("links"),
-        "relations are not stored in objects: {found:?}"
-    );
+    assert!(!found.contains_key("links"), "relations are not stored in objects: {found:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1303,39 +934,19 @@ pub async fn commits_transactions(storage: &dyn Storage) {
     insert_all(storage, &schema, &[stored_object("c1", 1, json!({"n": 1}))]).await;
 
     let transaction = storage.begin().await.expect("begin");
-    insert_all(
-        &*transaction,
-        &schema,
-        &[stored_object("c2", 2, json!({"n": 2}))],
-    )
-    .await;
-    update(&*transaction, &schema, "c1", json!({"n": 10}))
-        .await
-        .expect("c1");
+    insert_all(&*transaction, &schema, &[stored_object("c2", 2, json!({"n": 2}))]).await;
+    update(&*transaction, &schema, "c1", json!({"n": 10})).await.expect("c1");
     assert_eq!(
         find_ids(&*transaction, &schema, json!({})).await,
         strings(&["c1", "c2"]),
         "a transaction sees its writes"
     );
-    assert_eq!(
-        find_ids(&*transaction, &schema, json!({"n": 10})).await,
-        strings(&["c1"])
-    );
-    assert_eq!(
-        find_ids(storage, &schema, json!({})).await,
-        strings(&["c1"]),
-        "others do not, before commit"
-    );
+    assert_eq!(find_ids(&*transaction, &schema, json!({"n": 10})).await, strings(&["c1"]));
+    assert_eq!(find_ids(storage, &schema, json!({})).await, strings(&["c1"]), "others do not, before commit");
     transaction.commit().await.expect("commit");
 
-    assert_eq!(
-        find_ids(storage, &schema, json!({})).await,
-        strings(&["c1", "c2"])
-    );
-    assert_eq!(
-        find_ids(storage, &schema, json!({"n": 10})).await,
-        strings(&["c1"])
-    );
+    assert_eq!(find_ids(storage, &schema, json!({})).await, strings(&["c1", "c2"]));
+    assert_eq!(find_ids(storage, &schema, json!({"n": 10})).await, strings(&["c1"]));
 }
 
 pub async fn rolls_back_transactions(storage: &dyn Storage) {
@@ -1345,25 +956,14 @@ pub async fn rolls_back_transactions(storage: &dyn Storage) {
     insert_all(storage, &schema, std::slice::from_ref(&original)).await;
 
     let transaction = storage.begin().await.expect("begin");
-    insert_all(
-        &*transaction,
-        &schema,
-        &[stored_object("r2", 2, json!({"n": 2}))],
-    )
-    .await;
-    update(&*transaction, &schema, "r1", json!({"n": 10}))
-        .await
-        .expect("r1");
+    insert_all(&*transaction, &schema, &[stored_object("r2", 2, json!({"n": 2}))]).await;
+    update(&*transaction, &schema, "r1", json!({"n": 10})).await.expect("r1");
     let extra = class_schema("MadeInTransaction", &[]);
     create(&*transaction, &extra).await;
     transaction.rollback().await.expect("rollback");
 
     assert_eq!(find_all(storage, &schema).await, vec![original]);
-    assert_eq!(
-        loaded_schema(storage, "MadeInTransaction").await,
-        None,
-        "schema changes roll back too"
-    );
+    assert_eq!(loaded_schema(storage, "MadeInTransaction").await, None, "schema changes roll back too");
 }
 
 pub async fn dropped_transactions_roll_back(storage: &dyn Storage) {
@@ -1371,12 +971,7 @@ pub async fn dropped_transactions_roll_back(storage: &dyn Storage) {
     create(storage, &schema).await;
 
     let transaction = storage.begin().await.expect("begin");
-    insert_all(
-        &*transaction,
-        &schema,
-        &[stored_object("x1", 1, json!({"n": 1}))],
-    )
-    .await;
+    insert_all(&*transaction, &schema, &[stored_object("x1", 1, json!({"n": 1}))]).await;
     drop(transaction);
 
     assert!(find_all(storage, &schema).await.is_empty());
@@ -1387,57 +982,33 @@ pub async fn dropped_transactions_roll_back(storage: &dyn Storage) {
         .await
         .expect("a write after a dropped transaction must not wait forever")
         .expect("insert after a dropped transaction");
-    assert_eq!(
-        find_ids(storage, &schema, json!({"n": 2})).await,
-        strings(&["x1"])
-    );
+    assert_eq!(find_ids(storage, &schema, json!({"n": 2})).await, strings(&["x1"]));
 }
 
 pub async fn purges_objects_but_keeps_the_schema(storage: &dyn Storage) {
-    let schema = class_schema(
-        "Purged",
-        &[("n", FieldType::Number), ("links", relation_to("Target"))],
-    );
+    let schema = class_schema("Purged", &[("n", FieldType::Number), ("links", relation_to("Target"))]);
     create(storage, &schema).await;
     insert_all(
         storage,
         &schema,
-        &[
-            stored_object("p1", 1, json!({"n": 1})),
-            stored_object("p2", 2, json!({"n": 2})),
-        ],
+        &[stored_object("p1", 1, json!({"n": 1})), stored_object("p2", 2, json!({"n": 2}))],
     )
     .await;
-    update(
-        storage,
-        &schema,
-        "p1",
-        json!({"links": add_relation(&["t1"])}),
-    )
-    .await;
+    update(storage, &schema, "p1", json!({"links": add_relation(&["t1"])})).await;
 
     storage.purge(&schema).await.expect("purge");
     assert!(find_all(storage, &schema).await.is_empty());
-    assert_eq!(
-        related(storage, "Purged", "links", "p1").await,
-        Vec::<String>::new()
-    );
+    assert_eq!(related(storage, "Purged", "links", "p1").await, Vec::<String>::new());
     assert_eq!(loaded_schema(storage, "Purged").await, Some(schema.clone()));
     insert_all(storage, &schema, &[stored_object("p1", 1, json!({"n": 3}))]).await;
-    assert_eq!(
-        find_ids(storage, &schema, json!({"n": 3})).await,
-        strings(&["p1"])
-    );
+    assert_eq!(find_ids(storage, &schema, json!({"n": 3})).await, strings(&["p1"]));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Durability, in two phases around a reopen the adapter performs
 
 fn durable_schema() -> ClassSchema {
-    class_schema(
-        "Durable",
-        &[("n", FieldType::Number), ("links", relation_to("Target"))],
-    )
+    class_schema("Durable", &[("n", FieldType::Number), ("links", relation_to("Target"))])
 }
 
 /// Writes what [`check_durable_fixture`] expects to find after the store is reopened (or
@@ -1448,10 +1019,7 @@ pub async fn write_durable_fixture(storage: &dyn Storage) {
     insert_all(
         storage,
         &schema,
-        &[
-            stored_object("k1", 1, json!({"n": 1})),
-            stored_object("k2", 2, json!({"n": 2})),
-        ],
+        &[stored_object("k1", 1, json!({"n": 1})), stored_object("k2", 2, json!({"n": 2}))],
     )
     .await;
     update(
@@ -1462,32 +1030,15 @@ pub async fn write_durable_fixture(storage: &dyn Storage) {
     )
     .await;
     let transaction = storage.begin().await.expect("begin");
-    insert_all(
-        &*transaction,
-        &schema,
-        &[stored_object("k3", 3, json!({"n": 3}))],
-    )
-    .await;
+    insert_all(&*transaction, &schema, &[stored_object("k3", 3, json!({"n": 3}))]).await;
     transaction.commit().await.expect("commit");
 }
 
 /// Checks, on a reopened store, everything [`write_durable_fixture`] wrote.
 pub async fn check_durable_fixture(storage: &dyn Storage) {
     let schema = durable_schema();
-    assert_eq!(
-        loaded_schema(storage, "Durable").await,
-        Some(schema.clone())
-    );
-    assert_eq!(
-        find_ids(storage, &schema, json!({})).await,
-        strings(&["k1", "k2", "k3"])
-    );
-    assert_eq!(
-        find_ids(storage, &schema, json!({"n": 42})).await,
-        strings(&["k1"])
-    );
-    assert_eq!(
-        related(storage, "Durable", "links", "k1").await,
-        strings(&["t1"])
-    );
+    assert_eq!(loaded_schema(storage, "Durable").await, Some(schema.clone()));
+    assert_eq!(find_ids(storage, &schema, json!({})).await, strings(&["k1", "k2", "k3"]));
+    assert_eq!(find_ids(storage, &schema, json!({"n": 42})).await, strings(&["k1"]));
+    assert_eq!(related(storage, "Durable", "links", "k1").await, strings(&["t1"]));
 }

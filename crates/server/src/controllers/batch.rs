@@ -21,14 +21,9 @@ pub async fn run(ctx: &Ctx<'_>, body: Map<String, Value>) -> ApiResult<ParseResp
     let Some(requests) = body.get("requests").and_then(Value::as_array) else {
         return Err(ParseError::invalid_json("requests must be an array").into());
     };
-    let transactional = body
-        .get("transaction")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let parsed: Vec<Result<SubRequest, ApiError>> = requests
-        .iter()
-        .map(|request| parse_sub_request(ctx, request))
-        .collect();
+    let transactional = body.get("transaction").and_then(Value::as_bool).unwrap_or(false);
+    let parsed: Vec<Result<SubRequest, ApiError>> =
+        requests.iter().map(|request| parse_sub_request(ctx, request)).collect();
     if !transactional {
         let mut results = Vec::with_capacity(parsed.len());
         for request in parsed {
@@ -67,10 +62,7 @@ pub async fn run(ctx: &Ctx<'_>, body: Map<String, Value>) -> ApiResult<ParseResp
     Ok(answer(outcomes))
 }
 
-async fn run_one(
-    ctx: &Ctx<'_>,
-    request: Result<SubRequest, ApiError>,
-) -> Result<ParseResponse, ApiError> {
+async fn run_one(ctx: &Ctx<'_>, request: Result<SubRequest, ApiError>) -> Result<ParseResponse, ApiError> {
     let request = request?;
     if request.route == Route::Batch {
         return Err(ParseError::invalid_json("batch requests cannot be nested").into());
@@ -93,12 +85,7 @@ fn answer(outcomes: Vec<Result<ParseResponse, ApiError>>) -> ParseResponse {
 }
 
 fn parse_sub_request(ctx: &Ctx<'_>, request: &Value) -> Result<SubRequest, ApiError> {
-    let method = match request
-        .get("method")
-        .and_then(Value::as_str)
-        .map(str::to_ascii_uppercase)
-        .as_deref()
-    {
+    let method = match request.get("method").and_then(Value::as_str).map(str::to_ascii_uppercase).as_deref() {
         Some("GET") => Method::GET,
         Some("POST") => Method::POST,
         Some("PUT") => Method::PUT,
@@ -119,11 +106,7 @@ fn parse_sub_request(ctx: &Ctx<'_>, request: &Value) -> Result<SubRequest, ApiEr
             return Err(ParseError::invalid_json("batch request body must be an object").into());
         }
     };
-    Ok(SubRequest {
-        method,
-        route,
-        params,
-    })
+    Ok(SubRequest { method, route, params })
 }
 
 /// A batch path is the mount path (or the legacy `/1`) followed by a route.
@@ -132,10 +115,7 @@ fn routable_path<'a>(mount_path: &str, path: &'a str) -> Option<&'a str> {
     [mount, "/1"]
         .into_iter()
         .filter(|prefix| !prefix.is_empty())
-        .find_map(|prefix| {
-            path.strip_prefix(prefix)
-                .filter(|rest| rest.starts_with('/'))
-        })
+        .find_map(|prefix| path.strip_prefix(prefix).filter(|rest| rest.starts_with('/')))
         .map(|rest| rest.trim_start_matches('/'))
 }
 
@@ -145,14 +125,8 @@ mod tests {
 
     #[test]
     fn strips_the_mount_path_or_the_legacy_prefix() {
-        assert_eq!(
-            routable_path("/parse", "/parse/classes/A"),
-            Some("classes/A")
-        );
-        assert_eq!(
-            routable_path("/parse/", "/1/classes/A/x"),
-            Some("classes/A/x")
-        );
+        assert_eq!(routable_path("/parse", "/parse/classes/A"), Some("classes/A"));
+        assert_eq!(routable_path("/parse/", "/1/classes/A/x"), Some("classes/A/x"));
         assert_eq!(routable_path("/parse", "/other/classes/A"), None);
         assert_eq!(routable_path("/parse", "/parsed/classes/A"), None);
     }

@@ -5,12 +5,8 @@ use std::sync::Arc;
 use rand::RngExt;
 use reparse_core::acl::{acl_from_permissions, permissions_from_acl};
 use reparse_core::query::{Constraint, FieldPath, Filter};
-use reparse_core::schema::{
-    ClassSchema, FieldType, field_name_is_valid, infer_type, validate_class_name,
-};
-use reparse_core::update::{
-    FieldUpdate, RelationChange, Updates, apply_updates, parse_field_update,
-};
+use reparse_core::schema::{ClassSchema, FieldType, field_name_is_valid, infer_type, validate_class_name};
+use reparse_core::update::{FieldUpdate, RelationChange, Updates, apply_updates, parse_field_update};
 use reparse_core::value::{Object, date_iso, format_date, parse_date};
 use reparse_core::{ErrorCode, ParseError};
 use serde_json::{Map, Value, json};
@@ -55,9 +51,7 @@ pub async fn create(
     ctx.store.insert(&schema, &object).await?;
     let relations = write.relation_updates();
     if !relations.is_empty() {
-        ctx.store
-            .update(&schema, &object_id, &Filter::everything(), &relations)
-            .await?;
+        ctx.store.update(&schema, &object_id, &Filter::everything(), &relations).await?;
     }
 
     let mut response = Map::new();
@@ -72,10 +66,7 @@ pub async fn create(
     Ok(ParseResponse {
         status: 201,
         body: Value::Object(response),
-        location: Some(format!(
-            "{}/classes/{class_name}/{object_id}",
-            ctx.app.config.public_server_url
-        )),
+        location: Some(format!("{}/classes/{class_name}/{object_id}", ctx.app.config.public_server_url)),
     })
 }
 
@@ -88,15 +79,8 @@ pub async fn update(
 ) -> ApiResult<ParseResponse> {
     ctx.auth.ensure_writable()?;
     validate_class_name(class_name)?;
-    if body
-        .get("objectId")
-        .is_some_and(|id| id.as_str() != Some(object_id))
-    {
-        return Err(ParseError::new(
-            ErrorCode::InvalidKeyName,
-            "objectId is an invalid field name.",
-        )
-        .into());
+    if body.get("objectId").is_some_and(|id| id.as_str() != Some(object_id)) {
+        return Err(ParseError::new(ErrorCode::InvalidKeyName, "objectId is an invalid field name.").into());
     }
     body.remove("objectId");
     let write = WriteBody::parse(body)?;
@@ -104,34 +88,23 @@ pub async fn update(
     let schema = ensure_fields(ctx, schema, &write.field_types()?).await?;
     for (path, update) in &write.updates {
         let clears = matches!(update, FieldUpdate::Delete | FieldUpdate::Set(Value::Null));
-        if !path.is_nested()
-            && clears
-            && schema.field(&path.field).is_some_and(|spec| spec.required)
-        {
-            return Err(ParseError::new(
-                ErrorCode::ValidationError,
-                format!("{} is required", path.field),
-            )
-            .into());
+        if !path.is_nested() && clears && schema.field(&path.field).is_some_and(|spec| spec.required) {
+            return Err(
+                ParseError::new(ErrorCode::ValidationError, format!("{} is required", path.field)).into()
+            );
         }
     }
     let now = format_date(ctx.now);
     let mut updates = write.updates.clone();
     if let Some(acl) = &write.acl {
         let permissions = permissions_from_acl(acl)?;
-        updates.push((
-            FieldPath::top("_rperm"),
-            FieldUpdate::Set(json!(permissions.read)),
-        ));
-        updates.push((
-            FieldPath::top("_wperm"),
-            FieldUpdate::Set(json!(permissions.write)),
-        ));
+        updates.push((FieldPath::top("_rperm"), FieldUpdate::Set(json!(permissions.read))));
+        updates.push((FieldPath::top("_wperm"), FieldUpdate::Set(json!(permissions.write))));
     }
     updates.push((FieldPath::top("updatedAt"), FieldUpdate::Set(json!(now))));
     let updated = ctx
         .store
-        .update(&schema, object_id, &Filter::everything(), &updates)
+        .update(&schema, object_id, &ctx.auth.writable(Filter::everything()), &updates)
         .await?
         .ok_or_else(ParseError::object_not_found)?;
     let mut response = Map::new();
@@ -145,7 +118,7 @@ pub async fn delete(ctx: &Ctx<'_>, class_name: &str, object_id: &str) -> ApiResu
     ctx.auth.ensure_writable()?;
     validate_class_name(class_name)?;
     let schema = existing_class(ctx, class_name).await?;
-    let deleted = ctx.store.delete(&schema, &by_id(object_id)).await?;
+    let deleted = ctx.store.delete(&schema, &ctx.auth.writable(by_id(object_id))).await?;
     if deleted == 0 {
         return Err(ParseError::object_not_found().into());
     }
@@ -169,21 +142,14 @@ pub async fn get(
 }
 
 /// `GET /classes/:className`
-pub async fn find(
-    ctx: &Ctx<'_>,
-    class_name: &str,
-    params: Map<String, Value>,
-) -> ApiResult<ParseResponse> {
+pub async fn find(ctx: &Ctx<'_>, class_name: &str, params: Map<String, Value>) -> ApiResult<ParseResponse> {
     validate_class_name(class_name)?;
-    let redirect_key = params
-        .get("redirectClassNameForKey")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let redirect_key = params.get("redirectClassNameForKey").and_then(Value::as_str).map(str::to_string);
     let request = FindRequest::from_params(ctx, params, query::FIND_PARAMS)?;
     let class_name = match redirect_key {
-        Some(key) => query::relation_target(ctx, class_name, &key)
-            .await?
-            .unwrap_or_else(|| class_name.to_string()),
+        Some(key) => {
+            query::relation_target(ctx, class_name, &key).await?.unwrap_or_else(|| class_name.to_string())
+        }
         None => class_name.to_string(),
     };
     let redirected = class_name.as_str();
@@ -199,10 +165,7 @@ pub async fn find(
 }
 
 fn by_id(object_id: &str) -> Filter {
-    Filter::Field {
-        path: FieldPath::top("objectId"),
-        constraint: Constraint::Eq(json!(object_id)),
-    }
+    Filter::Field { path: FieldPath::top("objectId"), constraint: Constraint::Eq(json!(object_id)) }
 }
 
 /// The class of an update or delete; a missing class means a missing object (or 119 for
@@ -210,45 +173,35 @@ fn by_id(object_id: &str) -> Filter {
 async fn existing_class(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<Arc<ClassSchema>> {
     match ctx.app.schemas.get(ctx.store, class_name).await? {
         Some(schema) => Ok(schema),
-        None if !ctx.auth.master && !ctx.app.config.allow_client_class_creation => {
-            Err(ParseError::new(
-                ErrorCode::OperationForbidden,
-                format!("This user is not allowed to access non-existent class: {class_name}"),
-            )
-            .into())
-        }
+        None if !ctx.auth.master && !ctx.app.config.allow_client_class_creation => Err(ParseError::new(
+            ErrorCode::OperationForbidden,
+            format!("This user is not allowed to access non-existent class: {class_name}"),
+        )
+        .into()),
         None => Err(ParseError::object_not_found().into()),
     }
 }
 
-fn take_custom_object_id(
-    ctx: &Ctx<'_>,
-    body: &mut Map<String, Value>,
-) -> ApiResult<Option<String>> {
+fn take_custom_object_id(ctx: &Ctx<'_>, body: &mut Map<String, Value>) -> ApiResult<Option<String>> {
     let given = body.remove("objectId");
     if !ctx.app.config.allow_custom_object_id {
         if given.is_some_and(|id| !id.is_null()) {
-            return Err(ParseError::new(
-                ErrorCode::InvalidKeyName,
-                "objectId is an invalid field name.",
-            )
-            .into());
+            return Err(
+                ParseError::new(ErrorCode::InvalidKeyName, "objectId is an invalid field name.").into()
+            );
         }
         if body.contains_key("id") {
-            return Err(
-                ParseError::new(ErrorCode::InvalidKeyName, "id is an invalid field name.").into(),
-            );
+            return Err(ParseError::new(ErrorCode::InvalidKeyName, "id is an invalid field name.").into());
         }
         return Ok(None);
     }
     match given {
         None => Ok(None),
         Some(Value::String(id)) if !id.is_empty() => Ok(Some(id)),
-        Some(_) => Err(ParseError::new(
-            ErrorCode::MissingObjectId,
-            "objectId must not be empty, null or undefined",
-        )
-        .into()),
+        Some(_) => {
+            Err(ParseError::new(ErrorCode::MissingObjectId, "objectId must not be empty, null or undefined")
+                .into())
+        }
     }
 }
 
@@ -275,16 +228,11 @@ impl WriteBody {
             if !field_name_is_valid(&path.field) || path.subpath.iter().any(String::is_empty) {
                 return Err(ParseError::invalid_key_name(&key).into());
             }
-            check_value(&key, &value)?;
+            let value = normalize_value(&key, value)?;
             let update = match parse_field_update(&value)? {
                 // A `{"__type": "Relation"}` marker declares the field; it holds no data.
-                FieldUpdate::Set(marker)
-                    if reparse_core::value::type_tag(&marker) == Some("Relation") =>
-                {
-                    let target_class = marker
-                        .get("className")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
+                FieldUpdate::Set(marker) if reparse_core::value::type_tag(&marker) == Some("Relation") => {
+                    let target_class = marker.get("className").and_then(Value::as_str).unwrap_or_default();
                     FieldUpdate::Relation(RelationChange {
                         target_class: target_class.to_string(),
                         ..RelationChange::default()
@@ -311,9 +259,9 @@ impl WriteBody {
                     FieldUpdate::Add(_) | FieldUpdate::AddUnique(_) | FieldUpdate::Remove(_) => {
                         Some(FieldType::Array)
                     }
-                    FieldUpdate::Relation(change) => Some(FieldType::Relation {
-                        target_class: change.target_class.clone(),
-                    }),
+                    FieldUpdate::Relation(change) => {
+                        Some(FieldType::Relation { target_class: change.target_class.clone() })
+                    }
                 }
             };
             if let Some(field_type) = field_type {
@@ -334,23 +282,56 @@ impl WriteBody {
     }
 }
 
-/// Rejects malformed typed values (a bad date, an out-of-range GeoPoint).
-fn check_value(key: &str, value: &Value) -> ApiResult<()> {
-    if let Some(iso) = date_iso(value) {
+/// Rejects malformed typed values (a bad date, an out-of-range GeoPoint, a polygon of fewer
+/// than three points) and brings the rest to their stored form: a File keeps only its name (its
+/// URL is derived on every read, as parse-server does), a Polygon is closed.
+fn normalize_value(key: &str, mut value: Value) -> ApiResult<Value> {
+    if let Some(iso) = date_iso(&value) {
         parse_date(iso)?;
     }
+    match reparse_core::value::type_tag(&value) {
+        Some("File") => {
+            if let Some(file) = value.as_object_mut() {
+                file.remove("url");
+            }
+        }
+        Some("Polygon") => close_polygon(key, &mut value)?,
+        _ => {}
+    }
+    check_geo_point(key, &value)?;
+    Ok(value)
+}
+
+fn close_polygon(key: &str, polygon: &mut Value) -> ApiResult<()> {
+    let Some(Value::Array(points)) = polygon.get_mut("coordinates") else {
+        return Err(ParseError::invalid_json(format!("Polygon {key} needs coordinates")).into());
+    };
+    let valid = points.iter().all(|point| {
+        point.as_array().is_some_and(|pair| pair.len() == 2 && pair.iter().all(Value::is_number))
+    });
+    if !valid || points.len() < 3 {
+        return Err(ParseError::invalid_json(format!(
+            "Polygon {key} must have at least 3 points of [latitude, longitude]"
+        ))
+        .into());
+    }
+    if points.first() != points.last() {
+        let first = points[0].clone();
+        points.push(first);
+    }
+    Ok(())
+}
+
+fn check_geo_point(key: &str, value: &Value) -> ApiResult<()> {
     if reparse_core::value::type_tag(value) == Some("GeoPoint") {
         let latitude = value.get("latitude").and_then(Value::as_f64);
         let longitude = value.get("longitude").and_then(Value::as_f64);
         match (latitude, longitude) {
-            (Some(lat), Some(lng))
-                if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng) => {}
+            (Some(lat), Some(lng)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng) => {}
             _ => {
-                return Err(ParseError::new(
-                    ErrorCode::InvalidJson,
-                    format!("invalid GeoPoint for {key}"),
-                )
-                .into());
+                return Err(
+                    ParseError::new(ErrorCode::InvalidJson, format!("invalid GeoPoint for {key}")).into()
+                );
             }
         }
     }
@@ -381,9 +362,7 @@ fn apply_defaults(schema: &ClassSchema, object: &mut Object) -> Vec<String> {
 fn check_required(schema: &ClassSchema, object: &Object) -> ApiResult<()> {
     for (name, spec) in &schema.fields {
         if spec.required && object.get(name).is_none_or(|v| v.is_null() || v == "") {
-            return Err(
-                ParseError::new(ErrorCode::ValidationError, format!("{name} is required")).into(),
-            );
+            return Err(ParseError::new(ErrorCode::ValidationError, format!("{name} is required")).into());
         }
     }
     Ok(())
@@ -412,34 +391,60 @@ fn add_computed_fields(response: &mut Map<String, Value>, updates: &Updates, obj
 fn new_object_id(size: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..size)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..size).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 /// Turns a stored object into what clients see: `ACL` from `_rperm`/`_wperm`, relation fields
-/// as `{"__type": "Relation"}` markers.
-pub fn to_client_object(schema: &ClassSchema, mut object: Object) -> Object {
+/// as `{"__type": "Relation"}` markers, File URLs under the app's public server URL.
+pub fn to_client_object(ctx: &Ctx<'_>, schema: &ClassSchema, mut object: Object) -> Object {
     let read = object.remove("_rperm");
     let write = object.remove("_wperm");
     if read.is_some() || write.is_some() {
         let list = |value: Option<Value>| -> Vec<String> {
-            value
-                .and_then(|v| serde_json::from_value(v).ok())
-                .unwrap_or_default()
+            value.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default()
         };
-        object.insert(
-            "ACL".into(),
-            acl_from_permissions(&list(read), &list(write)),
-        );
+        object.insert("ACL".into(), acl_from_permissions(&list(read), &list(write)));
     }
     for (field, target_class) in schema.relation_fields() {
-        object.insert(
-            field.to_string(),
-            json!({"__type": "Relation", "className": target_class}),
-        );
+        object.insert(field.to_string(), json!({"__type": "Relation", "className": target_class}));
+    }
+    for value in object.values_mut() {
+        add_file_urls(ctx, value);
     }
     object
+}
+
+/// Gives every File value (at any depth) its URL, the way parse-server's files controller
+/// does: `<publicServerURL>/files/<appId>/<encoded name>`.
+fn add_file_urls(ctx: &Ctx<'_>, value: &mut Value) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(|item| add_file_urls(ctx, item)),
+        Value::Object(map) if map.get("__type").and_then(Value::as_str) == Some("File") => {
+            if let Some(name) = map.get("name").and_then(Value::as_str) {
+                let url = file_url(&ctx.app.config.public_server_url, &ctx.app.config.app_id, name);
+                map.insert("url".into(), Value::String(url));
+            }
+        }
+        Value::Object(map) => map.values_mut().for_each(|inner| add_file_urls(ctx, inner)),
+        _ => {}
+    }
+}
+
+/// encodeURIComponent's set: everything but `A-Z a-z 0-9 - _ . ! ~ * ' ( )` is escaped.
+const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+fn file_url(server_url: &str, app_id: &str, name: &str) -> String {
+    let name = percent_encoding::utf8_percent_encode(name, URI_COMPONENT);
+    format!("{server_url}/files/{app_id}/{name}")
 }
 
 #[cfg(test)]
@@ -454,17 +459,19 @@ mod tests {
     }
 
     #[test]
-    fn stored_permissions_become_an_acl() {
-        let schema = ClassSchema::new("_Role");
-        let stored = json!({"objectId": "a", "_rperm": ["*"], "_wperm": []})
-            .as_object()
-            .unwrap()
-            .clone();
-        let client = to_client_object(&schema, stored);
-        assert_eq!(client["ACL"], json!({"*": {"read": true}}));
+    fn file_urls_encode_names_like_encode_uri_component() {
         assert_eq!(
-            client["users"],
-            json!({"__type": "Relation", "className": "_User"})
+            file_url("http://h/parse", "app", "a b/ü(1).txt"),
+            "http://h/parse/files/app/a%20b%2F%C3%BC(1).txt"
         );
+    }
+
+    #[test]
+    fn polygons_are_closed_and_checked() {
+        let mut open = json!({"__type": "Polygon", "coordinates": [[0, 0], [0, 1], [1, 1]]});
+        close_polygon("p", &mut open).unwrap();
+        assert_eq!(open["coordinates"].as_array().unwrap().len(), 4);
+        let mut short = json!({"__type": "Polygon", "coordinates": [[0, 0], [0, 1]]});
+        assert!(close_polygon("p", &mut short).is_err());
     }
 }

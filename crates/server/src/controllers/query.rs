@@ -9,9 +9,9 @@ use std::pin::Pin;
 use reparse_core::query::{
     Constraint, FieldPath, Filter, Query, SortKey, SubQuery, parse_order, parse_where,
 };
-use reparse_core::schema::{ClassSchema, FieldType};
+use reparse_core::schema::{ClassSchema, FieldType, SYSTEM_CLASSES};
 use reparse_core::value::{Object, pointer_parts, pointer_value};
-use reparse_core::{ParseError, ParseResult};
+use reparse_core::{ErrorCode, ParseError, ParseResult};
 use serde_json::{Map, Value, json};
 
 use crate::context::Ctx;
@@ -35,13 +35,8 @@ pub const FIND_PARAMS: &[&str] = &[
     "comment",
 ];
 /// Parameters `GET /classes/:className/:objectId` accepts.
-pub const GET_PARAMS: &[&str] = &[
-    "keys",
-    "include",
-    "excludeKeys",
-    "readPreference",
-    "includeReadPreference",
-];
+pub const GET_PARAMS: &[&str] =
+    &["keys", "include", "excludeKeys", "readPreference", "includeReadPreference"];
 
 /// Fields every result keeps whatever `keys` says.
 const ALWAYS_SELECTED: [&str; 4] = ["objectId", "createdAt", "updatedAt", "ACL"];
@@ -56,7 +51,8 @@ pub struct FindRequest {
     pub skip: u64,
     pub limit: Option<u64>,
     pub count: bool,
-    pub keys: Option<HashSet<String>>,
+    /// `keys` as given (dotted paths reach into included objects); `None`: every field.
+    pub keys: Option<Vec<String>>,
     pub exclude_keys: HashSet<String>,
     pub include: Vec<Vec<String>>,
     pub include_all: bool,
@@ -70,15 +66,12 @@ impl FindRequest {
         allowed: &[&str],
     ) -> ParseResult<FindRequest> {
         if let Some(unknown) = params.keys().find(|key| !allowed.contains(&key.as_str())) {
-            return Err(ParseError::invalid_query(format!(
-                "Invalid parameter for query: {unknown}"
-            )));
+            return Err(ParseError::invalid_query(format!("Invalid parameter for query: {unknown}")));
         }
         let filter = match params.get("where") {
             None | Some(Value::Null) => Filter::everything(),
             Some(Value::String(text)) => parse_where(
-                &serde_json::from_str(text)
-                    .map_err(|_| ParseError::invalid_json("invalid JSON in where"))?,
+                &serde_json::from_str(text).map_err(|_| ParseError::invalid_json("invalid JSON in where"))?,
             )?,
             Some(value) => parse_where(value)?,
         };
@@ -101,26 +94,23 @@ impl FindRequest {
         };
         let list = |key: &str| -> Vec<String> {
             match params.get(key) {
-                Some(Value::String(text)) => text
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|k| !k.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect(),
+                Some(Value::String(text)) => {
+                    text.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_string).collect()
+                }
+                Some(Value::Array(items)) => {
+                    items.iter().filter_map(Value::as_str).map(str::to_string).collect()
+                }
                 _ => Vec::new(),
             }
         };
-        let keys = params.contains_key("keys").then(|| {
-            let mut keys: HashSet<String> = list("keys").iter().map(|key| top_field(key)).collect();
-            keys.extend(ALWAYS_SELECTED.iter().map(|key| key.to_string()));
-            keys
-        });
-        let include_list = list("include");
+        let keys = params.contains_key("keys").then(|| list("keys"));
+        let mut include_list = list("include");
+        // Like parse-server, `keys=post.title` implies `include=post`.
+        for key in keys.iter().flatten() {
+            if let Some((parent, _)) = key.rsplit_once('.') {
+                include_list.push(parent.to_string());
+            }
+        }
         Ok(FindRequest {
             filter,
             order,
@@ -128,12 +118,8 @@ impl FindRequest {
             limit: Some(limit),
             count: truthy(params.get("count")),
             keys,
-            exclude_keys: list("excludeKeys")
-                .iter()
-                .map(|key| top_field(key))
-                .collect(),
-            include_all: truthy(params.get("includeAll"))
-                || include_list.iter().any(|path| path == "*"),
+            exclude_keys: list("excludeKeys").iter().map(|key| top_field(key)).collect(),
+            include_all: truthy(params.get("includeAll")) || include_list.iter().any(|path| path == "*"),
             include: include_list
                 .iter()
                 .filter(|path| path.as_str() != "*")
@@ -160,9 +146,7 @@ fn non_negative(params: &Map<String, Value>, key: &str) -> ParseResult<Option<u6
     let value = match params.get(key) {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(text)) => text.trim().parse::<i64>().ok(),
-        Some(Value::Number(number)) => number
-            .as_i64()
-            .or_else(|| number.as_f64().map(|f| f as i64)),
+        Some(Value::Number(number)) => number.as_i64().or_else(|| number.as_f64().map(|f| f as i64)),
         Some(_) => None,
     };
     match value {
@@ -178,10 +162,19 @@ pub async fn find(
     request: FindRequest,
 ) -> ParseResult<(Vec<Object>, Option<u64>)> {
     let Some(schema) = ctx.app.schemas.get(ctx.store, class_name).await? else {
+        let may_create = ctx.auth.master
+            || ctx.app.config.allow_client_class_creation
+            || SYSTEM_CLASSES.contains(&class_name);
+        if !may_create {
+            return Err(ParseError::new(
+                ErrorCode::OperationForbidden,
+                format!("This user is not allowed to access non-existent class: {class_name}"),
+            ));
+        }
         // parse-server answers queries on a class that does not exist with nothing.
         return Ok((Vec::new(), request.count.then_some(0)));
     };
-    let filter = resolve(ctx, &schema, request.filter).await?;
+    let filter = ctx.auth.readable(resolve(ctx, &schema, request.filter).await?);
     let count = match request.count {
         true => Some(ctx.store.count(&schema, &filter).await?),
         false => None,
@@ -189,17 +182,10 @@ pub async fn find(
     if request.limit == Some(0) {
         return Ok((Vec::new(), count));
     }
-    let query = Query {
-        filter,
-        order: request.order,
-        skip: request.skip,
-        limit: request.limit,
-    };
+    let query = Query { filter, order: request.order, skip: request.skip, limit: request.limit };
     let stored = ctx.store.find(&schema, &query).await?;
-    let mut results: Vec<Object> = stored
-        .into_iter()
-        .map(|object| to_client_object(&schema, object))
-        .collect();
+    let mut results: Vec<Object> =
+        stored.into_iter().map(|object| to_client_object(ctx, &schema, object)).collect();
     let mut include = request.include.clone();
     if request.include_all {
         for (field, spec) in &schema.fields {
@@ -213,7 +199,7 @@ pub async fn find(
     }
     for object in &mut results {
         if let Some(keys) = &request.keys {
-            object.retain(|key, _| keys.contains(key));
+            select_keys(object, keys);
         }
         for key in &request.exclude_keys {
             if !ALWAYS_SELECTED[..3].contains(&key.as_str()) {
@@ -224,12 +210,35 @@ pub async fn find(
     Ok((results, count))
 }
 
+/// Keeps the fields `keys` names (and those always kept); `a.b` keeps `b` of the object
+/// included at `a`.
+fn select_keys(object: &mut Object, keys: &[String]) {
+    let mut kept: HashSet<&str> = ALWAYS_SELECTED.iter().copied().collect();
+    kept.extend(["__type", "className"]);
+    let mut nested: HashMap<&str, Vec<String>> = HashMap::new();
+    for key in keys {
+        match key.split_once('.') {
+            Some((field, rest)) => {
+                kept.insert(field);
+                nested.entry(field).or_default().push(rest.to_string());
+            }
+            None => {
+                kept.insert(key);
+            }
+        }
+    }
+    object.retain(|key, _| kept.contains(key.as_str()));
+    for (field, sub_keys) in nested {
+        if let Some(Value::Object(included)) = object.get_mut(field) {
+            if included.get("__type").and_then(Value::as_str) == Some("Object") {
+                select_keys(included, &sub_keys);
+            }
+        }
+    }
+}
+
 /// The target class of relation `key` on `class_name`, if it is a relation.
-pub async fn relation_target(
-    ctx: &Ctx<'_>,
-    class_name: &str,
-    key: &str,
-) -> ParseResult<Option<String>> {
+pub async fn relation_target(ctx: &Ctx<'_>, class_name: &str, key: &str) -> ParseResult<Option<String>> {
     let schema = ctx.app.schemas.get(ctx.store, class_name).await?;
     Ok(schema.and_then(|schema| match schema.field_type(key) {
         Some(FieldType::Relation { target_class }) => Some(target_class.clone()),
@@ -251,24 +260,14 @@ fn resolve<'a>(
             Filter::And(parts) => Filter::And(resolve_all(ctx, schema, parts).await?),
             Filter::Or(parts) => Filter::Or(resolve_all(ctx, schema, parts).await?),
             Filter::Nor(parts) => Filter::Nor(resolve_all(ctx, schema, parts).await?),
-            Filter::RelatedTo {
-                owner_class,
-                owner_id,
-                key,
-            } => {
+            Filter::RelatedTo { owner_class, owner_id, key } => {
                 let ids = match relation_target(ctx, &owner_class, &key).await? {
-                    Some(target) => {
-                        ctx.store
-                            .related_ids(&owner_class, &key, &target, &owner_id)
-                            .await?
-                    }
+                    Some(target) => ctx.store.related_ids(&owner_class, &key, &target, &owner_id).await?,
                     None => Vec::new(),
                 };
                 id_in(ids)
             }
-            Filter::Field { path, constraint } => {
-                resolve_field(ctx, schema, path, constraint).await?
-            }
+            Filter::Field { path, constraint } => resolve_field(ctx, schema, path, constraint).await?,
         })
     })
 }
@@ -298,45 +297,25 @@ async fn resolve_field<'a>(
     path: FieldPath,
     constraint: Constraint,
 ) -> ParseResult<Filter> {
-    let field = |constraint| Filter::Field {
-        path: path.clone(),
-        constraint,
-    };
+    let field = |constraint| Filter::Field { path: path.clone(), constraint };
     Ok(match constraint {
         Constraint::InQuery(sub) => field(Constraint::In(pointers_matching(ctx, *sub).await?)),
         Constraint::NotInQuery(sub) => field(Constraint::Nin(pointers_matching(ctx, *sub).await?)),
-        Constraint::Select { query, key } => {
-            field(Constraint::In(values_matching(ctx, *query, &key).await?))
-        }
+        Constraint::Select { query, key } => field(Constraint::In(values_matching(ctx, *query, &key).await?)),
         Constraint::DontSelect { query, key } => {
             field(Constraint::Nin(values_matching(ctx, *query, &key).await?))
         }
-        constraint => match (
-            schema.field_type(&path.field),
-            &constraint,
-            path.is_nested(),
-        ) {
+        constraint => match (schema.field_type(&path.field), &constraint, path.is_nested()) {
             // `{relationField: pointer}`: objects whose relation holds that pointer.
-            (
-                Some(FieldType::Relation { target_class }),
-                Constraint::Eq(_) | Constraint::In(_),
-                false,
-            ) => {
+            (Some(FieldType::Relation { target_class }), Constraint::Eq(_) | Constraint::In(_), false) => {
                 let values = match &constraint {
                     Constraint::In(values) => values.clone(),
                     Constraint::Eq(value) => vec![value.clone()],
                     _ => Vec::new(),
                 };
-                let related: Vec<String> = values
-                    .iter()
-                    .filter_map(pointer_parts)
-                    .map(|(_, id)| id.to_string())
-                    .collect();
-                id_in(
-                    ctx.store
-                        .owning_ids(&schema.class_name, &path.field, target_class, &related)
-                        .await?,
-                )
+                let related: Vec<String> =
+                    values.iter().filter_map(pointer_parts).map(|(_, id)| id.to_string()).collect();
+                id_in(ctx.store.owning_ids(&schema.class_name, &path.field, target_class, &related).await?)
             }
             _ => field(constraint),
         },
@@ -347,13 +326,8 @@ async fn run_subquery<'a>(ctx: &'a Ctx<'a>, sub: SubQuery) -> ParseResult<(Strin
     let Some(schema) = ctx.app.schemas.get(ctx.store, &sub.class_name).await? else {
         return Ok((sub.class_name, Vec::new()));
     };
-    let filter = resolve(ctx, &schema, sub.filter).await?;
-    let query = Query {
-        filter,
-        order: sub.order,
-        skip: sub.skip,
-        limit: sub.limit,
-    };
+    let filter = ctx.auth.readable(resolve(ctx, &schema, sub.filter).await?);
+    let query = Query { filter, order: sub.order, skip: sub.skip, limit: sub.limit };
     Ok((sub.class_name, ctx.store.find(&schema, &query).await?))
 }
 
@@ -366,17 +340,10 @@ async fn pointers_matching<'a>(ctx: &'a Ctx<'a>, sub: SubQuery) -> ParseResult<V
         .collect())
 }
 
-async fn values_matching<'a>(
-    ctx: &'a Ctx<'a>,
-    sub: SubQuery,
-    key: &str,
-) -> ParseResult<Vec<Value>> {
+async fn values_matching<'a>(ctx: &'a Ctx<'a>, sub: SubQuery, key: &str) -> ParseResult<Vec<Value>> {
     let path = FieldPath::parse(key);
     let (_, objects) = run_subquery(ctx, sub).await?;
-    Ok(objects
-        .iter()
-        .filter_map(|object| reparse_core::matcher::lookup(object, &path).cloned())
-        .collect())
+    Ok(objects.iter().filter_map(|object| reparse_core::matcher::lookup(object, &path).cloned()).collect())
 }
 
 /// Replaces the pointers at `path` (a field, then fields of the included objects) with the
@@ -394,10 +361,7 @@ fn include_path<'a>(
         for object in objects.iter() {
             for pointer in pointers_in(object.get(field)) {
                 if let Some((class_name, id)) = pointer_parts(pointer) {
-                    wanted
-                        .entry(class_name.to_string())
-                        .or_default()
-                        .push(id.to_string());
+                    wanted.entry(class_name.to_string()).or_default().push(id.to_string());
                 }
             }
         }
@@ -406,19 +370,13 @@ fn include_path<'a>(
             let Some(schema) = ctx.app.schemas.get(ctx.store, &class_name).await? else {
                 continue;
             };
-            let filter = id_in(ids);
+            let filter = ctx.auth.readable(id_in(ids));
             let found = ctx.store.find(&schema, &Query::matching(filter)).await?;
-            let mut found: Vec<Object> = found
-                .into_iter()
-                .map(|object| to_client_object(&schema, object))
-                .collect();
+            let mut found: Vec<Object> =
+                found.into_iter().map(|object| to_client_object(ctx, &schema, object)).collect();
             include_path(ctx, &mut found, rest).await?;
             for mut object in found {
-                let id = object
-                    .get("objectId")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
+                let id = object.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
                 object.insert("__type".into(), json!("Object"));
                 object.insert("className".into(), json!(class_name));
                 fetched.insert((class_name.clone(), id), Value::Object(object));
@@ -447,9 +405,7 @@ fn is_pointer(value: &Value) -> bool {
 
 fn replace_pointers(value: &mut Value, fetched: &HashMap<(String, String), Value>) {
     if let Value::Array(items) = value {
-        items
-            .iter_mut()
-            .for_each(|item| replace_pointers(item, fetched));
+        items.iter_mut().for_each(|item| replace_pointers(item, fetched));
         return;
     }
     if !is_pointer(value) {

@@ -34,9 +34,8 @@ pub async fn class_for_write(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<Arc<C
     if let Some(schema) = ctx.app.schemas.get(ctx.store, class_name).await? {
         return Ok(schema);
     }
-    let may_create = ctx.auth.master
-        || ctx.app.config.allow_client_class_creation
-        || SYSTEM_CLASSES.contains(&class_name);
+    let may_create =
+        ctx.auth.master || ctx.app.config.allow_client_class_creation || SYSTEM_CLASSES.contains(&class_name);
     if !may_create {
         return Err(ParseError::new(
             ErrorCode::OperationForbidden,
@@ -87,21 +86,13 @@ pub async fn ensure_fields(
 }
 
 /// Whether some field is new; 111 when one has another type already.
-fn needs_new_fields(
-    schema: &ClassSchema,
-    fields: &[(String, FieldType)],
-) -> Result<bool, ParseError> {
+fn needs_new_fields(schema: &ClassSchema, fields: &[(String, FieldType)]) -> Result<bool, ParseError> {
     let mut missing = false;
     for (name, field_type) in fields {
         match schema.field_type(name) {
             Some(existing) if existing == field_type => {}
             Some(existing) => {
-                return Err(type_mismatch(
-                    &schema.class_name,
-                    name,
-                    existing,
-                    field_type,
-                ));
+                return Err(type_mismatch(&schema.class_name, name, existing, field_type));
             }
             None => missing = true,
         }

@@ -13,11 +13,7 @@ use crate::routes::ParseResponse;
 use crate::schema_cache::SchemaChangeGuard;
 
 fn require_master(ctx: &Ctx<'_>) -> ApiResult<()> {
-    if ctx.auth.master {
-        Ok(())
-    } else {
-        Err(ApiError::master_key_required())
-    }
+    if ctx.auth.master { Ok(()) } else { Err(ApiError::master_key_required()) }
 }
 
 fn require_writable_master(ctx: &Ctx<'_>, action: &str) -> ApiResult<()> {
@@ -33,11 +29,17 @@ fn require_writable_master(ctx: &Ctx<'_>, action: &str) -> ApiResult<()> {
 }
 
 fn class_missing(class_name: &str) -> ApiError {
-    ParseError::new(
-        ErrorCode::InvalidClassName,
-        format!("Class {class_name} does not exist."),
-    )
-    .into()
+    ParseError::new(ErrorCode::InvalidClassName, format!("Class {class_name} does not exist.")).into()
+}
+
+/// parse-server words index problems as invalid queries (102).
+fn index_error(message: String) -> ApiError {
+    ParseError::invalid_query(message).into()
+}
+
+fn class_name_mismatch(in_body: &str, in_url: &str) -> ApiError {
+    let message = format!("Class name mismatch between {in_body} and {in_url}.");
+    ParseError::new(ErrorCode::InvalidClassName, message).into()
 }
 
 fn schema_operation(message: String) -> ApiError {
@@ -56,12 +58,8 @@ pub async fn list(ctx: &Ctx<'_>) -> ApiResult<ParseResponse> {
 /// `GET /schemas/:className`
 pub async fn get(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<ParseResponse> {
     require_master(ctx)?;
-    let schema = ctx
-        .app
-        .schemas
-        .get(ctx.store, class_name)
-        .await?
-        .ok_or_else(|| class_missing(class_name))?;
+    let schema =
+        ctx.app.schemas.get(ctx.store, class_name).await?.ok_or_else(|| class_missing(class_name))?;
     Ok(ParseResponse::ok(schema.to_json()))
 }
 
@@ -75,10 +73,7 @@ pub async fn create(
     let body_class = body.get("className").and_then(Value::as_str);
     let class_name = match (url_class, body_class) {
         (Some(url), Some(body)) if url != body => {
-            return Err(ParseError::invalid_query(format!(
-                "Class name mismatch between {body} and {url}."
-            ))
-            .into());
+            return Err(class_name_mismatch(body, url));
         }
         (Some(name), _) | (None, Some(name)) => name.to_string(),
         (None, None) => {
@@ -107,27 +102,16 @@ pub async fn create(
 }
 
 /// `PUT /schemas/:className`
-pub async fn update(
-    ctx: &Ctx<'_>,
-    class_name: &str,
-    body: Map<String, Value>,
-) -> ApiResult<ParseResponse> {
+pub async fn update(ctx: &Ctx<'_>, class_name: &str, body: Map<String, Value>) -> ApiResult<ParseResponse> {
     require_writable_master(ctx, "update a schema")?;
     if let Some(body_class) = body.get("className").and_then(Value::as_str) {
         if body_class != class_name {
-            return Err(ParseError::invalid_query(format!(
-                "Class name mismatch between {body_class} and {class_name}."
-            ))
-            .into());
+            return Err(class_name_mismatch(body_class, class_name));
         }
     }
     with_change_lock!(ctx, |guard| {
-        let current = ctx
-            .app
-            .schemas
-            .get(ctx.store, class_name)
-            .await?
-            .ok_or_else(|| class_missing(class_name))?;
+        let current =
+            ctx.app.schemas.get(ctx.store, class_name).await?.ok_or_else(|| class_missing(class_name))?;
         let mut schema = (*current).clone();
         apply_schema_body(&mut schema, &body, true)?;
         ctx.store.update_class(&schema).await?;
@@ -144,10 +128,7 @@ pub async fn delete(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<ParseResponse>
         let Some(schema) = ctx.app.schemas.get(ctx.store, class_name).await? else {
             return Ok(ParseResponse::ok(json!({})));
         };
-        let count = ctx
-            .store
-            .count(&schema, &reparse_core::query::Filter::everything())
-            .await?;
+        let count = ctx.store.count(&schema, &reparse_core::query::Filter::everything()).await?;
         if count > 0 {
             return Err(schema_operation(format!(
                 "Class {class_name} is not empty, contains {count} objects, cannot drop schema."
@@ -165,24 +146,17 @@ pub async fn purge(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<ParseResponse> 
     validate_class_name(class_name)?;
     if let Some(schema) = ctx.app.schemas.get(ctx.store, class_name).await? {
         // Through the context's store, so a purge inside a transactional batch stays in it.
-        ctx.store
-            .delete(&schema, &reparse_core::query::Filter::everything())
-            .await?;
+        ctx.store.delete(&schema, &reparse_core::query::Filter::everything()).await?;
     }
     Ok(ParseResponse::ok(json!({})))
 }
 
 /// Applies `fields`, `indexes` and `classLevelPermissions` of a schema body. On update,
 /// `{"__op": "Delete"}` removes a field or index, and adding one that exists is 255.
-fn apply_schema_body(
-    schema: &mut ClassSchema,
-    body: &Map<String, Value>,
-    updating: bool,
-) -> ApiResult<()> {
+fn apply_schema_body(schema: &mut ClassSchema, body: &Map<String, Value>, updating: bool) -> ApiResult<()> {
     if let Some(fields) = body.get("fields") {
-        let fields = fields
-            .as_object()
-            .ok_or_else(|| ParseError::invalid_json("fields must be an object"))?;
+        let fields =
+            fields.as_object().ok_or_else(|| ParseError::invalid_json("fields must be an object"))?;
         for (name, spec) in fields {
             apply_field_change(schema, name, spec, updating)?;
         }
@@ -196,9 +170,8 @@ fn apply_schema_body(
         }
     }
     if let Some(indexes) = body.get("indexes") {
-        let indexes = indexes
-            .as_object()
-            .ok_or_else(|| ParseError::invalid_json("indexes must be an object"))?;
+        let indexes =
+            indexes.as_object().ok_or_else(|| ParseError::invalid_json("indexes must be an object"))?;
         for (name, spec) in indexes {
             apply_index_change(schema, name, spec, updating)?;
         }
@@ -210,21 +183,12 @@ fn is_delete(spec: &Value) -> bool {
     spec.get("__op").and_then(Value::as_str) == Some("Delete")
 }
 
-fn apply_field_change(
-    schema: &mut ClassSchema,
-    name: &str,
-    spec: &Value,
-    updating: bool,
-) -> ApiResult<()> {
+fn apply_field_change(schema: &mut ClassSchema, name: &str, spec: &Value, updating: bool) -> ApiResult<()> {
     let is_default = BASE_FIELDS.contains(&name)
-        || default_fields(&schema.class_name)
-            .iter()
-            .any(|(field, _)| field == name);
+        || default_fields(&schema.class_name).iter().any(|(field, _)| field == name);
     if is_delete(spec) {
         if !updating || schema.field(name).is_none() {
-            return Err(schema_operation(format!(
-                "Field {name} does not exist, cannot delete."
-            )));
+            return Err(schema_operation(format!("Field {name} does not exist, cannot delete.")));
         }
         if is_default {
             return Err(ParseError::new(
@@ -238,11 +202,7 @@ fn apply_field_change(
         return Ok(());
     }
     if !field_name_is_valid(name) {
-        return Err(ParseError::new(
-            ErrorCode::InvalidKeyName,
-            format!("invalid field name: {name}"),
-        )
-        .into());
+        return Err(ParseError::new(ErrorCode::InvalidKeyName, format!("invalid field name: {name}")).into());
     }
     if schema.field(name).is_some() {
         if is_default && !updating {
@@ -252,41 +212,28 @@ fn apply_field_change(
             )
             .into());
         }
-        return Err(schema_operation(format!(
-            "Field {name} exists, cannot update."
-        )));
+        return Err(schema_operation(format!("Field {name} exists, cannot update.")));
     }
     schema.set_field(name, FieldSpec::from_json(spec)?);
     Ok(())
 }
 
-fn apply_index_change(
-    schema: &mut ClassSchema,
-    name: &str,
-    spec: &Value,
-    updating: bool,
-) -> ApiResult<()> {
+fn apply_index_change(schema: &mut ClassSchema, name: &str, spec: &Value, updating: bool) -> ApiResult<()> {
     if is_delete(spec) {
         if !updating || schema.indexes.remove(name).is_none() {
-            return Err(schema_operation(format!(
-                "Index {name} does not exist, cannot delete."
-            )));
+            return Err(index_error(format!("Index {name} does not exist, cannot delete.")));
         }
         return Ok(());
     }
     if schema.indexes.contains_key(name) {
-        return Err(schema_operation(format!(
-            "Index {name} exists, cannot update."
-        )));
+        return Err(index_error(format!("Index {name} exists, cannot update.")));
     }
     let Some(keys) = spec.as_object().filter(|keys| !keys.is_empty()) else {
         return Err(ParseError::invalid_json(format!("index {name} must name its fields")).into());
     };
     for (field, direction) in keys {
         if schema.field(field).is_none() {
-            return Err(schema_operation(format!(
-                "Field {field} does not exist, cannot add index."
-            )));
+            return Err(index_error(format!("Field {field} does not exist, cannot add index.")));
         }
         if !matches!(direction.as_i64(), Some(1 | -1)) {
             return Err(ParseError::invalid_json(format!(
