@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::error::{ParseError, ParseResult};
 use crate::query::{Constraint, FieldPath, Filter};
-use crate::value::{Object, date_iso, parse_date, pointer_parts, values_equal};
+use crate::value::{Object, date_iso, date_value, parse_date, pointer_parts, values_equal};
 
 /// Compiles a `$regex` with its `$options` (`i`, `m`, `x`, `s`).
 pub fn compile_regex(pattern: &str, options: &str) -> ParseResult<Regex> {
@@ -48,8 +48,41 @@ pub fn matches(filter: &Filter, object: &Object) -> bool {
         Filter::And(parts) => parts.iter().all(|part| matches(part, object)),
         Filter::Or(parts) => parts.iter().any(|part| matches(part, object)),
         Filter::Nor(parts) => !parts.iter().any(|part| matches(part, object)),
-        Filter::Field { path, constraint } => constraint_holds(constraint, lookup(object, path)),
+        Filter::Field { path, constraint } => {
+            let value = lookup(object, path);
+            // Objects carry their timestamps as plain ISO strings; queries compare them as dates.
+            if !path.is_nested() && TIMESTAMPS.contains(&path.field.as_str()) {
+                if let Some(Value::String(iso)) = value {
+                    return constraint_holds(&dates_for_strings(constraint), Some(&date_value(iso)));
+                }
+            }
+            constraint_holds(constraint, value)
+        }
         Filter::RelatedTo { .. } => false,
+    }
+}
+
+/// Fields stored as plain ISO strings that queries treat as dates.
+const TIMESTAMPS: [&str; 2] = ["createdAt", "updatedAt"];
+
+/// The constraint with plain-string operands read as dates (how a timestamp column compares
+/// them in SQL).
+fn dates_for_strings(constraint: &Constraint) -> Constraint {
+    let date = |value: &Value| match value {
+        Value::String(text) => date_value(text),
+        other => other.clone(),
+    };
+    let dates = |values: &[Value]| values.iter().map(date).collect();
+    match constraint {
+        Constraint::Eq(value) => Constraint::Eq(date(value)),
+        Constraint::Ne(value) => Constraint::Ne(date(value)),
+        Constraint::Lt(value) => Constraint::Lt(date(value)),
+        Constraint::Lte(value) => Constraint::Lte(date(value)),
+        Constraint::Gt(value) => Constraint::Gt(date(value)),
+        Constraint::Gte(value) => Constraint::Gte(date(value)),
+        Constraint::In(values) => Constraint::In(dates(values)),
+        Constraint::Nin(values) => Constraint::Nin(dates(values)),
+        other => other.clone(),
     }
 }
 
@@ -170,6 +203,13 @@ mod tests {
         check(json!({"$or": [{"n": 1}, {"s": "abc"}]}), object.clone(), true);
         check(json!({"$nor": [{"n": 1}, {"s": "abc"}]}), object.clone(), false);
         check(json!({"n": {"$gt": "4"}}), object.clone(), false);
+        let stamped = json!({"createdAt": "2024-01-02T00:00:00.000Z"});
+        check(json!({"createdAt": {"__type": "Date", "iso": "2024-01-02T00:00:00Z"}}), stamped.clone(), true);
+        check(
+            json!({"createdAt": {"$lt": {"__type": "Date", "iso": "2024-01-03T00:00:00Z"}}}),
+            stamped,
+            true,
+        );
         check(json!({"s": {"$regex": "^\\Qab\\E"}}), object.clone(), true);
         check(json!({"s": {"$regex": "\\Qa.c\\E"}}), object.clone(), false);
         check(json!({"s": {"$regex": "\\Qbc\\E$"}}), object, true);

@@ -1,7 +1,7 @@
 //! Parse's JSON encodings of values (`{"__type": "Date" | "Pointer" | …}`) and helpers to read
 //! them. Objects travel through Reparse in this REST encoding, as `serde_json` maps.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ParseError, ParseResult};
@@ -14,11 +14,20 @@ pub fn format_date(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Parses an ISO-8601 date as clients send it.
+/// Parses an ISO-8601 date as clients send it: full RFC 3339, or without a zone (read as UTC),
+/// or a bare `YYYY-MM-DD` (midnight UTC).
 pub fn parse_date(iso: &str) -> ParseResult<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(iso)
-        .map(|time| time.with_timezone(&Utc))
-        .map_err(|_| ParseError::invalid_json(format!("invalid date: {iso}")))
+    if let Ok(time) = DateTime::parse_from_rfc3339(iso) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    if let Ok(time) = NaiveDateTime::parse_from_str(iso, "%Y-%m-%dT%H:%M:%S%.f") {
+        return Ok(time.and_utc());
+    }
+    NaiveDate::parse_from_str(iso, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|time| time.and_utc())
+        .ok_or_else(|| ParseError::invalid_json(format!("invalid date: {iso}")))
 }
 
 /// `{"__type": "Date", "iso": …}`.
@@ -55,22 +64,16 @@ pub fn object_id_is_valid(object_id: &str) -> bool {
     !object_id.is_empty() && object_id.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
-/// The ISO text of a Date value or of a plain string.
-fn iso_text(value: &Value) -> Option<&str> {
-    date_iso(value).or_else(|| value.as_str())
-}
-
 /// Compares two encoded values for equality the way Parse means it: pointers by class and id,
 /// dates by instant, numbers by value.
 pub fn values_equal(a: &Value, b: &Value) -> bool {
     if let (Some(a), Some(b)) = (pointer_parts(a), pointer_parts(b)) {
         return a == b;
     }
-    // `createdAt`/`updatedAt` are plain ISO strings in objects but Date values in queries.
-    if date_iso(a).is_some() || date_iso(b).is_some() {
-        return match (iso_text(a).map(parse_date), iso_text(b).map(parse_date)) {
-            (Some(Ok(a)), Some(Ok(b))) => a == b,
-            _ => false,
+    if let (Some(a), Some(b)) = (date_iso(a), date_iso(b)) {
+        return match (parse_date(a), parse_date(b)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => a == b,
         };
     }
     match (a, b) {
@@ -95,6 +98,7 @@ mod tests {
         let time = parse_date("2024-03-01T10:20:30.5+01:00").unwrap();
         assert_eq!(format_date(time), "2024-03-01T09:20:30.500Z");
         assert!(parse_date("yesterday").is_err());
+        assert_eq!(format_date(parse_date("2024-01-03").unwrap()), "2024-01-03T00:00:00.000Z");
     }
 
     #[test]
@@ -104,7 +108,6 @@ mod tests {
         assert!(!values_equal(&pointer_value("A", "x"), &pointer_value("B", "x")));
         assert!(values_equal(&json!(1), &json!(1.0)));
         assert!(values_equal(&date_value("2024-01-01T00:00:00Z"), &date_value("2024-01-01T00:00:00.000Z")));
-        assert!(values_equal(&json!("2024-01-01T00:00:00.000Z"), &date_value("2024-01-01T00:00:00Z")));
-        assert!(!values_equal(&json!("not a date"), &date_value("2024-01-01T00:00:00Z")));
+        assert!(!values_equal(&json!("2024-01-01T00:00:00.000Z"), &date_value("2024-01-01T00:00:00Z")));
     }
 }
