@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import net from 'node:net';
+import { spawnSync } from 'node:child_process';
 
 const require = createRequire(import.meta.url);
 const express = require('express');
@@ -53,12 +54,10 @@ const app = express();
 app.use(mount, api.app);
 const http = app.listen(port, '127.0.0.1', () => console.log(`Reparse is listening on ${serverURL}`));
 
-process.on('SIGTERM', async () => {
+// parse-server installs its own SIGTERM handler that exits at once, so drop the database
+// synchronously, first (psql; FORCE ends parse-server's connections).
+process.prependListener('SIGTERM', () => {
   http.close();
-  try {
-    await api.handleShutdown?.();
-    await admin.none(`drop database if exists ${dbName} with (force)`);
-  } finally {
-    process.exit(0);
-  }
+  spawnSync('psql', [`${pgBase}/postgres`, '-qc', `drop database if exists ${dbName} with (force)`], { stdio: 'ignore' });
+  process.exit(0);
 });

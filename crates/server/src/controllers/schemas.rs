@@ -204,7 +204,12 @@ fn apply_field_change(schema: &mut ClassSchema, name: &str, spec: &Value, updati
     if !field_name_is_valid(name) {
         return Err(ParseError::new(ErrorCode::InvalidKeyName, format!("invalid field name: {name}")).into());
     }
-    if schema.field(name).is_some() {
+    let requested = FieldSpec::from_json(spec)?;
+    if let Some(existing) = schema.field(name) {
+        // parse-server 8 accepts re-declaring a field with the type it has.
+        if existing.field_type == requested.field_type && !is_default {
+            return Ok(());
+        }
         if is_default && !updating {
             return Err(ParseError::new(
                 ErrorCode::InvalidFieldDefinition,
@@ -214,7 +219,7 @@ fn apply_field_change(schema: &mut ClassSchema, name: &str, spec: &Value, updati
         }
         return Err(schema_operation(format!("Field {name} exists, cannot update.")));
     }
-    schema.set_field(name, FieldSpec::from_json(spec)?);
+    schema.set_field(name, requested);
     Ok(())
 }
 
