@@ -1,0 +1,71 @@
+-- wrk script for bench/run. One file for every workload; bench/run sets:
+--   BENCH_WORKLOAD   create | get | query | update
+--   BENCH_PREFIX     mount path, "/parse"
+--   BENCH_APP_ID     X-Parse-Application-Id
+--   BENCH_MASTER_KEY X-Parse-Master-Key
+--   BENCH_IDS        file with one objectId per line (get, update)
+--   BENCH_SCORE_MAX  scores are random ints in [0, BENCH_SCORE_MAX)
+-- done() prints one line "BENCH_RESULT {json}" that bench/run parses.
+
+local workload = os.getenv("BENCH_WORKLOAD") or "get"
+local prefix = os.getenv("BENCH_PREFIX") or "/parse"
+local ids_file = os.getenv("BENCH_IDS")
+local score_max = tonumber(os.getenv("BENCH_SCORE_MAX") or "100000")
+local headers = {
+  ["X-Parse-Application-Id"] = os.getenv("BENCH_APP_ID") or "bench",
+  ["X-Parse-Master-Key"] = os.getenv("BENCH_MASTER_KEY") or "bench-master",
+  ["Content-Type"] = "application/json",
+}
+local class_path = prefix .. "/classes/BenchItem"
+local increment = '{"score":{"__op":"Increment","amount":1}}'
+
+local next_thread = 1
+function setup(thread)
+  thread:set("thread_no", next_thread)
+  next_thread = next_thread + 1
+end
+
+local ids = {}
+local n_ids = 0
+
+function init(args)
+  math.randomseed(os.time() + 7919 * (thread_no or 0))
+  if workload == "get" or workload == "update" then
+    assert(ids_file, "BENCH_IDS is not set")
+    for line in io.lines(ids_file) do
+      if #line > 0 then
+        n_ids = n_ids + 1
+        ids[n_ids] = line
+      end
+    end
+    assert(n_ids > 0, "no ids in " .. ids_file)
+  end
+end
+
+function request()
+  if workload == "create" then
+    local body = string.format('{"score":%d,"name":"item-%d"}',
+      math.random(0, score_max - 1), math.random(1, 1000000000))
+    return wrk.format("POST", class_path, headers, body)
+  elseif workload == "get" then
+    return wrk.format("GET", class_path .. "/" .. ids[math.random(n_ids)], headers)
+  elseif workload == "query" then
+    -- where={"score":{"$gte":N}}&order=-score&limit=10, URL-encoded
+    local path = string.format(
+      "%s?where=%%7B%%22score%%22%%3A%%7B%%22%%24gte%%22%%3A%d%%7D%%7D&order=-score&limit=10",
+      class_path, math.random(0, score_max - 1))
+    return wrk.format("GET", path, headers)
+  elseif workload == "update" then
+    return wrk.format("PUT", class_path .. "/" .. ids[math.random(n_ids)], headers, increment)
+  end
+  error("unknown BENCH_WORKLOAD " .. workload)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_RESULT {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,' ..
+    '"status":%d,"timeout":%d,"p50_us":%d,"p99_us":%d,"mean_us":%.1f,"max_us":%d}\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(99), latency.mean, latency.max))
+end
