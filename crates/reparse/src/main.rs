@@ -17,6 +17,11 @@ use reparse_registry::{AppRecord, Registry};
 use reparse_server::{App, AppDirectory, ServerOptions, StaticDirectory};
 
 use crate::directory::RegistryDirectory;
+
+/// mimalloc: a request allocates many small, short-lived values, which glibc's allocator served
+/// at a tenth of the request's CPU in profiles.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use crate::settings::{ServerSettings, single_app};
 
 fn cli() -> Command {

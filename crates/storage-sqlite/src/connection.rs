@@ -1,11 +1,18 @@
-//! Connections: one writer, a small pool of readers, and how blocking SQLite work is run from
-//! async code.
+//! Connections: one writer, a small pool of readers, and how SQLite work is run from async
+//! code.
 //!
-//! Every SQLite call runs on tokio's blocking pool (`spawn_blocking`). A connection sits behind
-//! a `std::sync::Mutex` that only the blocking job holds, so an async caller never blocks a
-//! runtime thread. The writer is also behind a `tokio::sync::Mutex` (see `Database::writer`):
-//! that lock says whose turn it is (one write, or one whole transaction across awaits), while
-//! the inner mutex only hands the connection to the job running right now.
+//! Work runs *inline* on the calling thread under a time budget ([`INLINE_BUDGET`]): a point
+//! read or a single-object write takes microseconds, far less than handing it to another
+//! thread and back (which measured as most of a request's CPU). A statement still running when
+//! the budget is spent is interrupted by SQLite's progress handler, rolled back with its
+//! transaction or savepoint, and run again from the start on tokio's blocking pool with no
+//! budget, so a long scan never holds a runtime thread for more than the budget. Jobs are
+//! therefore `Fn`: running one twice must be safe, which holds because a failed attempt leaves
+//! nothing behind.
+//!
+//! A connection sits behind a `std::sync::Mutex` held only while a job runs (never across an
+//! await). The writer is also behind a `tokio::sync::Mutex` (see `Database::writer`): that lock
+//! says whose turn it is (one write, or one whole transaction across awaits).
 //!
 //! # Durability
 //!
@@ -18,9 +25,9 @@
 
 use std::num::NonZero;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
+use std::time::{Duration, Instant};
 
 use reparse_core::{ParseError, ParseResult};
 use rusqlite::{Connection, OpenFlags};
@@ -34,6 +41,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Prepared statements kept per connection. Queries differ by their shape (fields, operators,
 /// list lengths), so the cache is larger than rusqlite's default of 16.
 const STATEMENT_CACHE_CAPACITY: usize = 256;
+
+/// How long a job may run on the calling thread before it is moved to the blocking pool.
+const INLINE_BUDGET: Duration = Duration::from_millis(2);
+
+/// SQLite virtual-machine steps between two checks of the budget.
+const PROGRESS_CHECK_STEPS: i32 = 1000;
 
 /// An open database: its writer and its readers.
 pub(crate) struct Database {
@@ -53,12 +66,15 @@ impl Database {
                 ParseError::internal(format!("cannot create {}: {error}", parent.display()))
             })?;
         }
-        let writer = open_writer(path)?;
-        let reader_count = std::thread::available_parallelism().map_or(4, NonZero::get).clamp(2, 8);
-        let readers =
-            (0..reader_count).map(|_| open_reader(path).map(Mutex::new)).collect::<ParseResult<Vec<_>>>()?;
+        let writer = Guarded::new(open_writer(path)?)?;
+        // Inline jobs use at most one reader per runtime thread; the rest serve jobs moved to
+        // the blocking pool.
+        let reader_count = std::thread::available_parallelism().map_or(4, NonZero::get).clamp(2, 8) + 2;
+        let readers = (0..reader_count)
+            .map(|_| open_reader(path).and_then(Guarded::new).map(Arc::new))
+            .collect::<ParseResult<Vec<_>>>()?;
         Ok(Database {
-            writer: Arc::new(tokio::sync::Mutex::new(SharedConnection::new(writer))),
+            writer: Arc::new(tokio::sync::Mutex::new(SharedConnection(Arc::new(writer)))),
             readers: ReaderPool { readers: readers.into(), next: AtomicUsize::new(0) },
         })
     }
@@ -100,6 +116,97 @@ fn configure(connection: &Connection) -> ParseResult<()> {
     functions::register(connection).map_err(sqlite_error)
 }
 
+/// A connection with its time budget: the progress handler interrupts the running statement
+/// once `deadline` (microseconds since [`epoch`], 0 = none) has passed, and says so in
+/// `interrupted`.
+pub(crate) struct Guarded {
+    connection: Mutex<Connection>,
+    deadline: Arc<AtomicU64>,
+    interrupted: Arc<AtomicBool>,
+}
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn micros_since_epoch() -> u64 {
+    u64::try_from(epoch().elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+impl Guarded {
+    fn new(mut connection: Connection) -> ParseResult<Guarded> {
+        let deadline = Arc::new(AtomicU64::new(0));
+        let interrupted = Arc::new(AtomicBool::new(false));
+        let (handler_deadline, handler_interrupted) = (Arc::clone(&deadline), Arc::clone(&interrupted));
+        connection
+            .progress_handler(
+                PROGRESS_CHECK_STEPS,
+                Some(move || {
+                    let deadline = handler_deadline.load(Ordering::Relaxed);
+                    let expired = deadline != 0 && micros_since_epoch() > deadline;
+                    if expired {
+                        handler_interrupted.store(true, Ordering::Relaxed);
+                    }
+                    expired
+                }),
+            )
+            .map_err(sqlite_error)?;
+        Ok(Guarded { connection: Mutex::new(connection), deadline, interrupted })
+    }
+
+    /// Runs `job` with a budget, or without one (`None`).
+    fn attempt<T>(
+        &self,
+        connection: &mut Connection,
+        budget: Option<Duration>,
+        job: &impl Fn(&mut Connection) -> ParseResult<T>,
+    ) -> Attempt<T> {
+        let deadline = budget.map_or(0, |budget| {
+            micros_since_epoch().saturating_add(u64::try_from(budget.as_micros()).unwrap_or(u64::MAX))
+        });
+        self.interrupted.store(false, Ordering::Relaxed);
+        self.deadline.store(deadline, Ordering::Relaxed);
+        let result = job(connection);
+        self.deadline.store(0, Ordering::Relaxed);
+        if result.is_err() && self.interrupted.swap(false, Ordering::Relaxed) {
+            Attempt::OverBudget
+        } else {
+            Attempt::Done(result)
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        lock(&self.connection)
+    }
+}
+
+enum Attempt<T> {
+    Done(ParseResult<T>),
+    OverBudget,
+}
+
+/// Runs `job` on `guarded`'s connection: inline within the budget, else again on the blocking
+/// pool.
+async fn run_on<T, F>(guarded: &Arc<Guarded>, job: F) -> ParseResult<T>
+where
+    T: Send + 'static,
+    F: Fn(&mut Connection) -> ParseResult<T> + Send + 'static,
+{
+    {
+        let mut connection = guarded.lock();
+        if let Attempt::Done(result) = guarded.attempt(&mut connection, Some(INLINE_BUDGET), &job) {
+            return result;
+        }
+    }
+    let guarded = Arc::clone(guarded);
+    run_blocking(move || match guarded.attempt(&mut guarded.lock(), None, &job) {
+        Attempt::Done(result) => result,
+        Attempt::OverBudget => Err(ParseError::internal("SQLite job interrupted without a budget")),
+    })
+    .await
+}
+
 /// Runs blocking work on tokio's blocking pool.
 async fn run_blocking<T, F>(job: F) -> ParseResult<T>
 where
@@ -117,55 +224,135 @@ fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     connection.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A connection that blocking jobs take turns on.
-pub(crate) struct SharedConnection(Arc<Mutex<Connection>>);
+/// A connection that jobs take turns on.
+pub(crate) struct SharedConnection(Arc<Guarded>);
 
 impl SharedConnection {
-    fn new(connection: Connection) -> SharedConnection {
-        SharedConnection(Arc::new(Mutex::new(connection)))
-    }
-
-    /// Runs `job` with the connection on the blocking pool.
+    /// Runs `job` with the connection (inline within the budget, else on the blocking pool).
     pub(crate) async fn run<T, F>(&self, job: F) -> ParseResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> ParseResult<T> + Send + 'static,
+        F: Fn(&mut Connection) -> ParseResult<T> + Send + 'static,
     {
-        let connection = Arc::clone(&self.0);
-        run_blocking(move || job(&mut lock(&connection))).await
+        run_on(&self.0, job).await
     }
 
     /// Runs `job` on the calling thread (for cleanup where no runtime is available).
     pub(crate) fn run_here<T>(&self, job: impl FnOnce(&mut Connection) -> T) -> T {
-        job(&mut lock(&self.0))
+        job(&mut self.0.lock())
     }
 }
 
 /// Reader connections, handed out idle-first.
 pub(crate) struct ReaderPool {
-    readers: Arc<[Mutex<Connection>]>,
+    readers: Arc<[Arc<Guarded>]>,
     next: AtomicUsize,
 }
 
 impl ReaderPool {
-    /// Runs `job` on an idle reader, or waits for one when all are busy.
+    /// Runs `job` on an idle reader (inline within the budget, else on the blocking pool).
+    /// When every reader is busy, the job waits for one on the blocking pool.
     pub(crate) async fn run<T, F>(&self, job: F) -> ParseResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> ParseResult<T> + Send + 'static,
+        F: Fn(&Connection) -> ParseResult<T> + Send + 'static,
     {
-        let readers = Arc::clone(&self.readers);
-        let first = self.next.fetch_add(1, Ordering::Relaxed) % readers.len();
-        run_blocking(move || {
-            for offset in 0..readers.len() {
-                match readers[(first + offset) % readers.len()].try_lock() {
-                    Ok(connection) => return job(&connection),
-                    Err(TryLockError::Poisoned(poisoned)) => return job(&poisoned.into_inner()),
-                    Err(TryLockError::WouldBlock) => {}
+        let first = self.next.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        let job = move |connection: &mut Connection| job(connection);
+        for offset in 0..self.readers.len() {
+            let reader = &self.readers[(first + offset) % self.readers.len()];
+            let attempt = match reader.connection.try_lock() {
+                Ok(mut connection) => reader.attempt(&mut connection, Some(INLINE_BUDGET), &job),
+                Err(TryLockError::Poisoned(poisoned)) => {
+                    reader.attempt(&mut poisoned.into_inner(), Some(INLINE_BUDGET), &job)
                 }
+                Err(TryLockError::WouldBlock) => continue,
+            };
+            match attempt {
+                Attempt::Done(result) => return result,
+                Attempt::OverBudget => break,
             }
-            job(&lock(&readers[first]))
+        }
+        let reader = Arc::clone(&self.readers[first]);
+        run_blocking(move || match reader.attempt(&mut reader.lock(), None, &job) {
+            Attempt::Done(result) => result,
+            Attempt::OverBudget => Err(ParseError::internal("SQLite job interrupted without a budget")),
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Counts to `limit` in SQL: seconds of work for large limits.
+    fn count_to(connection: &Connection, limit: i64) -> ParseResult<i64> {
+        connection
+            .query_row(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?1) SELECT count(*) FROM c",
+                [limit],
+                |row| row.get(0),
+            )
+            .map_err(sqlite_error)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn short_jobs_run_once_inline_and_long_ones_move_to_the_blocking_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::open(&dir.path().join("budget.sqlite")).unwrap();
+        let runs = Arc::new(AtomicUsize::new(0));
+
+        let counter = Arc::clone(&runs);
+        let short = database
+            .readers
+            .run(move |connection| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                count_to(connection, 10)
+            })
+            .await
+            .unwrap();
+        assert_eq!((short, runs.swap(0, Ordering::SeqCst)), (10, 1));
+
+        let counter = Arc::clone(&runs);
+        let long = database
+            .readers
+            .run(move |connection| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                count_to(connection, 3_000_000)
+            })
+            .await
+            .unwrap();
+        assert_eq!(long, 3_000_000);
+        assert_eq!(runs.swap(0, Ordering::SeqCst), 2, "interrupted inline, then run again off the runtime");
+
+        // A write over budget is rolled back before it runs again: its effect lands once.
+        let writer = database.writer.lock().await;
+        writer
+            .run(|connection| {
+                connection.execute_batch("CREATE TABLE IF NOT EXISTS t (n INTEGER)").map_err(sqlite_error)
+            })
+            .await
+            .unwrap();
+        let counter = Arc::clone(&runs);
+        writer
+            .run(move |connection| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let transaction = connection.transaction().map_err(sqlite_error)?;
+                transaction.execute("INSERT INTO t VALUES (1)", []).map_err(sqlite_error)?;
+                count_to(&transaction, 3_000_000)?;
+                transaction.commit().map_err(sqlite_error)
+            })
+            .await
+            .unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        let rows: i64 = writer
+            .run(|connection| {
+                connection.query_row("SELECT count(*) FROM t", [], |row| row.get(0)).map_err(sqlite_error)
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, 1);
     }
 }

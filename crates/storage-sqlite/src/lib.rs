@@ -90,7 +90,7 @@ impl Executor<'_> {
     async fn read<T, F>(&self, job: F) -> ParseResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> ParseResult<T> + Send + 'static,
+        F: Fn(&Connection) -> ParseResult<T> + Send + 'static,
     {
         match self {
             Executor::Direct(database) => database.readers.run(job).await,
@@ -101,15 +101,15 @@ impl Executor<'_> {
     async fn write<T, F>(&self, job: F) -> ParseResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> ParseResult<T> + Send + 'static,
+        F: Fn(&Connection) -> ParseResult<T> + Send + 'static,
     {
         match self {
             Executor::Direct(database) => {
                 let writer = database.writer.lock().await;
-                writer.run(move |connection| in_own_transaction(connection, job)).await
+                writer.run(move |connection| in_own_transaction(connection, &job)).await
             }
             Executor::InTransaction(writer) => {
-                writer.run(move |connection| in_savepoint(connection, job)).await
+                writer.run(move |connection| in_savepoint(connection, &job)).await
             }
         }
     }
