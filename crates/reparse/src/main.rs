@@ -185,6 +185,13 @@ fn serve(args: &ArgMatches) -> Result<(), String> {
             println!("Serving app {:?} from {:?}", config.app_id, database);
             Arc::new(StaticDirectory::new(vec![Arc::new(App::new(config, storage))]))
         } else {
+            if let Some(key) = options.keys().find(|key| !settings::SERVER_WIDE.contains(&key.as_str())) {
+                return Err(format!(
+                    "option {key:?} configures one app: give appId (and masterKey) to serve that app alone, \
+                     or leave it out to serve the apps of {}",
+                    data_dir.display()
+                ));
+            }
             let registry = Arc::new(Registry::open(&data_dir).map_err(|error| error.to_string())?);
             let mut records = registry.list().map_err(|error| error.to_string())?;
             if records.is_empty() {

@@ -33,6 +33,11 @@ impl Database {
     }
 }
 
+/// Options that configure the server rather than one app; the only ones that make sense when
+/// serving the registry's apps (every other option describes a single app).
+pub(crate) const SERVER_WIDE: [&str; 6] =
+    ["port", "host", "mountPath", "serverURL", "publicServerURL", "maxUploadSize"];
+
 /// Server-wide settings.
 #[derive(Debug, Clone)]
 pub(crate) struct ServerSettings {

@@ -188,6 +188,10 @@ fn apps_are_created_listed_and_kept_apart() {
             .find_map(|line| line.trim().strip_prefix(&format!("{label}:")).map(|v| v.trim().to_string()))
             .unwrap()
     };
+    // Per-app options need single-app mode; in registry mode they would apply to nothing.
+    let (ok, _, stderr) = run_cli(dir.path(), &["serve", "--max-limit", "5"]);
+    assert!(!ok && stderr.contains("\"maxLimit\"") && stderr.contains("appId"), "{stderr}");
+
     let server = Server::start(dir.path(), &[]);
     let (first_id, first_master) = (value(&first, "appId"), value(&first, "masterKey"));
     let (second_id, second_master) = (value(&second, "appId"), value(&second, "masterKey"));
