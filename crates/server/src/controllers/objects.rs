@@ -17,6 +17,20 @@ use crate::controllers::schema_writes::{class_for_write, ensure_fields};
 use crate::error::ApiResult;
 use crate::routes::ParseResponse;
 
+/// Users and sessions carry secrets (password hashes, session tokens) that only the users and
+/// sessions controllers may write; until those exist, writing them as plain objects would store
+/// a password in clear, so it is refused.
+fn refuse_account_classes(class_name: &str) -> ApiResult<()> {
+    if matches!(class_name, "_User" | "_Session") {
+        return Err(ParseError::new(
+            ErrorCode::OperationForbidden,
+            format!("Writing {class_name} objects is not supported by this version of Reparse yet"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// Keys the server owns: clients cannot set them.
 const SERVER_OWNED: [&str; 3] = ["objectId", "createdAt", "updatedAt"];
 
@@ -28,6 +42,7 @@ pub async fn create(
 ) -> ApiResult<ParseResponse> {
     ctx.auth.ensure_writable()?;
     validate_class_name(class_name)?;
+    refuse_account_classes(class_name)?;
     let object_id = take_custom_object_id(ctx, &mut body)?;
     let write = WriteBody::parse(body)?;
     let schema = class_for_write(ctx, class_name).await?;
@@ -79,6 +94,7 @@ pub async fn update(
 ) -> ApiResult<ParseResponse> {
     ctx.auth.ensure_writable()?;
     validate_class_name(class_name)?;
+    refuse_account_classes(class_name)?;
     if body.get("objectId").is_some_and(|id| id.as_str() != Some(object_id)) {
         return Err(ParseError::new(ErrorCode::InvalidKeyName, "objectId is an invalid field name.").into());
     }
@@ -117,6 +133,7 @@ pub async fn update(
 pub async fn delete(ctx: &Ctx<'_>, class_name: &str, object_id: &str) -> ApiResult<ParseResponse> {
     ctx.auth.ensure_writable()?;
     validate_class_name(class_name)?;
+    refuse_account_classes(class_name)?;
     let schema = existing_class(ctx, class_name).await?;
     let deleted = ctx.store.delete(&schema, &ctx.auth.writable(by_id(object_id))).await?;
     if deleted == 0 {
