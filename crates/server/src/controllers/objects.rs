@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use rand::RngExt;
-use reparse_core::acl::{acl_from_permissions, permissions_from_acl};
+use reparse_core::acl::{Permissions, acl_from_permissions, permissions_from_acl};
 use reparse_core::query::{Constraint, FieldPath, Filter};
 use reparse_core::schema::{ClassSchema, FieldType, field_name_is_valid, infer_type, validate_class_name};
 use reparse_core::update::{FieldUpdate, RelationChange, Updates, apply_updates, parse_field_update};
@@ -60,9 +60,7 @@ pub async fn create(
     object.insert("objectId".into(), json!(object_id));
     object.insert("createdAt".into(), json!(now));
     object.insert("updatedAt".into(), json!(now));
-    if let Some(acl) = &write.acl {
-        set_permissions(&mut object, acl)?;
-    }
+    apply_updates(&mut object, &write.permission_updates())?;
     ctx.store.insert(&schema, &object).await?;
     let relations = write.relation_updates();
     if !relations.is_empty() {
@@ -112,11 +110,7 @@ pub async fn update(
     }
     let now = format_date(ctx.now);
     let mut updates = write.updates.clone();
-    if let Some(acl) = &write.acl {
-        let permissions = permissions_from_acl(acl)?;
-        updates.push((FieldPath::top("_rperm"), FieldUpdate::Set(json!(permissions.read))));
-        updates.push((FieldPath::top("_wperm"), FieldUpdate::Set(json!(permissions.write))));
-    }
+    updates.extend(write.permission_updates());
     updates.push((FieldPath::top("updatedAt"), FieldUpdate::Set(json!(now))));
     let updated = ctx
         .store
@@ -225,20 +219,19 @@ fn take_custom_object_id(ctx: &Ctx<'_>, body: &mut Map<String, Value>) -> ApiRes
 /// A write's body, parsed: field updates in order, plus the ACL if one was given.
 struct WriteBody {
     updates: Updates,
-    acl: Option<Value>,
+    permissions: Option<Permissions>,
 }
 
 impl WriteBody {
     fn parse(body: Map<String, Value>) -> ApiResult<WriteBody> {
         let mut updates = Vec::with_capacity(body.len());
-        let mut acl = None;
+        let mut permissions = None;
         for (key, value) in body {
             if SERVER_OWNED.contains(&key.as_str()) {
                 continue;
             }
             if key == "ACL" {
-                permissions_from_acl(&value)?;
-                acl = Some(value);
+                permissions = Some(permissions_from_acl(&value)?);
                 continue;
             }
             let path = FieldPath::parse(&key);
@@ -259,7 +252,7 @@ impl WriteBody {
             };
             updates.push((path, update));
         }
-        Ok(WriteBody { updates, acl })
+        Ok(WriteBody { updates, permissions })
     }
 
     /// The type each top-level field gets from this write (nested keys make an Object field).
@@ -286,6 +279,15 @@ impl WriteBody {
             }
         }
         Ok(types)
+    }
+
+    /// The ACL as the stored `_rperm`/`_wperm` lists (nothing when no ACL was given).
+    fn permission_updates(&self) -> Updates {
+        let Some(permissions) = &self.permissions else { return Vec::new() };
+        vec![
+            (FieldPath::top("_rperm"), FieldUpdate::Set(json!(permissions.read))),
+            (FieldPath::top("_wperm"), FieldUpdate::Set(json!(permissions.write))),
+        ]
     }
 
     fn relation_updates(&self) -> Updates {
@@ -352,13 +354,6 @@ fn check_geo_point(key: &str, value: &Value) -> ApiResult<()> {
             }
         }
     }
-    Ok(())
-}
-
-fn set_permissions(object: &mut Object, acl: &Value) -> ApiResult<()> {
-    let permissions = permissions_from_acl(acl)?;
-    object.insert("_rperm".into(), json!(permissions.read));
-    object.insert("_wperm".into(), json!(permissions.write));
     Ok(())
 }
 
