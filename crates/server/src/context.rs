@@ -67,3 +67,11 @@ pub struct Ctx<'a> {
     /// Where the API is mounted (`/parse`), for batch paths.
     pub mount_path: &'a str,
 }
+
+impl Ctx<'_> {
+    /// Whether `store` is a transaction (a transactional batch, which also holds the schema
+    /// lock for its whole length).
+    pub fn in_transaction(&self) -> bool {
+        self.schema_guard.is_some()
+    }
+}

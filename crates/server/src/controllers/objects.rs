@@ -61,11 +61,7 @@ pub async fn create(
     object.insert("createdAt".into(), json!(now));
     object.insert("updatedAt".into(), json!(now));
     apply_updates(&mut object, &write.permission_updates())?;
-    ctx.store.insert(&schema, &object).await?;
-    let relations = write.relation_updates();
-    if !relations.is_empty() {
-        ctx.store.update(&schema, &object_id, &Filter::everything(), &relations).await?;
-    }
+    insert_with_relations(ctx, &schema, &object, &object_id, &write.relation_updates()).await?;
 
     let mut response = Map::new();
     response.insert("objectId".into(), json!(object_id));
@@ -81,6 +77,30 @@ pub async fn create(
         body: Value::Object(response),
         location: Some(format!("{}/classes/{class_name}/{object_id}", ctx.app.config.public_server_url)),
     })
+}
+
+/// Inserts an object and the relation rows saved with it, both or neither: inside the batch's
+/// transaction when there is one, else in a transaction of their own.
+async fn insert_with_relations(
+    ctx: &Ctx<'_>,
+    schema: &ClassSchema,
+    object: &Object,
+    object_id: &str,
+    relations: &Updates,
+) -> ApiResult<()> {
+    if relations.is_empty() {
+        return Ok(ctx.store.insert(schema, object).await?);
+    }
+    let everything = Filter::everything();
+    if ctx.in_transaction() {
+        ctx.store.insert(schema, object).await?;
+        ctx.store.update(schema, object_id, &everything, relations).await?;
+        return Ok(());
+    }
+    let transaction = ctx.app.storage.begin().await?;
+    transaction.insert(schema, object).await?;
+    transaction.update(schema, object_id, &everything, relations).await?;
+    Ok(transaction.commit().await?)
 }
 
 /// `PUT /classes/:className/:objectId`
