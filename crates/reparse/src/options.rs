@@ -43,7 +43,7 @@ options! {
     "javascriptKey", "PARSE_SERVER_JAVASCRIPT_KEY", "javascript-key", Text, "Key for the JavaScript SDK";
     "restAPIKey", "PARSE_SERVER_REST_API_KEY", "rest-api-key", Text, "Key for REST calls";
     "dotNetKey", "PARSE_SERVER_DOT_NET_KEY", "dot-net-key", Text, "Key for Unity and .Net SDK";
-    "serverURL", "PARSE_SERVER_URL", "server-url", Text, "URL to your Parse Server (default http://localhost:<port><mountPath>)";
+    "serverURL", "PARSE_SERVER_URL", "server-url", Text, "URL to your Parse Server (default http://127.0.0.1:<port><mountPath>)";
     "publicServerURL", "PARSE_PUBLIC_SERVER_URL", "public-server-url", Text, "Public URL to your Parse Server, used in links and Location headers";
     "port", "PORT", "port", Integer, "The port to run the server on (default 1337; 0 picks a free one)";
     "host", "PARSE_SERVER_HOST", "host", Text, "The host to serve on (default 0.0.0.0)";
