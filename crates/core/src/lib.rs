@@ -2,6 +2,7 @@
 //!
 //! Invariants: no IO, no async, no clock, no randomness. Times and ids come in as parameters.
 
+pub mod access;
 pub mod acl;
 pub mod error;
 pub mod matcher;

@@ -381,12 +381,8 @@ pub fn infer_type(value: &Value) -> ParseResult<Option<FieldType>> {
 fn infer_tagged_type(type_tag: &Value, map: &Map<String, Value>) -> ParseResult<FieldType> {
     let has = |key: &str| map.contains_key(key);
     let field_type = match type_tag.as_str() {
-        Some("Pointer") if has("className") => {
-            FieldType::Pointer { target_class: map["className"].as_str().unwrap_or_default().to_string() }
-        }
-        Some("Relation") if has("className") => {
-            FieldType::Relation { target_class: map["className"].as_str().unwrap_or_default().to_string() }
-        }
+        Some("Pointer") if has("className") => FieldType::Pointer { target_class: target_class(map)? },
+        Some("Relation") if has("className") => FieldType::Relation { target_class: target_class(map)? },
         Some("File") if has("name") => FieldType::File,
         Some("Date") if has("iso") => FieldType::Date,
         Some("GeoPoint") if has("latitude") && has("longitude") => FieldType::GeoPoint,
@@ -400,20 +396,31 @@ fn infer_tagged_type(type_tag: &Value, map: &Map<String, Value>) -> ParseResult<
     Ok(field_type)
 }
 
+/// The `className` a pointer or relation targets; 107 unless it is a valid class name, since a
+/// schema naming an impossible class could not be loaded again.
+fn target_class(map: &Map<String, Value>) -> ParseResult<String> {
+    match map.get("className").and_then(Value::as_str) {
+        Some(class_name) if class_name_is_valid(class_name) => Ok(class_name.to_string()),
+        other => {
+            let shown = other.unwrap_or_default();
+            Err(ParseError::new(ErrorCode::InvalidJson, invalid_class_name_message(shown)))
+        }
+    }
+}
+
 fn infer_operation_type(op: &str, map: &Map<String, Value>) -> ParseResult<Option<FieldType>> {
     Ok(match op {
         "Increment" => Some(FieldType::Number),
         "Delete" => None,
         "Add" | "AddUnique" | "Remove" => Some(FieldType::Array),
         "AddRelation" | "RemoveRelation" => {
-            let target = map
+            let first = map
                 .get("objects")
                 .and_then(Value::as_array)
                 .and_then(|objects| objects.first())
-                .and_then(|first| first.get("className"))
-                .and_then(Value::as_str)
+                .and_then(Value::as_object)
                 .ok_or_else(|| ParseError::new(ErrorCode::InvalidJson, "relation operation needs objects"))?;
-            Some(FieldType::Relation { target_class: target.to_string() })
+            Some(FieldType::Relation { target_class: target_class(first)? })
         }
         "Batch" => {
             let first = map
@@ -473,6 +480,10 @@ mod tests {
         let relation = json!({"__op": "AddRelation", "objects": [{"__type": "Pointer", "className": "B", "objectId": "x"}]});
         assert_eq!(infer_type(&relation).unwrap(), Some(FieldType::Relation { target_class: "B".into() }));
         assert_eq!(infer_type(&json!({"__type": "Nope"})).unwrap_err().code, ErrorCode::IncorrectType);
+        for bad in [json!("Foo Bar"), json!(""), json!(5)] {
+            let pointer = json!({"__type": "Pointer", "className": bad, "objectId": "x"});
+            assert_eq!(infer_type(&pointer).unwrap_err().code, ErrorCode::InvalidJson, "{pointer}");
+        }
     }
 
     #[test]

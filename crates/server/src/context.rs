@@ -2,8 +2,12 @@
 //! the time. Handlers take a [`Ctx`] and no HTTP types, so `/batch` re-dispatches without HTTP.
 
 use chrono::{DateTime, Utc};
+use reparse_core::access::{
+    Operation, Permission, check_class_permission, enforce_system_class_access, protected_fields,
+};
 use reparse_core::acl::{read_filter, write_filter};
 use reparse_core::query::Filter;
+use reparse_core::schema::ClassSchema;
 use reparse_core::{ErrorCode, ParseError, ParseResult};
 use reparse_storage::Store;
 
@@ -41,6 +45,44 @@ impl Auth {
     /// `filter` narrowed to what the caller may write (unchanged for the master key).
     pub fn writable(&self, filter: Filter) -> Filter {
         if self.master { filter } else { Filter::And(vec![filter, write_filter(&self.acl_entities())]) }
+    }
+
+    /// parse-server's rules for system classes (`_Installation` listing, master-only classes).
+    pub fn may_access_class(&self, operation: Operation, class_name: &str) -> ParseResult<()> {
+        enforce_system_class_access(operation, class_name, self.master)
+    }
+
+    /// The class-level permission for `operation`, as the part of the class the caller reaches:
+    /// all of it, or (pointer permissions, no user yet) none of it. Errors when denied.
+    pub fn class_scope(&self, schema: &ClassSchema, operation: Operation) -> ParseResult<Filter> {
+        if self.master {
+            return Ok(Filter::everything());
+        }
+        let permissions = &schema.class_level_permissions;
+        match check_class_permission(permissions, operation, &schema.class_name, &self.acl_entities())? {
+            Permission::Granted => Ok(Filter::everything()),
+            Permission::OwnObjectsOnly => Ok(Filter::Or(Vec::new())),
+        }
+    }
+
+    /// Whether the caller may add fields to the class (CLP `addField`).
+    pub fn may_add_fields(&self, schema: &ClassSchema) -> ParseResult<()> {
+        match self.class_scope(schema, Operation::AddField)? {
+            Filter::And(parts) if parts.is_empty() => Ok(()),
+            _ => Err(ParseError::new(
+                ErrorCode::OperationForbidden,
+                format!("Permission denied for action addField on class {}.", schema.class_name),
+            )),
+        }
+    }
+
+    /// Fields of `schema`'s objects this caller may not see.
+    pub fn hidden_fields(&self, schema: &ClassSchema) -> Vec<String> {
+        if self.master {
+            Vec::new()
+        } else {
+            protected_fields(&schema.class_level_permissions, &self.acl_entities())
+        }
     }
 
     /// Fails with 119 for the read-only master key, as parse-server does for every write.

@@ -36,6 +36,24 @@ impl ApiError {
         }
     }
 
+    /// The `{"code", "error"}` of a `/batch` entry, masked and logged like an HTTP answer.
+    pub fn batch_entry(&self) -> serde_json::Value {
+        self.log_if_internal();
+        let error = self.as_parse_error();
+        match error.code {
+            ErrorCode::InternalServerError => json!({"code": 1, "error": "Internal server error."}),
+            code => json!({"code": code.number(), "error": error.message}),
+        }
+    }
+
+    fn log_if_internal(&self) {
+        if let ApiError::Parse(error) = self {
+            if error.code == ErrorCode::InternalServerError {
+                tracing::error!(message = %error.message, "internal error");
+            }
+        }
+    }
+
     /// The Parse code and message, for contexts that can only carry those (batch entries).
     pub fn as_parse_error(&self) -> ParseError {
         match self {
@@ -56,11 +74,7 @@ impl From<ParseError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Parse(error) = &self {
-            if error.code == ErrorCode::InternalServerError {
-                tracing::error!(message = %error.message, "internal error");
-            }
-        }
+        self.log_if_internal();
         let (status, body) = self.status_and_body();
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         (status, axum::Json(body)).into_response()

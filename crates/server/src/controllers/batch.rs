@@ -75,10 +75,7 @@ fn answer(outcomes: Vec<Result<ParseResponse, ApiError>>) -> ParseResponse {
         .into_iter()
         .map(|outcome| match outcome {
             Ok(response) => json!({"success": response.body}),
-            Err(error) => {
-                let error = error.as_parse_error();
-                json!({"error": {"code": error.code.number(), "error": error.message}})
-            }
+            Err(error) => json!({"error": error.batch_entry()}),
         })
         .collect();
     ParseResponse::ok(Value::Array(entries))

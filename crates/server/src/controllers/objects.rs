@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use rand::RngExt;
+use reparse_core::access::Operation;
 use reparse_core::acl::{Permissions, acl_from_permissions, permissions_from_acl};
 use reparse_core::query::{Constraint, FieldPath, Filter};
 use reparse_core::schema::{ClassSchema, FieldType, field_name_is_valid, infer_type, validate_class_name};
@@ -43,9 +44,11 @@ pub async fn create(
     ctx.auth.ensure_writable()?;
     validate_class_name(class_name)?;
     refuse_account_classes(class_name)?;
+    ctx.auth.may_access_class(Operation::Create, class_name)?;
     let object_id = take_custom_object_id(ctx, &mut body)?;
     let write = WriteBody::parse(body)?;
     let schema = class_for_write(ctx, class_name).await?;
+    ctx.auth.class_scope(&schema, Operation::Create)?;
     let schema = ensure_fields(ctx, schema, &write.field_types()?).await?;
 
     let mut object = Object::new();
@@ -117,8 +120,10 @@ pub async fn update(
         return Err(ParseError::new(ErrorCode::InvalidKeyName, "objectId is an invalid field name.").into());
     }
     body.remove("objectId");
+    ctx.auth.may_access_class(Operation::Update, class_name)?;
     let write = WriteBody::parse(body)?;
     let schema = existing_class(ctx, class_name).await?;
+    let scope = ctx.auth.class_scope(&schema, Operation::Update)?;
     let schema = ensure_fields(ctx, schema, &write.field_types()?).await?;
     for (path, update) in &write.updates {
         let clears = matches!(update, FieldUpdate::Delete | FieldUpdate::Set(Value::Null));
@@ -134,7 +139,7 @@ pub async fn update(
     updates.push((FieldPath::top("updatedAt"), FieldUpdate::Set(json!(now))));
     let updated = ctx
         .store
-        .update(&schema, object_id, &ctx.auth.writable(Filter::everything()), &updates)
+        .update(&schema, object_id, &ctx.auth.writable(scope), &updates)
         .await?
         .ok_or_else(ParseError::object_not_found)?;
     let mut response = Map::new();
@@ -148,8 +153,11 @@ pub async fn delete(ctx: &Ctx<'_>, class_name: &str, object_id: &str) -> ApiResu
     ctx.auth.ensure_writable()?;
     validate_class_name(class_name)?;
     refuse_account_classes(class_name)?;
+    ctx.auth.may_access_class(Operation::Delete, class_name)?;
     let schema = existing_class(ctx, class_name).await?;
-    let deleted = ctx.store.delete(&schema, &ctx.auth.writable(by_id(object_id))).await?;
+    let scope = ctx.auth.class_scope(&schema, Operation::Delete)?;
+    let filter = ctx.auth.writable(Filter::And(vec![by_id(object_id), scope]));
+    let deleted = ctx.store.delete(&schema, &filter).await?;
     if deleted == 0 {
         return Err(ParseError::object_not_found().into());
     }
@@ -167,6 +175,7 @@ pub async fn get(
     let mut request = FindRequest::from_params(ctx, params, query::GET_PARAMS)?;
     request.filter = by_id(object_id);
     request.limit = Some(1);
+    request.operation = Operation::Get;
     let (mut results, _) = query::find(ctx, class_name, request).await?;
     let object = results.pop().ok_or_else(ParseError::object_not_found)?;
     Ok(ParseResponse::ok(Value::Object(object)))
@@ -177,20 +186,18 @@ pub async fn find(ctx: &Ctx<'_>, class_name: &str, params: Map<String, Value>) -
     validate_class_name(class_name)?;
     let redirect_key = params.get("redirectClassNameForKey").and_then(Value::as_str).map(str::to_string);
     let request = FindRequest::from_params(ctx, params, query::FIND_PARAMS)?;
-    let class_name = match redirect_key {
-        Some(key) => {
-            query::relation_target(ctx, class_name, &key).await?.unwrap_or_else(|| class_name.to_string())
-        }
-        None => class_name.to_string(),
+    // A relation query names the owning class and the relation key; it runs on the target.
+    let queried = match redirect_key {
+        Some(key) => query::relation_target(ctx, class_name, &key).await?,
+        None => None,
     };
-    let redirected = class_name.as_str();
-    let (results, count) = query::find(ctx, redirected, request).await?;
+    let (results, count) = query::find(ctx, queried.as_deref().unwrap_or(class_name), request).await?;
     let mut body = json!({"results": results});
     if let Some(count) = count {
         body["count"] = json!(count);
     }
-    if redirected != class_name {
-        body["className"] = json!(redirected);
+    if let Some(target) = queried {
+        body["className"] = json!(target);
     }
     Ok(ParseResponse::ok(body))
 }
@@ -259,6 +266,8 @@ impl WriteBody {
                 return Err(ParseError::invalid_key_name(&key).into());
             }
             let value = normalize_value(&key, value)?;
+            // Rejects malformed typed values and impossible target classes up front.
+            infer_type(&value)?;
             let update = match parse_field_update(&value)? {
                 // A `{"__type": "Relation"}` marker declares the field; it holds no data.
                 FieldUpdate::Set(marker) if reparse_core::value::type_tag(&marker) == Some("Relation") => {

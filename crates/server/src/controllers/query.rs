@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 
+use reparse_core::access::Operation;
 use reparse_core::query::{
     Constraint, FieldPath, Filter, Query, SortKey, SubQuery, parse_order, parse_where,
 };
@@ -46,6 +47,8 @@ const DEFAULT_LIMIT: u64 = 100;
 /// A parsed find.
 #[derive(Debug, Clone)]
 pub struct FindRequest {
+    /// `Find`, or `Get` for `GET /classes/:className/:objectId` (class-level permissions differ).
+    pub operation: Operation,
     pub filter: Filter,
     pub order: Vec<SortKey>,
     pub skip: u64,
@@ -112,6 +115,7 @@ impl FindRequest {
             }
         }
         Ok(FindRequest {
+            operation: Operation::Find,
             filter,
             order,
             skip: non_negative(&params, "skip")?.unwrap_or(0),
@@ -161,6 +165,7 @@ pub async fn find(
     class_name: &str,
     request: FindRequest,
 ) -> ParseResult<(Vec<Object>, Option<u64>)> {
+    ctx.auth.may_access_class(request.operation, class_name)?;
     let Some(schema) = ctx.app.schemas.get(ctx.store, class_name).await? else {
         let may_create = ctx.auth.master
             || ctx.app.config.allow_client_class_creation
@@ -174,7 +179,11 @@ pub async fn find(
         // parse-server answers queries on a class that does not exist with nothing.
         return Ok((Vec::new(), request.count.then_some(0)));
     };
-    let filter = ctx.auth.readable(resolve(ctx, &schema, request.filter).await?);
+    let scope = ctx.auth.class_scope(&schema, request.operation)?;
+    if request.count {
+        ctx.auth.class_scope(&schema, Operation::Count)?;
+    }
+    let filter = ctx.auth.readable(Filter::And(vec![resolve(ctx, &schema, request.filter).await?, scope]));
     let count = match request.count {
         true => Some(ctx.store.count(&schema, &filter).await?),
         false => None,
@@ -186,6 +195,7 @@ pub async fn find(
     let stored = ctx.store.find(&schema, &query).await?;
     let mut results: Vec<Object> =
         stored.into_iter().map(|object| to_client_object(ctx, &schema, object)).collect();
+    hide_protected_fields(ctx, &schema, &mut results);
     let mut include = request.include.clone();
     if request.include_all {
         for (field, spec) in &schema.fields {
@@ -208,6 +218,17 @@ pub async fn find(
         }
     }
     Ok((results, count))
+}
+
+/// Removes the fields the class's `protectedFields` hide from this caller.
+fn hide_protected_fields(ctx: &Ctx<'_>, schema: &ClassSchema, objects: &mut [Object]) {
+    let hidden = ctx.auth.hidden_fields(schema);
+    if hidden.is_empty() {
+        return;
+    }
+    for object in objects {
+        object.retain(|field, _| !hidden.contains(field));
+    }
 }
 
 /// Keeps the fields `keys` names (and those always kept); `a.b` keeps `b` of the object
@@ -323,10 +344,12 @@ async fn resolve_field<'a>(
 }
 
 async fn run_subquery<'a>(ctx: &'a Ctx<'a>, sub: SubQuery) -> ParseResult<(String, Vec<Object>)> {
+    ctx.auth.may_access_class(Operation::Find, &sub.class_name)?;
     let Some(schema) = ctx.app.schemas.get(ctx.store, &sub.class_name).await? else {
         return Ok((sub.class_name, Vec::new()));
     };
-    let filter = ctx.auth.readable(resolve(ctx, &schema, sub.filter).await?);
+    let scope = ctx.auth.class_scope(&schema, Operation::Find)?;
+    let filter = ctx.auth.readable(Filter::And(vec![resolve(ctx, &schema, sub.filter).await?, scope]));
     let query = Query { filter, order: sub.order, skip: sub.skip, limit: sub.limit };
     Ok((sub.class_name, ctx.store.find(&schema, &query).await?))
 }
@@ -367,13 +390,16 @@ fn include_path<'a>(
         }
         let mut fetched: HashMap<(String, String), Value> = HashMap::new();
         for (class_name, ids) in wanted {
+            ctx.auth.may_access_class(Operation::Find, &class_name)?;
             let Some(schema) = ctx.app.schemas.get(ctx.store, &class_name).await? else {
                 continue;
             };
-            let filter = ctx.auth.readable(id_in(ids));
+            let scope = ctx.auth.class_scope(&schema, Operation::Find)?;
+            let filter = ctx.auth.readable(Filter::And(vec![id_in(ids), scope]));
             let found = ctx.store.find(&schema, &Query::matching(filter)).await?;
             let mut found: Vec<Object> =
                 found.into_iter().map(|object| to_client_object(ctx, &schema, object)).collect();
+            hide_protected_fields(ctx, &schema, &mut found);
             include_path(ctx, &mut found, rest).await?;
             for mut object in found {
                 let id = object.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();

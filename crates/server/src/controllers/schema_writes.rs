@@ -64,6 +64,7 @@ pub async fn ensure_fields(
     if !needs_new_fields(&schema, fields)? {
         return Ok(schema);
     }
+    ctx.auth.may_add_fields(&schema)?;
     with_change_lock!(ctx, |guard| {
         let current = ctx
             .app
