@@ -6,6 +6,7 @@
 //! and a transaction from waiting on each other.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use reparse_core::ParseResult;
@@ -18,6 +19,8 @@ type Schemas = Arc<HashMap<String, Arc<ClassSchema>>>;
 #[derive(Default)]
 pub struct SchemaCache {
     loaded: RwLock<Option<Schemas>>,
+    /// Counts recorded changes, so a reload can tell that one happened while it read.
+    changes: AtomicU64,
     change_lock: Arc<Mutex<()>>,
 }
 
@@ -46,16 +49,25 @@ impl SchemaCache {
 
     /// Re-reads every schema from storage (after a rolled-back transaction, or a change made
     /// elsewhere).
+    ///
+    /// A change recorded while the schemas were being read would be lost by installing what was
+    /// read, so the read is repeated until no change slipped in (changes are rare and brief).
     pub async fn reload(&self, store: &dyn Store) -> ParseResult<Schemas> {
-        let schemas: HashMap<_, _> = store
-            .load_schemas()
-            .await?
-            .into_iter()
-            .map(|schema| (schema.class_name.clone(), Arc::new(schema)))
-            .collect();
-        let schemas = Arc::new(schemas);
-        *self.loaded.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(schemas.clone());
-        Ok(schemas)
+        loop {
+            let changes_before = self.changes.load(Ordering::Acquire);
+            let schemas: HashMap<_, _> = store
+                .load_schemas()
+                .await?
+                .into_iter()
+                .map(|schema| (schema.class_name.clone(), Arc::new(schema)))
+                .collect();
+            let schemas = Arc::new(schemas);
+            let mut loaded = self.loaded.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if self.changes.load(Ordering::Acquire) == changes_before {
+                *loaded = Some(schemas.clone());
+                return Ok(schemas);
+            }
+        }
     }
 
     pub async fn lock_changes(&self) -> SchemaChangeGuard {
@@ -80,6 +92,7 @@ impl SchemaCache {
 
     fn replace(&self, change: impl FnOnce(&mut HashMap<String, Arc<ClassSchema>>)) {
         let mut loaded = self.loaded.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.changes.fetch_add(1, Ordering::AcqRel);
         let mut map = loaded.as_ref().map(|schemas| (**schemas).clone()).unwrap_or_default();
         change(&mut map);
         *loaded = Some(Arc::new(map));

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use reparse_core::schema::ClassSchema;
 use reparse_core::{ErrorCode, ParseError, ParseResult};
+use rusqlite::OptionalExtension;
 use rusqlite::{Connection, params};
 use serde_json::Value;
 
@@ -57,6 +58,32 @@ fn class_exists(connection: &Connection, class_name: &str) -> ParseResult<bool> 
     statement.exists([class_name]).map_err(sqlite_error)
 }
 
+/// SQLite compares table and column names without regard to ASCII case, so `Game` and `game`
+/// (or fields `score` and `Score`) would share one table (one column). Such names are refused
+/// rather than mapped, to keep the layout parse-server's.
+fn class_differing_in_case(connection: &Connection, class_name: &str) -> ParseResult<Option<String>> {
+    let sql = format!(
+        "SELECT \"className\" FROM {} WHERE \"className\" = ?1 COLLATE NOCASE AND \"className\" <> ?1",
+        quote_identifier(SCHEMA_TABLE)
+    );
+    let mut statement = connection.prepare_cached(&sql).map_err(sqlite_error)?;
+    statement.query_row([class_name], |row| row.get(0)).optional().map_err(sqlite_error)
+}
+
+fn check_field_names_distinct_ignoring_case(schema: &ClassSchema) -> ParseResult<()> {
+    for (index, (name, _)) in schema.fields.iter().enumerate() {
+        if let Some((other, _)) =
+            schema.fields[..index].iter().find(|(other, _)| other.eq_ignore_ascii_case(name))
+        {
+            return Err(ParseError::new(
+                ErrorCode::InvalidSchemaOperation,
+                format!("Field {name} conflicts with field {other}: SQLite column names ignore case"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn create_class(connection: &Connection, schema: &ClassSchema) -> ParseResult<()> {
     let class_name = &schema.class_name;
     if class_exists(connection, class_name)? {
@@ -65,8 +92,16 @@ pub(crate) fn create_class(connection: &Connection, schema: &ClassSchema) -> Par
             format!("Class {class_name} already exists."),
         ));
     }
+    if let Some(existing) = class_differing_in_case(connection, class_name)? {
+        return Err(ParseError::new(
+            ErrorCode::InvalidClassName,
+            format!("Class {class_name} conflicts with class {existing}: SQLite table names ignore case"),
+        ));
+    }
+    check_field_names_distinct_ignoring_case(schema)?;
     let base_columns = "\"objectId\" TEXT PRIMARY KEY, \"createdAt\" TEXT, \"updatedAt\" TEXT, \"_rperm\" TEXT, \"_wperm\" TEXT";
-    let sql = format!("CREATE TABLE IF NOT EXISTS {} ({base_columns})", quote_identifier(class_name));
+    // No `IF NOT EXISTS`: a table that is there without a `_SCHEMA` row is someone else's.
+    let sql = format!("CREATE TABLE {} ({base_columns})", quote_identifier(class_name));
     connection.execute_batch(&sql).map_err(sqlite_error)?;
     reconcile_tables(connection, schema)?;
     let sql = format!(
@@ -79,6 +114,7 @@ pub(crate) fn create_class(connection: &Connection, schema: &ClassSchema) -> Par
 
 pub(crate) fn update_class(connection: &Connection, schema: &ClassSchema) -> ParseResult<()> {
     let class_name = &schema.class_name;
+    check_field_names_distinct_ignoring_case(schema)?;
     if !class_exists(connection, class_name)? {
         return Err(ParseError::new(
             ErrorCode::InvalidClassName,

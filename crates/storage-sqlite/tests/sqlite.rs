@@ -214,3 +214,28 @@ async fn concurrent_increments_are_not_lost() {
     let found = storage.find(&schema, &Query::matching(Filter::everything())).await.unwrap();
     assert_eq!(found[0]["score"], json!(50));
 }
+
+/// SQLite names ignore case: classes or fields that differ only in case would share a table or
+/// a column, so they are refused and the first class keeps its data.
+#[tokio::test]
+async fn names_differing_only_in_case_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = SqliteStorage::open(&dir.path().join("case.sqlite")).unwrap();
+    let mut game = ClassSchema::new("Game");
+    game.set_field("score", FieldSpec::of(FieldType::Number));
+    storage.create_class(&game).await.unwrap();
+    storage.insert(&game, &object(json!({"objectId": "g1", "score": 10}))).await.unwrap();
+
+    let error = storage.create_class(&ClassSchema::new("game")).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::InvalidClassName, "{error}");
+
+    let mut widened = game.clone();
+    widened.set_field("SCORE", FieldSpec::of(FieldType::String));
+    let error = storage.update_class(&widened).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::InvalidSchemaOperation, "{error}");
+
+    let found = storage.find(&game, &Query::matching(Filter::everything())).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["score"], json!(10));
+    assert_eq!(storage.load_schemas().await.unwrap().len(), 1);
+}

@@ -58,7 +58,10 @@ pub async fn run(ctx: &Ctx<'_>, body: Map<String, Value>) -> ApiResult<ParseResp
         ctx.app.schemas.reload(ctx.app.storage.as_ref()).await?;
         return Err(error);
     }
-    transaction.commit().await?;
+    if let Err(error) = transaction.commit().await {
+        ctx.app.schemas.reload(ctx.app.storage.as_ref()).await?;
+        return Err(error.into());
+    }
     Ok(answer(outcomes))
 }
 
