@@ -1,20 +1,33 @@
 //! The app directory of a multi-app server: apps come from the registry and are opened on first
 //! use, so apps created with `reparse apps create` while the server runs are served at once.
+//! An open app is checked against the registry again at most once per [`RECHECK_AFTER`], so an
+//! app deleted (or whose keys or settings change) while the server runs stops being served with
+//! its old record within that time.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use reparse_registry::{AppRecord, Registry};
 use reparse_server::{App, AppConfig, AppDirectory};
+use reparse_storage::Storage;
 
 use crate::settings::{Database, apply_app_options};
 use crate::storage::open_storage;
 
+const RECHECK_AFTER: Duration = Duration::from_secs(1);
+
+struct OpenApp {
+    app: Arc<App>,
+    record: AppRecord,
+    checked: Instant,
+}
+
 pub(crate) struct RegistryDirectory {
     registry: Arc<Registry>,
     public_url: String,
-    open: RwLock<HashMap<String, Arc<App>>>,
+    open: RwLock<HashMap<String, OpenApp>>,
 }
 
 impl RegistryDirectory {
@@ -26,28 +39,68 @@ impl RegistryDirectory {
     pub(crate) fn open_app(&self, record: &AppRecord) -> Result<Arc<App>, String> {
         // Checked again under the write lock so that two first requests open one database once.
         let mut open = self.open.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(app) = open.get(&record.app_id) {
-            return Ok(app.clone());
+        if let Some(entry) = open.get(&record.app_id) {
+            return Ok(entry.app.clone());
         }
+        let database = Database::Sqlite(self.registry.app_dir(&record.app_id).join("data.sqlite"));
+        let app = self.build_app(record, open_storage(&database)?);
+        open.insert(
+            record.app_id.clone(),
+            OpenApp { app: app.clone(), record: record.clone(), checked: Instant::now() },
+        );
+        Ok(app)
+    }
+
+    fn build_app(&self, record: &AppRecord, storage: Arc<dyn Storage>) -> Arc<App> {
         let mut config = AppConfig::new(&record.app_id, &record.master_key, &self.public_url);
         config.name = record.name.clone();
         config.javascript_key = record.javascript_key.clone();
         config.rest_api_key = record.rest_api_key.clone();
         config.client_key = record.client_key.clone();
         apply_app_options(&mut config, &record.settings);
-        let database = Database::Sqlite(self.registry.app_dir(&record.app_id).join("data.sqlite"));
-        let storage = open_storage(&database)?;
-        let app = Arc::new(App::new(config, storage));
-        open.insert(record.app_id.clone(), app.clone());
-        Ok(app)
+        Arc::new(App::new(config, storage))
+    }
+
+    /// Re-reads an open app's record: forgets the app when it was deleted, rebuilds its
+    /// configuration (same database) when its record changed.
+    fn recheck(&self, app_id: &str) -> Option<Arc<App>> {
+        let current = self.registry.find(app_id);
+        let mut open = self.open.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match current {
+            Ok(None) => {
+                open.remove(app_id);
+                None
+            }
+            // A registry that cannot be read keeps the app as it was rather than failing requests.
+            Err(error) => {
+                tracing::warn!(app_id, %error, "could not re-read the app registry");
+                open.get(app_id).map(|entry| entry.app.clone())
+            }
+            Ok(Some(record)) => {
+                let entry = open.get_mut(app_id)?;
+                if entry.record != record {
+                    entry.app = self.build_app(&record, entry.app.storage.clone());
+                    entry.record = record;
+                }
+                entry.checked = Instant::now();
+                Some(entry.app.clone())
+            }
+        }
     }
 }
 
 #[async_trait]
 impl AppDirectory for RegistryDirectory {
     async fn app(&self, app_id: &str) -> Option<Arc<App>> {
-        if let Some(app) = self.open.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(app_id) {
-            return Some(app.clone());
+        let fresh = {
+            let open = self.open.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            open.get(app_id).map(|entry| (entry.app.clone(), entry.checked.elapsed() < RECHECK_AFTER))
+        };
+        match fresh {
+            Some((app, true)) => return Some(app),
+            // A registry read is a primary-key lookup in a small local file: done in place.
+            Some((_, false)) => return self.recheck(app_id),
+            None => {}
         }
         let registry = self.registry.clone();
         let wanted = app_id.to_string();

@@ -231,6 +231,10 @@ fn apps_are_created_listed_and_kept_apart() {
     assert!(!ok && stderr.contains("--yes"), "{stderr}");
     let (ok, _, _) = run_cli(dir.path(), &["apps", "delete", "second", "--yes"]);
     assert!(ok);
+    // The running server stops serving a deleted app once it re-reads the registry (≤ 1 s).
+    std::thread::sleep(Duration::from_millis(1200));
+    let (status, body) = call("GET", &format!("{}/classes/Secret", server.url), &second_headers, None);
+    assert_eq!((status, body), (403, json!({"error": "unauthorized"})));
     let (_, listed, _) = run_cli(dir.path(), &["apps", "list"]);
     assert!(!listed.contains("second"), "{listed}");
 }

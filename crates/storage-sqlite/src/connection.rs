@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use reparse_core::{ParseError, ParseResult};
 use rusqlite::{Connection, OpenFlags};
 
+use crate::cache::ObjectCache;
 use crate::errors::sqlite_error;
 use crate::{functions, schema_ops};
 
@@ -56,6 +57,8 @@ pub(crate) struct Database {
     /// Connections for reads outside transactions. WAL lets them read while the writer writes;
     /// they see the last committed state.
     pub(crate) readers: ReaderPool,
+    /// Objects read by id, evicted by every write that may change them.
+    pub(crate) cache: Arc<ObjectCache>,
 }
 
 impl Database {
@@ -76,6 +79,7 @@ impl Database {
         Ok(Database {
             writer: Arc::new(tokio::sync::Mutex::new(SharedConnection(Arc::new(writer)))),
             readers: ReaderPool { readers: readers.into(), next: AtomicUsize::new(0) },
+            cache: Arc::new(ObjectCache::default()),
         })
     }
 }

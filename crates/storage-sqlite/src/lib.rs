@@ -20,6 +20,7 @@
 //! whole life, so its reads see its writes, and each of its operations runs under a savepoint,
 //! so a failed operation leaves the transaction as it was before it.
 
+mod cache;
 mod columns;
 mod connection;
 mod errors;
@@ -32,6 +33,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use reparse_core::matcher;
 use reparse_core::query::{Filter, Query};
 use reparse_core::schema::ClassSchema;
 use reparse_core::update::Updates;
@@ -41,6 +43,7 @@ use reparse_storage::{Storage, Store, Transaction};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::OwnedMutexGuard;
 
+use crate::cache::ObjectCache;
 use crate::connection::{Database, SharedConnection};
 use crate::errors::sqlite_error;
 
@@ -67,6 +70,8 @@ impl SqliteStorage {
 pub struct SqliteTransaction {
     /// `None` once committed or rolled back.
     writer: Option<OwnedMutexGuard<SharedConnection>>,
+    /// Evicted whole when the transaction commits.
+    cache: Arc<ObjectCache>,
 }
 
 impl SqliteTransaction {
@@ -98,7 +103,9 @@ impl Executor<'_> {
         }
     }
 
-    async fn write<T, F>(&self, job: F) -> ParseResult<T>
+    /// Runs a write, then evicts what it may have changed from the object cache. (Inside a
+    /// transaction the commit evicts instead: until then readers see the old objects anyway.)
+    async fn write<T, F>(&self, evict: Evict<'_>, job: F) -> ParseResult<T>
     where
         T: Send + 'static,
         F: Fn(&Connection) -> ParseResult<T> + Send + 'static,
@@ -106,7 +113,13 @@ impl Executor<'_> {
         match self {
             Executor::Direct(database) => {
                 let writer = database.writer.lock().await;
-                writer.run(move |connection| in_own_transaction(connection, &job)).await
+                let result = writer.run(move |connection| in_own_transaction(connection, &job)).await;
+                match evict {
+                    Evict::Nothing => {}
+                    Evict::Object { class_name, object_id } => database.cache.evict(class_name, object_id),
+                    Evict::Class(class_name) => database.cache.evict_class(class_name),
+                }
+                result
             }
             Executor::InTransaction(writer) => {
                 writer.run(move |connection| in_savepoint(connection, &job)).await
@@ -119,28 +132,33 @@ impl Executor<'_> {
     }
 
     async fn create_class(&self, schema: &ClassSchema) -> ParseResult<()> {
+        let evict = Evict::Class(&schema.class_name);
         let schema = schema.clone();
-        self.write(move |connection| schema_ops::create_class(connection, &schema)).await
+        self.write(evict, move |connection| schema_ops::create_class(connection, &schema)).await
     }
 
     async fn update_class(&self, schema: &ClassSchema) -> ParseResult<()> {
+        let evict = Evict::Class(&schema.class_name);
         let schema = schema.clone();
-        self.write(move |connection| schema_ops::update_class(connection, &schema)).await
+        self.write(evict, move |connection| schema_ops::update_class(connection, &schema)).await
     }
 
     async fn delete_class(&self, class_name: &str) -> ParseResult<()> {
+        let evict = Evict::Class(class_name);
         let class_name = class_name.to_string();
-        self.write(move |connection| schema_ops::delete_class(connection, &class_name)).await
+        self.write(evict, move |connection| schema_ops::delete_class(connection, &class_name)).await
     }
 
     async fn purge(&self, schema: &ClassSchema) -> ParseResult<()> {
+        let evict = Evict::Class(&schema.class_name);
         let schema = schema.clone();
-        self.write(move |connection| schema_ops::purge(connection, &schema)).await
+        self.write(evict, move |connection| schema_ops::purge(connection, &schema)).await
     }
 
     async fn insert(&self, schema: &ClassSchema, object: &Object) -> ParseResult<()> {
         let (schema, object) = (layout_of(schema), object.clone());
-        self.write(move |connection| objects::insert(connection, &schema, &object)).await
+        // A new object replaces nothing a read could have cached.
+        self.write(Evict::Nothing, move |connection| objects::insert(connection, &schema, &object)).await
     }
 
     async fn update(
@@ -150,20 +168,42 @@ impl Executor<'_> {
         filter: &Filter,
         updates: &Updates,
     ) -> ParseResult<Option<Object>> {
+        let evict = Evict::Object { class_name: &schema.class_name, object_id };
         let (schema, object_id) = (layout_of(schema), object_id.to_string());
         let (filter, updates) = (filter.clone(), updates.clone());
-        self.write(move |connection| objects::update(connection, &schema, &object_id, &filter, &updates))
-            .await
+        self.write(evict, move |connection| {
+            objects::update(connection, &schema, &object_id, &filter, &updates)
+        })
+        .await
     }
 
     async fn delete(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
+        let evict = Evict::Class(&schema.class_name);
         let (schema, filter) = (layout_of(schema), filter.clone());
-        self.write(move |connection| objects::delete(connection, &schema, &filter)).await
+        self.write(evict, move |connection| objects::delete(connection, &schema, &filter)).await
     }
 
     async fn find(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Vec<Object>> {
-        let (schema, query) = (layout_of(schema), query.clone());
-        self.read(move |connection| objects::find(connection, &schema, &query)).await
+        // Reads by id outside a transaction go through the object cache.
+        let cached = match (self, cache::point_lookup(query)) {
+            (Executor::Direct(database), Some(object_id)) => Some((database, object_id.to_string())),
+            _ => None,
+        };
+        if let Some((database, object_id)) = &cached {
+            if let Some(object) = database.cache.get(&schema.class_name, object_id) {
+                let visible = matcher::matches(&query.filter, &object);
+                return Ok(if visible { vec![Object::clone(&object)] } else { Vec::new() });
+            }
+        }
+        let generation = cached.as_ref().map(|(database, _)| database.cache.generation());
+        let (layout, owned_query) = (layout_of(schema), query.clone());
+        let found = self.read(move |connection| objects::find(connection, &layout, &owned_query)).await?;
+        if let (Some((database, object_id)), Some(generation), [object]) =
+            (&cached, generation, found.as_slice())
+        {
+            database.cache.keep(&schema.class_name, object_id, object.clone(), generation);
+        }
+        Ok(found)
     }
 
     async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
@@ -187,6 +227,13 @@ impl Executor<'_> {
         let related_ids = related_ids.to_vec();
         self.read(move |connection| objects::owning_ids(connection, &owner_class, &field, &related_ids)).await
     }
+}
+
+/// What a write may have changed, to evict from the object cache once it ends.
+enum Evict<'a> {
+    Nothing,
+    Object { class_name: &'a str, object_id: &'a str },
+    Class(&'a str),
 }
 
 /// What data operations need of a schema: the class name and its fields. Jobs own their inputs
@@ -321,7 +368,7 @@ impl Storage for SqliteStorage {
                 connection.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_error)
             })
             .await?;
-        Ok(Box::new(SqliteTransaction { writer: Some(writer) }))
+        Ok(Box::new(SqliteTransaction { writer: Some(writer), cache: Arc::clone(&self.database.cache) }))
     }
 
     async fn purge(&self, schema: &ClassSchema) -> ParseResult<()> {
@@ -338,14 +385,17 @@ impl Transaction for SqliteTransaction {
     async fn commit(mut self: Box<Self>) -> ParseResult<()> {
         let writer =
             self.writer.take().ok_or_else(|| ParseError::internal("the transaction is already finished"))?;
-        writer
+        let committed = writer
             .run(|connection| {
                 connection.execute_batch("COMMIT").map_err(|error| {
                     roll_back_abandoned_transaction(connection);
                     sqlite_error(error)
                 })
             })
-            .await
+            .await;
+        // Whatever the transaction wrote is now what readers see.
+        self.cache.evict_all();
+        committed
     }
 
     async fn rollback(mut self: Box<Self>) -> ParseResult<()> {

@@ -239,3 +239,52 @@ async fn names_differing_only_in_case_are_refused() {
     assert_eq!(found[0]["score"], json!(10));
     assert_eq!(storage.load_schemas().await.unwrap().len(), 1);
 }
+
+/// Reads by id are served from the object cache after the first; every kind of write must be
+/// seen by the next read, and the permission filter still applies to a cached object.
+#[tokio::test]
+async fn reads_by_id_see_every_write_through_the_object_cache() {
+    use reparse_core::acl::read_filter;
+    use reparse_core::query::{Constraint, FieldPath};
+    use reparse_core::update::FieldUpdate;
+
+    let dir = tempfile::tempdir().unwrap();
+    let storage = SqliteStorage::open(&dir.path().join("cache.sqlite")).unwrap();
+    let mut schema = ClassSchema::new("Cached");
+    schema.set_field("n", FieldSpec::of(FieldType::Number));
+    storage.create_class(&schema).await.unwrap();
+    storage.insert(&schema, &object(json!({"objectId": "c1", "n": 1, "_rperm": ["*"]}))).await.unwrap();
+
+    let by_id = Filter::Field { path: FieldPath::top("objectId"), constraint: Constraint::Eq(json!("c1")) };
+    let read = |filter: Filter| {
+        let (storage, schema) = (&storage, &schema);
+        async move {
+            let query = Query { filter, order: Vec::new(), skip: 0, limit: Some(1) };
+            storage.find(schema, &query).await.unwrap().first().map(|object| object["n"].clone())
+        }
+    };
+    let increment = vec![(FieldPath::top("n"), FieldUpdate::Increment(1.into()))];
+
+    assert_eq!(read(by_id.clone()).await, Some(json!(1)));
+    assert_eq!(read(by_id.clone()).await, Some(json!(1)), "served again (from the cache)");
+    storage.update(&schema, "c1", &Filter::everything(), &increment).await.unwrap();
+    assert_eq!(read(by_id.clone()).await, Some(json!(2)), "an update is seen");
+
+    let transaction = storage.begin().await.unwrap();
+    transaction.update(&schema, "c1", &Filter::everything(), &increment).await.unwrap();
+    transaction.rollback().await.unwrap();
+    assert_eq!(read(by_id.clone()).await, Some(json!(2)), "a rolled-back update is not");
+    let transaction = storage.begin().await.unwrap();
+    transaction.update(&schema, "c1", &Filter::everything(), &increment).await.unwrap();
+    transaction.commit().await.unwrap();
+    assert_eq!(read(by_id.clone()).await, Some(json!(3)), "a committed one is");
+
+    let hidden = vec![(FieldPath::top("_rperm"), FieldUpdate::Set(json!([])))];
+    storage.update(&schema, "c1", &Filter::everything(), &hidden).await.unwrap();
+    assert_eq!(read(by_id.clone()).await, Some(json!(3)), "the master path has no filter");
+    let guarded = Filter::And(vec![by_id.clone(), read_filter(&["*".to_string()])]);
+    assert_eq!(read(guarded).await, None, "the permission filter applies to a cached object");
+
+    storage.delete(&schema, &by_id).await.unwrap();
+    assert_eq!(read(by_id).await, None, "a delete is seen");
+}
