@@ -59,6 +59,10 @@ pub(crate) struct Database {
     pub(crate) readers: ReaderPool,
     /// Objects read by id, evicted by every write that may change them.
     pub(crate) cache: Arc<ObjectCache>,
+    /// An exclusive lock on `<database>.lock`, held while the database is open: the object
+    /// cache is exact only while this process is the database's one writer, so a second
+    /// process opening the same file is refused instead of silently serving stale objects.
+    _owner: std::fs::File,
 }
 
 impl Database {
@@ -69,6 +73,7 @@ impl Database {
                 ParseError::internal(format!("cannot create {}: {error}", parent.display()))
             })?;
         }
+        let owner = lock_owner_file(path)?;
         let writer = Guarded::new(open_writer(path)?)?;
         // Inline jobs use at most one reader per runtime thread; the rest serve jobs moved to
         // the blocking pool.
@@ -80,8 +85,25 @@ impl Database {
             writer: Arc::new(tokio::sync::Mutex::new(SharedConnection(Arc::new(writer)))),
             readers: ReaderPool { readers: readers.into(), next: AtomicUsize::new(0) },
             cache: Arc::new(ObjectCache::default()),
+            _owner: owner,
         })
     }
+}
+
+fn lock_owner_file(path: &Path) -> ParseResult<std::fs::File> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let file =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(
+            |error| ParseError::internal(format!("cannot open {}: {error}", Path::new(&lock_path).display())),
+        )?;
+    file.try_lock().map_err(|_| {
+        ParseError::internal(format!(
+            "{} is already open in another process (only one Reparse server may serve an SQLite database)",
+            path.display()
+        ))
+    })?;
+    Ok(file)
 }
 
 fn open_writer(path: &Path) -> ParseResult<Connection> {

@@ -288,3 +288,16 @@ async fn reads_by_id_see_every_write_through_the_object_cache() {
     storage.delete(&schema, &by_id).await.unwrap();
     assert_eq!(read(by_id).await, None, "a delete is seen");
 }
+
+/// The object cache is exact only with one writer, so a database is served by one process at a
+/// time: a second open is refused while the first holds it, and allowed once it is closed.
+#[tokio::test]
+async fn a_database_is_opened_by_one_owner_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("owned.sqlite");
+    let first = SqliteStorage::open(&path).unwrap();
+    let error = SqliteStorage::open(&path).err().expect("a second open is refused");
+    assert!(error.message.contains("already open"), "{}", error.message);
+    drop(first);
+    SqliteStorage::open(&path).expect("free again once closed");
+}
