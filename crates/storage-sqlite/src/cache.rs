@@ -7,7 +7,8 @@
 //! the generation and evicts, under the same lock, after its commit. So a read that raced a
 //! write can never leave the old object behind.
 //!
-//! Bounded: past [`CAPACITY`] objects in one database the cache starts again empty.
+//! Bounded by an estimate of its size: past [`CAPACITY_BYTES`] in one database the cache starts
+//! again empty, and an object larger than [`LARGEST_OBJECT_BYTES`] is never kept.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -16,7 +17,10 @@ use reparse_core::query::{Constraint, Filter, Query};
 use reparse_core::value::Object;
 use serde_json::Value;
 
-const CAPACITY: usize = 16_384;
+/// Memory the cached objects of one database may take, estimated by [`estimated_size`].
+const CAPACITY_BYTES: usize = 32 * 1024 * 1024;
+/// Larger objects are read from SQLite each time rather than crowd out many small ones.
+const LARGEST_OBJECT_BYTES: usize = 64 * 1024;
 
 #[derive(Default)]
 pub(crate) struct ObjectCache {
@@ -26,7 +30,8 @@ pub(crate) struct ObjectCache {
 #[derive(Default)]
 struct State {
     generation: u64,
-    size: usize,
+    /// Estimated bytes held, summed over the cached objects.
+    bytes: usize,
     /// Class name → objectId → the stored object, as `find` returns it.
     classes: HashMap<String, HashMap<String, Arc<Object>>>,
 }
@@ -46,17 +51,23 @@ impl ObjectCache {
 
     /// Keeps an object a read found, unless a write ended since `generation` was noted.
     pub(crate) fn keep(&self, class_name: &str, object_id: &str, object: Object, generation: u64) {
+        let size = estimated_size(&object);
+        if size > LARGEST_OBJECT_BYTES {
+            return;
+        }
         let mut state = self.state();
         if state.generation != generation {
             return;
         }
-        if state.size >= CAPACITY {
+        if state.bytes + size > CAPACITY_BYTES {
             state.classes.clear();
-            state.size = 0;
+            state.bytes = 0;
         }
         let objects = state.classes.entry(class_name.to_string()).or_default();
-        if objects.insert(object_id.to_string(), Arc::new(object)).is_none() {
-            state.size += 1;
+        let replaced = objects.insert(object_id.to_string(), Arc::new(object));
+        state.bytes += size;
+        if let Some(replaced) = replaced {
+            state.bytes -= estimated_size(&replaced);
         }
     }
 
@@ -65,8 +76,8 @@ impl ObjectCache {
         let mut state = self.state();
         state.generation += 1;
         let removed = state.classes.get_mut(class_name).and_then(|objects| objects.remove(object_id));
-        if removed.is_some() {
-            state.size -= 1;
+        if let Some(removed) = removed {
+            state.bytes -= estimated_size(&removed);
         }
     }
 
@@ -75,7 +86,7 @@ impl ObjectCache {
         let mut state = self.state();
         state.generation += 1;
         if let Some(objects) = state.classes.remove(class_name) {
-            state.size -= objects.len();
+            state.bytes -= objects.values().map(|object| estimated_size(object)).sum::<usize>();
         }
     }
 
@@ -84,8 +95,23 @@ impl ObjectCache {
         let mut state = self.state();
         state.generation += 1;
         state.classes.clear();
-        state.size = 0;
+        state.bytes = 0;
     }
+}
+
+/// Roughly the memory an object takes: its text, plus a fixed cost per value and key.
+fn estimated_size(object: &Object) -> usize {
+    fn value_size(value: &Value) -> usize {
+        const PER_VALUE: usize = 32;
+        PER_VALUE
+            + match value {
+                Value::String(text) => text.len(),
+                Value::Array(items) => items.iter().map(value_size).sum(),
+                Value::Object(map) => map.iter().map(|(key, value)| key.len() + value_size(value)).sum(),
+                Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+            }
+    }
+    object.iter().map(|(key, value)| key.len() + value_size(value)).sum()
 }
 
 /// The objectId a query reads, when it is a read of one object by id that the cache may answer:
@@ -158,5 +184,19 @@ mod tests {
         assert!(cache.get("Note", "a1").is_some());
         cache.evict_class("Note");
         assert!(cache.get("Note", "a1").is_none());
+        assert_eq!(cache.state().bytes, 0);
+    }
+
+    #[test]
+    fn large_objects_are_not_kept_and_the_budget_holds() {
+        let cache = ObjectCache::default();
+        let large = json!({"objectId": "big", "blob": "x".repeat(LARGEST_OBJECT_BYTES)});
+        cache.keep("Note", "big", large.as_object().unwrap().clone(), cache.generation());
+        assert!(cache.get("Note", "big").is_none());
+        let medium = json!({"blob": "y".repeat(LARGEST_OBJECT_BYTES / 2)}).as_object().unwrap().clone();
+        for n in 0..(2 * CAPACITY_BYTES / LARGEST_OBJECT_BYTES) {
+            cache.keep("Note", &n.to_string(), medium.clone(), cache.generation());
+            assert!(cache.state().bytes <= CAPACITY_BYTES);
+        }
     }
 }
