@@ -111,6 +111,34 @@ describe('POST /batch', () => {
     assert.equal(all.json.results[0].k, 'before');
   });
 
+  it('a failed transaction leaves no class or field behind, and a committed one publishes them', async () => {
+    const { server } = ctx;
+    const fresh = uniq('TxNew');
+    const failed = await server.request('POST', '/batch', {
+      body: {
+        transaction: true,
+        requests: [
+          { method: 'POST', path: `${mount()}/classes/${fresh}`, body: { brandNew: 1 } },
+          { method: 'POST', path: `${mount()}/classes/${fresh}`, body: { brandNew: 'text' } }, // 111
+        ],
+      },
+    });
+    assert.ok(failed.status >= 400, failed.text);
+    assertParseError(await server.request('GET', `/schemas/${fresh}`, { auth: 'master' }), 400, 103);
+    // The class can then be created with the type the failed batch had tried the other way round.
+    const created = await server.request('POST', `/classes/${fresh}`, { body: { brandNew: 'text' } });
+    assertStatus(created, 201);
+
+    const other = uniq('TxOk');
+    const ok = await server.request('POST', '/batch', {
+      body: { transaction: true, requests: [{ method: 'POST', path: `${mount()}/classes/${other}`, body: { f: 1 } }] },
+    });
+    assertStatus(ok, 200);
+    const schema = await server.request('GET', `/schemas/${other}`, { auth: 'master' });
+    assertStatus(schema, 200);
+    assert.deepEqual(schema.json.fields.f, { type: 'Number' });
+  });
+
   it('requests must be an array → 400 code 107', async () => {
     const { server } = ctx;
     const res = await server.request('POST', '/batch', { body: { requests: 'nope' } });

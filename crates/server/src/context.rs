@@ -1,6 +1,8 @@
 //! What a handler knows about a request: the app, who is calling, where to read and write, and
 //! the time. Handlers take a [`Ctx`] and no HTTP types, so `/batch` re-dispatches without HTTP.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use reparse_core::access::{
     Operation, Permission, check_class_permission, enforce_system_class_access, protected_fields,
@@ -12,7 +14,7 @@ use reparse_core::{ErrorCode, ParseError, ParseResult};
 use reparse_storage::Store;
 
 use crate::app::App;
-use crate::schema_cache::SchemaChangeGuard;
+use crate::schema_cache::{PendingSchemas, SchemaChangeGuard};
 
 /// The caller's credentials, after the keys were checked.
 #[derive(Debug, Clone, Default)]
@@ -105,6 +107,8 @@ pub struct Ctx<'a> {
     pub store: &'a dyn Store,
     /// Held for the whole of a transactional batch; `None` elsewhere (taken on demand).
     pub schema_guard: Option<&'a SchemaChangeGuard>,
+    /// In a transactional batch, its schema changes, kept from others until it commits.
+    pub pending_schemas: Option<&'a PendingSchemas>,
     pub now: DateTime<Utc>,
     /// Where the API is mounted (`/parse`), for batch paths.
     pub mount_path: &'a str,
@@ -115,5 +119,44 @@ impl Ctx<'_> {
     /// lock for its whole length).
     pub fn in_transaction(&self) -> bool {
         self.schema_guard.is_some()
+    }
+
+    /// A class's schema as this request sees it (with its transaction's changes).
+    pub async fn schema(&self, class_name: &str) -> ParseResult<Option<Arc<ClassSchema>>> {
+        if let Some(latest) = self.pending_schemas.and_then(|pending| pending.latest(class_name)) {
+            return Ok(latest);
+        }
+        self.app.schemas.get(self.store, class_name).await
+    }
+
+    /// Every schema as this request sees it.
+    pub async fn all_schemas(&self) -> ParseResult<Vec<Arc<ClassSchema>>> {
+        let shared = self.app.schemas.all(self.store).await?;
+        let schemas = match self.pending_schemas {
+            Some(pending) => {
+                let mut schemas = (*shared).clone();
+                pending.apply_to(&mut schemas);
+                schemas.into_values().collect()
+            }
+            None => shared.values().cloned().collect(),
+        };
+        Ok(schemas)
+    }
+
+    /// Records a schema written to `store`: for everyone now, or for the transaction until it
+    /// commits.
+    pub fn record_schema(&self, guard: &SchemaChangeGuard, schema: ClassSchema) -> Arc<ClassSchema> {
+        match self.pending_schemas {
+            Some(pending) => pending.put(schema),
+            None => self.app.schemas.put(guard, schema),
+        }
+    }
+
+    /// Records a class deleted from `store`, like [`Ctx::record_schema`].
+    pub fn forget_schema(&self, guard: &SchemaChangeGuard, class_name: &str) {
+        match self.pending_schemas {
+            Some(pending) => pending.remove(class_name),
+            None => self.app.schemas.remove(guard, class_name),
+        }
     }
 }

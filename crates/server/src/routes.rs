@@ -82,7 +82,15 @@ pub async fn dispatch_request(
     route: Route,
     params: Map<String, Value>,
 ) -> ApiResult<ParseResponse> {
-    let ctx = Ctx { app, auth, store: app.storage.as_ref(), schema_guard: None, now: Utc::now(), mount_path };
+    let ctx = Ctx {
+        app,
+        auth,
+        store: app.storage.as_ref(),
+        schema_guard: None,
+        pending_schemas: None,
+        now: Utc::now(),
+        mount_path,
+    };
     if route == Route::Batch && method == Method::POST {
         return batch::run(&ctx, params).await;
     }

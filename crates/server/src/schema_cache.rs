@@ -98,3 +98,68 @@ impl SchemaCache {
         *loaded = Some(Arc::new(map));
     }
 }
+
+/// Schema changes made inside a transaction: visible to the transaction only, published to the
+/// shared cache when it commits, dropped when it does not. Other requests never see a class or
+/// field that may yet be rolled back.
+#[derive(Default)]
+pub struct PendingSchemas {
+    changes: std::sync::Mutex<Vec<PendingChange>>,
+}
+
+#[derive(Clone)]
+enum PendingChange {
+    Put(Arc<ClassSchema>),
+    Remove(String),
+}
+
+impl PendingSchemas {
+    fn changes(&self) -> std::sync::MutexGuard<'_, Vec<PendingChange>> {
+        self.changes.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The transaction's latest change to a class: `Some(None)` when it deleted it.
+    pub fn latest(&self, class_name: &str) -> Option<Option<Arc<ClassSchema>>> {
+        self.changes().iter().rev().find_map(|change| match change {
+            PendingChange::Put(schema) if schema.class_name == class_name => Some(Some(schema.clone())),
+            PendingChange::Remove(name) if name == class_name => Some(None),
+            _ => None,
+        })
+    }
+
+    pub fn put(&self, schema: ClassSchema) -> Arc<ClassSchema> {
+        let schema = Arc::new(schema);
+        self.changes().push(PendingChange::Put(schema.clone()));
+        schema
+    }
+
+    pub fn remove(&self, class_name: &str) {
+        self.changes().push(PendingChange::Remove(class_name.to_string()));
+    }
+
+    /// `schemas` as the transaction sees them.
+    pub fn apply_to(&self, schemas: &mut HashMap<String, Arc<ClassSchema>>) {
+        for change in self.changes().iter() {
+            match change {
+                PendingChange::Put(schema) => {
+                    schemas.insert(schema.class_name.clone(), schema.clone());
+                }
+                PendingChange::Remove(name) => {
+                    schemas.remove(name);
+                }
+            }
+        }
+    }
+
+    /// After the commit: the changes become everyone's.
+    pub fn publish(self, cache: &SchemaCache, guard: &SchemaChangeGuard) {
+        for change in self.changes.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()) {
+            match change {
+                PendingChange::Put(schema) => {
+                    cache.put(guard, Arc::unwrap_or_clone(schema));
+                }
+                PendingChange::Remove(name) => cache.remove(guard, &name),
+            }
+        }
+    }
+}

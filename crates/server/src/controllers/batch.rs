@@ -9,6 +9,7 @@ use reparse_core::ParseError;
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::{self, ParseResponse, Route};
+use crate::schema_cache::PendingSchemas;
 
 struct SubRequest {
     method: Method,
@@ -35,6 +36,7 @@ pub async fn run(ctx: &Ctx<'_>, body: Map<String, Value>) -> ApiResult<ParseResp
     // The schema lock comes first, then the storage transaction: the order every schema change
     // follows, so the two never wait on each other.
     let guard = ctx.app.schemas.lock_changes().await;
+    let pending = PendingSchemas::default();
     let transaction = ctx.app.storage.begin().await?;
     let outcomes = {
         let tx_ctx = Ctx {
@@ -42,6 +44,7 @@ pub async fn run(ctx: &Ctx<'_>, body: Map<String, Value>) -> ApiResult<ParseResp
             auth: ctx.auth,
             store: transaction.as_ref(),
             schema_guard: Some(&guard),
+            pending_schemas: Some(&pending),
             now: ctx.now,
             mount_path: ctx.mount_path,
         };
@@ -51,17 +54,14 @@ pub async fn run(ctx: &Ctx<'_>, body: Map<String, Value>) -> ApiResult<ParseResp
         }
         outcomes
     };
+    // Classes or fields the batch created are dropped with it unless it commits.
     if let Some(error) = outcomes.iter().find_map(|outcome| outcome.as_ref().err()) {
         let error = ApiError::Parse(error.as_parse_error());
         transaction.rollback().await?;
-        // Classes or fields created inside the transaction are gone again.
-        ctx.app.schemas.reload(ctx.app.storage.as_ref()).await?;
         return Err(error);
     }
-    if let Err(error) = transaction.commit().await {
-        ctx.app.schemas.reload(ctx.app.storage.as_ref()).await?;
-        return Err(error.into());
-    }
+    transaction.commit().await?;
+    pending.publish(&ctx.app.schemas, &guard);
     Ok(answer(outcomes))
 }
 

@@ -209,7 +209,7 @@ fn by_id(object_id: &str) -> Filter {
 /// The class of an update or delete; a missing class means a missing object (or 119 for
 /// clients who could not have created it).
 async fn existing_class(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<Arc<ClassSchema>> {
-    match ctx.app.schemas.get(ctx.store, class_name).await? {
+    match ctx.schema(class_name).await? {
         Some(schema) => Ok(schema),
         None if !ctx.auth.master && !ctx.app.config.allow_client_class_creation => Err(ParseError::new(
             ErrorCode::OperationForbidden,

@@ -166,7 +166,7 @@ pub async fn find(
     request: FindRequest,
 ) -> ParseResult<(Vec<Object>, Option<u64>)> {
     ctx.auth.may_access_class(request.operation, class_name)?;
-    let Some(schema) = ctx.app.schemas.get(ctx.store, class_name).await? else {
+    let Some(schema) = ctx.schema(class_name).await? else {
         let may_create = ctx.auth.master
             || ctx.app.config.allow_client_class_creation
             || SYSTEM_CLASSES.contains(&class_name);
@@ -260,7 +260,7 @@ fn select_keys(object: &mut Object, keys: &[String]) {
 
 /// The target class of relation `key` on `class_name`, if it is a relation.
 pub async fn relation_target(ctx: &Ctx<'_>, class_name: &str, key: &str) -> ParseResult<Option<String>> {
-    let schema = ctx.app.schemas.get(ctx.store, class_name).await?;
+    let schema = ctx.schema(class_name).await?;
     Ok(schema.and_then(|schema| match schema.field_type(key) {
         Some(FieldType::Relation { target_class }) => Some(target_class.clone()),
         _ => None,
@@ -345,7 +345,7 @@ async fn resolve_field<'a>(
 
 async fn run_subquery<'a>(ctx: &'a Ctx<'a>, sub: SubQuery) -> ParseResult<(String, Vec<Object>)> {
     ctx.auth.may_access_class(Operation::Find, &sub.class_name)?;
-    let Some(schema) = ctx.app.schemas.get(ctx.store, &sub.class_name).await? else {
+    let Some(schema) = ctx.schema(&sub.class_name).await? else {
         return Ok((sub.class_name, Vec::new()));
     };
     let scope = ctx.auth.class_scope(&schema, Operation::Find)?;
@@ -391,7 +391,7 @@ fn include_path<'a>(
         let mut fetched: HashMap<(String, String), Value> = HashMap::new();
         for (class_name, ids) in wanted {
             ctx.auth.may_access_class(Operation::Find, &class_name)?;
-            let Some(schema) = ctx.app.schemas.get(ctx.store, &class_name).await? else {
+            let Some(schema) = ctx.schema(&class_name).await? else {
                 continue;
             };
             let scope = ctx.auth.class_scope(&schema, Operation::Find)?;

@@ -31,7 +31,7 @@ pub(crate) use with_change_lock;
 /// The schema of a class about to be written, creating the class when the caller may.
 pub async fn class_for_write(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<Arc<ClassSchema>> {
     validate_class_name(class_name)?;
-    if let Some(schema) = ctx.app.schemas.get(ctx.store, class_name).await? {
+    if let Some(schema) = ctx.schema(class_name).await? {
         return Ok(schema);
     }
     let may_create =
@@ -45,12 +45,12 @@ pub async fn class_for_write(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<Arc<C
     }
     with_change_lock!(ctx, |guard| {
         // Another request may have created it while we waited for the lock.
-        if let Some(schema) = ctx.app.schemas.get(ctx.store, class_name).await? {
+        if let Some(schema) = ctx.schema(class_name).await? {
             return Ok(schema);
         }
         let schema = ClassSchema::new(class_name);
         ctx.store.create_class(&schema).await?;
-        Ok(ctx.app.schemas.put(guard, schema))
+        Ok(ctx.record_schema(guard, schema))
     })
 }
 
@@ -66,12 +66,7 @@ pub async fn ensure_fields(
     }
     ctx.auth.may_add_fields(&schema)?;
     with_change_lock!(ctx, |guard| {
-        let current = ctx
-            .app
-            .schemas
-            .get(ctx.store, &schema.class_name)
-            .await?
-            .ok_or_else(|| ParseError::object_not_found())?;
+        let current = ctx.schema(&schema.class_name).await?.ok_or_else(|| ParseError::object_not_found())?;
         if !needs_new_fields(&current, fields)? {
             return Ok(current);
         }
@@ -82,7 +77,7 @@ pub async fn ensure_fields(
             }
         }
         ctx.store.update_class(&updated).await?;
-        Ok(ctx.app.schemas.put(guard, updated))
+        Ok(ctx.record_schema(guard, updated))
     })
 }
 

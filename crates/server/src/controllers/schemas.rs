@@ -49,8 +49,8 @@ fn schema_operation(message: String) -> ApiError {
 /// `GET /schemas`
 pub async fn list(ctx: &Ctx<'_>) -> ApiResult<ParseResponse> {
     require_master(ctx)?;
-    let schemas = ctx.app.schemas.all(ctx.store).await?;
-    let mut results: Vec<Value> = schemas.values().map(|schema| schema.to_json()).collect();
+    let schemas = ctx.all_schemas().await?;
+    let mut results: Vec<Value> = schemas.iter().map(|schema| schema.to_json()).collect();
     results.sort_by(|a, b| a["className"].as_str().cmp(&b["className"].as_str()));
     Ok(ParseResponse::ok(json!({"results": results})))
 }
@@ -58,8 +58,7 @@ pub async fn list(ctx: &Ctx<'_>) -> ApiResult<ParseResponse> {
 /// `GET /schemas/:className`
 pub async fn get(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<ParseResponse> {
     require_master(ctx)?;
-    let schema =
-        ctx.app.schemas.get(ctx.store, class_name).await?.ok_or_else(|| class_missing(class_name))?;
+    let schema = ctx.schema(class_name).await?.ok_or_else(|| class_missing(class_name))?;
     Ok(ParseResponse::ok(schema.to_json()))
 }
 
@@ -86,7 +85,7 @@ pub async fn create(
     };
     validate_class_name(&class_name)?;
     with_change_lock!(ctx, |guard| {
-        if ctx.app.schemas.get(ctx.store, &class_name).await?.is_some() {
+        if ctx.schema(&class_name).await?.is_some() {
             return Err(ParseError::new(
                 ErrorCode::InvalidClassName,
                 format!("Class {class_name} already exists."),
@@ -96,7 +95,7 @@ pub async fn create(
         let mut schema = ClassSchema::new(&class_name);
         apply_schema_body(&mut schema, &body, false)?;
         ctx.store.create_class(&schema).await?;
-        let schema = ctx.app.schemas.put(guard, schema);
+        let schema = ctx.record_schema(guard, schema);
         Ok(ParseResponse::ok(schema.to_json()))
     })
 }
@@ -110,12 +109,11 @@ pub async fn update(ctx: &Ctx<'_>, class_name: &str, body: Map<String, Value>) -
         }
     }
     with_change_lock!(ctx, |guard| {
-        let current =
-            ctx.app.schemas.get(ctx.store, class_name).await?.ok_or_else(|| class_missing(class_name))?;
+        let current = ctx.schema(class_name).await?.ok_or_else(|| class_missing(class_name))?;
         let mut schema = (*current).clone();
         apply_schema_body(&mut schema, &body, true)?;
         ctx.store.update_class(&schema).await?;
-        let schema = ctx.app.schemas.put(guard, schema);
+        let schema = ctx.record_schema(guard, schema);
         Ok(ParseResponse::ok(schema.to_json()))
     })
 }
@@ -125,7 +123,7 @@ pub async fn delete(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<ParseResponse>
     require_writable_master(ctx, "delete a schema")?;
     validate_class_name(class_name)?;
     with_change_lock!(ctx, |guard| {
-        let Some(schema) = ctx.app.schemas.get(ctx.store, class_name).await? else {
+        let Some(schema) = ctx.schema(class_name).await? else {
             return Ok(ParseResponse::ok(json!({})));
         };
         let count = ctx.store.count(&schema, &reparse_core::query::Filter::everything()).await?;
@@ -135,7 +133,7 @@ pub async fn delete(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<ParseResponse>
             )));
         }
         ctx.store.delete_class(class_name).await?;
-        ctx.app.schemas.remove(guard, class_name);
+        ctx.forget_schema(guard, class_name);
         Ok(ParseResponse::ok(json!({})))
     })
 }
@@ -144,7 +142,7 @@ pub async fn delete(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<ParseResponse>
 pub async fn purge(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<ParseResponse> {
     require_writable_master(ctx, "purge a class")?;
     validate_class_name(class_name)?;
-    if let Some(schema) = ctx.app.schemas.get(ctx.store, class_name).await? {
+    if let Some(schema) = ctx.schema(class_name).await? {
         // Through the context's store, so a purge inside a transactional batch stays in it.
         ctx.store.delete(&schema, &reparse_core::query::Filter::everything()).await?;
     }
