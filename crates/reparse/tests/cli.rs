@@ -238,3 +238,23 @@ fn apps_are_created_listed_and_kept_apart() {
     let (_, listed, _) = run_cli(dir.path(), &["apps", "list"]);
     assert!(!listed.contains("second"), "{listed}");
 }
+
+#[test]
+fn bodies_over_max_upload_size_are_refused_with_413_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    let config_text = json!({
+        "appId": "small", "masterKey": "small-master", "maxUploadSize": "1kb",
+        "databaseURI": format!("sqlite://{}", dir.path().join("small.sqlite").display()),
+    });
+    std::fs::write(&config, config_text.to_string()).unwrap();
+    let server = Server::start(dir.path(), &["--config", config.to_str().unwrap()]);
+    let master = [("X-Parse-Application-Id", "small"), ("X-Parse-Master-Key", "small-master")];
+    let url = format!("{}/classes/Blob", server.url);
+    let (status, body) = call("POST", &url, &master, Some(json!({"text": "x".repeat(2048)})));
+    assert_eq!((status, body), (413, json!({"error": "request entity too large"})));
+    let (status, found) = call("GET", &url, &master, None);
+    assert_eq!((status, found), (200, json!({"results": []})));
+    let (status, _) = call("POST", &url, &master, Some(json!({"text": "small"})));
+    assert_eq!(status, 201);
+}

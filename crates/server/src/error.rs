@@ -14,6 +14,8 @@ pub enum ApiError {
     Unauthorized(&'static str),
     /// A route that does not exist.
     NotFound(String),
+    /// A body over `maxUploadSize`: parse-server's raw 413 from its body parser.
+    PayloadTooLarge,
 }
 
 impl ApiError {
@@ -33,6 +35,7 @@ impl ApiError {
             }
             ApiError::Unauthorized(message) => (403, json!({"error": message})),
             ApiError::NotFound(path) => (404, json!({"error": format!("Cannot find {path}")})),
+            ApiError::PayloadTooLarge => (413, json!({"error": "request entity too large"})),
         }
     }
 
@@ -61,6 +64,9 @@ impl ApiError {
             ApiError::Unauthorized(message) => ParseError::new(ErrorCode::OperationForbidden, *message),
             ApiError::NotFound(path) => {
                 ParseError::new(ErrorCode::InvalidJson, format!("cannot route batch path {path}"))
+            }
+            ApiError::PayloadTooLarge => {
+                ParseError::new(ErrorCode::ObjectTooLarge, "request entity too large")
             }
         }
     }

@@ -81,12 +81,7 @@ async fn handle_request(state: &ServerState, request: Request) -> ApiResult<Resp
         return Err(ApiError::NotFound(parts.uri.path().to_string()));
     };
     let path = path.trim_matches('/').to_string();
-    let bytes = to_bytes(body, state.options.max_body_bytes).await.map_err(|_| {
-        ApiError::Parse(reparse_core::ParseError::new(
-            reparse_core::ErrorCode::ObjectTooLarge,
-            "request entity too large",
-        ))
-    })?;
+    let bytes = to_bytes(body, state.options.max_body_bytes).await.map_err(|_| ApiError::PayloadTooLarge)?;
     let mut body = parse_body(&bytes)?;
     let method = override_method(&parts.method, &mut body)?;
     let keys = RequestKeys::read(&parts.headers, &mut body);
