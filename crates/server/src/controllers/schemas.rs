@@ -142,9 +142,14 @@ pub async fn delete(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<ParseResponse>
 pub async fn purge(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<ParseResponse> {
     require_writable_master(ctx, "purge a class")?;
     validate_class_name(class_name)?;
-    if let Some(schema) = ctx.schema(class_name).await? {
-        // Through the context's store, so a purge inside a transactional batch stays in it.
+    let Some(schema) = ctx.schema(class_name).await? else {
+        return Ok(ParseResponse::ok(json!({})));
+    };
+    if ctx.in_transaction() {
+        // Inside a transactional batch the purge must stay in its transaction.
         ctx.store.delete(&schema, &reparse_core::query::Filter::everything()).await?;
+    } else {
+        ctx.app.storage.purge(&schema).await?;
     }
     Ok(ParseResponse::ok(json!({})))
 }
