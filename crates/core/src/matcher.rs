@@ -51,10 +51,11 @@ pub fn matches(filter: &Filter, object: &Object) -> bool {
         Filter::Field { path, constraint } => {
             let value = lookup(object, path);
             // Objects carry their timestamps as plain ISO strings; queries compare them as dates.
-            if !path.is_nested() && TIMESTAMPS.contains(&path.field.as_str()) {
-                if let Some(Value::String(iso)) = value {
-                    return constraint_holds(&dates_for_strings(constraint), Some(&date_value(iso)));
-                }
+            if !path.is_nested()
+                && TIMESTAMPS.contains(&path.field.as_str())
+                && let Some(Value::String(iso)) = value
+            {
+                return constraint_holds(&dates_for_strings(constraint), Some(&date_value(iso)));
             }
             constraint_holds(constraint, value)
         }

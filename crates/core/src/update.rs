@@ -194,10 +194,10 @@ fn add_numbers(current: Option<&Number>, amount: &Number) -> Number {
     let Some(current) = current else {
         return amount.clone();
     };
-    if let (Some(a), Some(b)) = (current.as_i64(), amount.as_i64()) {
-        if let Some(sum) = a.checked_add(b) {
-            return Number::from(sum);
-        }
+    if let (Some(a), Some(b)) = (current.as_i64(), amount.as_i64())
+        && let Some(sum) = a.checked_add(b)
+    {
+        return Number::from(sum);
     }
     let sum = current.as_f64().unwrap_or(0.0) + amount.as_f64().unwrap_or(0.0);
     Number::from_f64(sum).unwrap_or_else(|| Number::from(0))

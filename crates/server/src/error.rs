@@ -50,10 +50,10 @@ impl ApiError {
     }
 
     fn log_if_internal(&self) {
-        if let ApiError::Parse(error) = self {
-            if error.code == ErrorCode::InternalServerError {
-                tracing::error!(message = %error.message, "internal error");
-            }
+        if let ApiError::Parse(error) = self
+            && error.code == ErrorCode::InternalServerError
+        {
+            tracing::error!(message = %error.message, "internal error");
         }
     }
 

@@ -189,11 +189,11 @@ impl Executor<'_> {
             (Executor::Direct(database), Some(object_id)) => Some((database, object_id.to_string())),
             _ => None,
         };
-        if let Some((database, object_id)) = &cached {
-            if let Some(object) = database.cache.get(&schema.class_name, object_id) {
-                let visible = matcher::matches(&query.filter, &object);
-                return Ok(if visible { vec![Object::clone(&object)] } else { Vec::new() });
-            }
+        if let Some((database, object_id)) = &cached
+            && let Some(object) = database.cache.get(&schema.class_name, object_id)
+        {
+            let visible = matcher::matches(&query.filter, &object);
+            return Ok(if visible { vec![Object::clone(&object)] } else { Vec::new() });
         }
         let generation = cached.as_ref().map(|(database, _)| database.cache.generation());
         let (layout, owned_query) = (layout_of(schema), query.clone());

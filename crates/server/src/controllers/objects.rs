@@ -390,11 +390,11 @@ fn check_geo_point(key: &str, value: &Value) -> ApiResult<()> {
 fn apply_defaults(schema: &ClassSchema, object: &mut Object) -> Vec<String> {
     let mut filled = Vec::new();
     for (name, spec) in &schema.fields {
-        if let Some(default) = &spec.default_value {
-            if object.get(name).is_none_or(Value::is_null) {
-                object.insert(name.clone(), default.clone());
-                filled.push(name.clone());
-            }
+        if let Some(default) = &spec.default_value
+            && object.get(name).is_none_or(Value::is_null)
+        {
+            object.insert(name.clone(), default.clone());
+            filled.push(name.clone());
         }
     }
     filled
@@ -420,10 +420,11 @@ fn add_computed_fields(response: &mut Map<String, Value>, updates: &Updates, obj
                 | FieldUpdate::AddUnique(_)
                 | FieldUpdate::Remove(_)
         );
-        if computed && !path.is_nested() {
-            if let Some(value) = object.get(&path.field) {
-                response.insert(path.field.clone(), value.clone());
-            }
+        if computed
+            && !path.is_nested()
+            && let Some(value) = object.get(&path.field)
+        {
+            response.insert(path.field.clone(), value.clone());
         }
     }
 }

@@ -250,10 +250,10 @@ fn select_keys(object: &mut Object, keys: &[String]) {
     }
     object.retain(|key, _| kept.contains(key.as_str()));
     for (field, sub_keys) in nested {
-        if let Some(Value::Object(included)) = object.get_mut(field) {
-            if included.get("__type").and_then(Value::as_str) == Some("Object") {
-                select_keys(included, &sub_keys);
-            }
+        if let Some(Value::Object(included)) = object.get_mut(field)
+            && included.get("__type").and_then(Value::as_str) == Some("Object")
+        {
+            select_keys(included, &sub_keys);
         }
     }
 }

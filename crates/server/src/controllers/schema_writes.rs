@@ -66,7 +66,7 @@ pub async fn ensure_fields(
     }
     ctx.auth.may_add_fields(&schema)?;
     with_change_lock!(ctx, |guard| {
-        let current = ctx.schema(&schema.class_name).await?.ok_or_else(|| ParseError::object_not_found())?;
+        let current = ctx.schema(&schema.class_name).await?.ok_or_else(ParseError::object_not_found)?;
         if !needs_new_fields(&current, fields)? {
             return Ok(current);
         }

@@ -103,10 +103,10 @@ pub async fn create(
 /// `PUT /schemas/:className`
 pub async fn update(ctx: &Ctx<'_>, class_name: &str, body: Map<String, Value>) -> ApiResult<ParseResponse> {
     require_writable_master(ctx, "update a schema")?;
-    if let Some(body_class) = body.get("className").and_then(Value::as_str) {
-        if body_class != class_name {
-            return Err(class_name_mismatch(body_class, class_name));
-        }
+    if let Some(body_class) = body.get("className").and_then(Value::as_str)
+        && body_class != class_name
+    {
+        return Err(class_name_mismatch(body_class, class_name));
     }
     with_change_lock!(ctx, |guard| {
         let current = ctx.schema(class_name).await?.ok_or_else(|| class_missing(class_name))?;
