@@ -48,8 +48,11 @@ impl Server {
         });
         let mut printed = Vec::new();
         loop {
-            let line =
-                receiver.recv_timeout(Duration::from_secs(20)).expect("server printed its URL in time");
+            let Ok(line) = receiver.recv_timeout(Duration::from_secs(20)) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the server did not print its URL in time: {printed:?}");
+            };
             if let Some(url) = line.strip_prefix("Reparse is listening on ") {
                 let url = url.to_string();
                 return Server { child, url, printed };
