@@ -123,11 +123,20 @@ fn constraint_holds(constraint: &Constraint, actual: Option<&Value>) -> bool {
             (Some(Value::String(text)), Ok(regex)) => regex.is_match(text),
             _ => false,
         },
+        Constraint::EqIgnoringCase(expected) => match actual {
+            Some(Value::String(text)) => fold_case(text) == fold_case(expected),
+            _ => false,
+        },
         Constraint::InQuery(_)
         | Constraint::NotInQuery(_)
         | Constraint::Select { .. }
         | Constraint::DontSelect { .. } => false,
     }
+}
+
+/// The case folding `EqIgnoringCase` compares with; adapters must fold the same way.
+pub fn fold_case(text: &str) -> String {
+    text.to_lowercase()
 }
 
 /// Equality, where an array field "equals" a scalar it contains, and `null` means absent.

@@ -144,6 +144,10 @@ pub enum Constraint {
         pattern: String,
         options: String,
     },
+    /// A string equal to this one ignoring case (Unicode lower-casing on both sides). Never
+    /// parsed from a `where`: the server uses it to keep usernames and emails unique ignoring
+    /// case, as parse-server does.
+    EqIgnoringCase(String),
     /// The pointer points at an object matched by the sub-query. Unresolved form.
     InQuery(Box<SubQuery>),
     NotInQuery(Box<SubQuery>),

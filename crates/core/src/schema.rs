@@ -314,6 +314,7 @@ pub fn default_fields(class_name: &str) -> Vec<(String, FieldSpec)> {
             ("roles", FieldType::Relation { target_class: "_Role".into() }),
         ],
         "_Session" => vec![
+            ("restricted", FieldType::Boolean),
             ("user", FieldType::Pointer { target_class: "_User".into() }),
             ("installationId", FieldType::String),
             ("sessionToken", FieldType::String),
@@ -324,6 +325,81 @@ pub fn default_fields(class_name: &str) -> Vec<(String, FieldSpec)> {
     };
     fields.extend(extra.into_iter().map(|(name, t)| (name.to_string(), FieldSpec::of(t))));
     fields
+}
+
+/// Columns a class's table has beyond its schema's fields: what parse-server keeps of a user
+/// besides the fields clients see (password hash, verification and reset tokens, lockout and
+/// password-policy state). They never appear in `/schemas` and never leave the server.
+pub fn internal_fields(class_name: &str) -> &'static [(&'static str, InternalFieldType)] {
+    use InternalFieldType::{Array, Date, Number, String};
+    match class_name {
+        "_User" => &[
+            ("_hashed_password", String),
+            ("_email_verify_token", String),
+            ("_email_verify_token_expires_at", Date),
+            ("_perishable_token", String),
+            ("_perishable_token_expires_at", Date),
+            ("_failed_login_count", Number),
+            ("_account_lockout_expires_at", Date),
+            ("_password_changed_at", Date),
+            ("_password_history", Array),
+        ],
+        _ => &[],
+    }
+}
+
+/// The type of an [`internal_fields`] column (a subset of [`FieldType`] that can be `const`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InternalFieldType {
+    String,
+    Date,
+    Number,
+    Array,
+}
+
+impl InternalFieldType {
+    pub fn field_type(self) -> FieldType {
+        match self {
+            InternalFieldType::String => FieldType::String,
+            InternalFieldType::Date => FieldType::Date,
+            InternalFieldType::Number => FieldType::Number,
+            InternalFieldType::Array => FieldType::Array,
+        }
+    }
+}
+
+/// An index every adapter keeps on a system class, whatever its schema says: the unique
+/// usernames, emails and role names Parse promises, and the lookups sign-in depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SystemIndex {
+    /// A name unique within the class.
+    pub name: &'static str,
+    pub field: &'static str,
+    pub unique: bool,
+    /// On the field's case-folded value (what `Constraint::EqIgnoringCase` compares).
+    pub case_insensitive: bool,
+}
+
+/// The [`SystemIndex`]es of a class.
+pub fn system_indexes(class_name: &str) -> &'static [SystemIndex] {
+    const fn index(name: &'static str, field: &'static str, unique: bool, case_insensitive: bool) -> SystemIndex {
+        SystemIndex { name, field, unique, case_insensitive }
+    }
+    const USER: [SystemIndex; 4] = [
+        index("unique_username", "username", true, false),
+        index("unique_email", "email", true, false),
+        index("case_insensitive_username", "username", false, true),
+        index("case_insensitive_email", "email", false, true),
+    ];
+    const SESSION: [SystemIndex; 2] =
+        [index("session_token", "sessionToken", true, false), index("session_user", "user", false, false)];
+    const ROLE: [SystemIndex; 1] = [index("unique_name", "name", true, false)];
+    match class_name {
+        "_User" => &USER,
+        "_Session" => &SESSION,
+        "_Role" => &ROLE,
+        _ => &[],
+    }
 }
 
 fn is_alnum_underscore_name(name: &str) -> bool {

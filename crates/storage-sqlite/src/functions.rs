@@ -59,6 +59,11 @@ pub(crate) fn register(connection: &Connection) -> rusqlite::Result<()> {
     connection.create_scalar_function("reparse_instant", 1, flags, |context| {
         Ok(text_argument(context, 0)?.and_then(canonical_iso))
     })?;
+    // Unicode case folding, the matcher's; SQLite's own lower() folds ASCII only. Indexed
+    // (usernames and emails), so it must stay deterministic.
+    connection.create_scalar_function("reparse_lower", 1, flags, |context| {
+        Ok(text_argument(context, 0)?.map(|text| reparse_core::matcher::fold_case(&text)))
+    })?;
     Ok(())
 }
 

@@ -240,11 +240,30 @@ enum Evict<'a> {
 /// (they may move to the blocking pool), and leaving out the permissions and indexes makes
 /// that copy a few small allocations on every request instead of a JSON tree.
 fn layout_of(schema: &ClassSchema) -> ClassSchema {
-    ClassSchema {
+    let mut layout = ClassSchema {
         class_name: schema.class_name.clone(),
         fields: schema.fields.clone(),
         class_level_permissions: serde_json::Value::Null,
         indexes: serde_json::Map::new(),
+    };
+    add_internal_fields(&mut layout);
+    layout
+}
+
+/// A schema as its table stores it: with the class's internal columns (see
+/// [`reparse_core::schema::internal_fields`]).
+pub(crate) fn storage_layout(schema: &ClassSchema) -> ClassSchema {
+    let mut layout = schema.clone();
+    add_internal_fields(&mut layout);
+    layout
+}
+
+fn add_internal_fields(schema: &mut ClassSchema) {
+    for (name, field_type) in reparse_core::schema::internal_fields(&schema.class_name) {
+        if schema.field(name).is_none() {
+            let spec = reparse_core::schema::FieldSpec::of(field_type.field_type());
+            schema.fields.push((name.to_string(), spec));
+        }
     }
 }
 

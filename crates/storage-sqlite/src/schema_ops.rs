@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use reparse_core::schema::ClassSchema;
+use reparse_core::schema::{ClassSchema, system_indexes};
 use reparse_core::{ErrorCode, ParseError, ParseResult};
 use rusqlite::OptionalExtension;
 use rusqlite::{Connection, params};
@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::columns::{BASE_COLUMNS, CREATED_AT, Codec, OBJECT_ID, UPDATED_AT};
 use crate::errors::sqlite_error;
 use crate::sql::quote_identifier;
+use crate::storage_layout;
 
 const SCHEMA_TABLE: &str = "_SCHEMA";
 
@@ -27,12 +28,20 @@ pub(crate) fn join_table_name(owner_class: &str, field: &str) -> String {
     format!("_Join:{field}:{owner_class}")
 }
 
+/// Creates `_SCHEMA` if needed and brings system classes' tables up to this version's layout
+/// (internal `_User` columns, system indexes), in case an older version created them.
 pub(crate) fn ensure_schema_table(connection: &Connection) -> ParseResult<()> {
     let sql = format!(
         "CREATE TABLE IF NOT EXISTS {} (\"className\" TEXT PRIMARY KEY, \"schema\" TEXT NOT NULL, \"isParseClass\" INTEGER NOT NULL DEFAULT 1)",
         quote_identifier(SCHEMA_TABLE)
     );
-    connection.execute_batch(&sql).map_err(sqlite_error)
+    connection.execute_batch(&sql).map_err(sqlite_error)?;
+    for schema in load_schemas(connection)? {
+        if !system_indexes(&schema.class_name).is_empty() {
+            reconcile_tables(connection, &schema)?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn load_schemas(connection: &Connection) -> ParseResult<Vec<ClassSchema>> {
@@ -170,6 +179,7 @@ pub(crate) fn table_exists(connection: &Connection, table: &str) -> ParseResult<
 /// Makes the class table, its join tables and its indexes match `schema`. Dropped fields lose
 /// their data, as parse-server's field deletion does.
 fn reconcile_tables(connection: &Connection, schema: &ClassSchema) -> ParseResult<()> {
+    let schema = &storage_layout(schema);
     let class_name = &schema.class_name;
     let table = quote_identifier(class_name);
 
@@ -303,6 +313,21 @@ fn wanted_indexes(schema: &ClassSchema, columns: &[(&str, Codec)]) -> ParseResul
             quote_identifier(&name),
             quote_identifier(class_name),
             terms.join(", ")
+        );
+        wanted.insert(name, sql);
+    }
+    for index in system_indexes(class_name) {
+        if !columns.iter().any(|(name, _)| *name == index.field) {
+            continue;
+        }
+        let column = quote_identifier(index.field);
+        let term = if index.case_insensitive { format!("reparse_lower({column})") } else { column };
+        let name = index_name(class_name, &format!("system:{}", index.name));
+        let sql = format!(
+            "CREATE {}INDEX {} ON {} ({term})",
+            if index.unique { "UNIQUE " } else { "" },
+            quote_identifier(&name),
+            quote_identifier(class_name),
         );
         wanted.insert(name, sql);
     }

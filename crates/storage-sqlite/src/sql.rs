@@ -281,6 +281,13 @@ impl<'a> FilterCompiler<'a> {
                 }
                 _ => FALSE.to_string(),
             },
+            Constraint::EqIgnoringCase(text) => match codec {
+                Codec::Text => {
+                    let folded = self.params.bind(reparse_core::matcher::fold_case(text));
+                    format!("reparse_lower({column}) = {folded}")
+                }
+                _ => FALSE.to_string(),
+            },
             Constraint::InQuery(_)
             | Constraint::NotInQuery(_)
             | Constraint::Select { .. }
@@ -368,6 +375,10 @@ impl<'a> FilterCompiler<'a> {
                 format!(
                     "{json_type} = 'text' AND reparse_regex(json_extract({doc}, {path}), {pattern}, {options})"
                 )
+            }
+            Constraint::EqIgnoringCase(text) => {
+                let folded = self.params.bind(reparse_core::matcher::fold_case(text));
+                format!("{json_type} = 'text' AND reparse_lower(json_extract({doc}, {path})) = {folded}")
             }
             Constraint::InQuery(_)
             | Constraint::NotInQuery(_)

@@ -54,6 +54,7 @@ macro_rules! storage_conformance_tests {
             rolls_back_transactions,
             dropped_transactions_roll_back,
             purges_objects_but_keeps_the_schema,
+            keeps_system_classes_unique_and_internal_fields_stored,
         );
     };
     (@each $make_storage:expr; $($name:ident),* $(,)?) => {
@@ -443,7 +444,7 @@ fn matcher_fixture() -> (ClassSchema, Vec<Object>) {
                 "a": [{"k": 1}, pointer("Target", "t1"), "c"], "_rperm": ["u1", "u2"],
             }),
         ),
-        stored_object("o04", 4, json!({"s": "apple pie", "n": 0, "b": true, "a": [], "o": {}})),
+        stored_object("o04", 4, json!({"s": "apple pie", "n": 0, "b": true, "a": [], "o": {"s": "Nested"}})),
         stored_object("o05", 5, json!({"n": 10, "a": [true, false, null], "o": {"x": null, "arr": [1, 2]}})),
         stored_object(
             "o06",
@@ -453,7 +454,7 @@ fn matcher_fixture() -> (ClassSchema, Vec<Object>) {
                 "p": pointer("Target", "t3"), "g": {"__type": "GeoPoint", "latitude": 40.0, "longitude": -30.0},
             }),
         ),
-        stored_object("o07", 7, json!({})),
+        stored_object("o07", 7, json!({"s": "ÄPFEL"})),
         stored_object(
             "o08",
             8,
@@ -641,9 +642,9 @@ fn matcher_queries() -> Vec<Value> {
     ]
 }
 
-/// Constraints on `_rperm`/`_wperm`, which a `where` may not name: the server adds them to
-/// filters itself (ACL enforcement), so they are built as AST here.
-fn permission_queries() -> Vec<(String, Filter)> {
+/// Constraints a `where` cannot express: on `_rperm`/`_wperm` (the server adds them itself for
+/// ACL enforcement) and case-insensitive equality (unique usernames), built as AST here.
+fn server_only_queries() -> Vec<(String, Filter)> {
     let on = |field: &str, constraint: Constraint| {
         let label = format!("{field}: {constraint:?}");
         (label, Filter::Field { path: FieldPath::top(field), constraint })
@@ -654,6 +655,13 @@ fn permission_queries() -> Vec<(String, Filter)> {
         on("_rperm", Constraint::Exists(false)),
         on("_rperm", Constraint::Nin(vec![json!("u1")])),
         on("_wperm", Constraint::All(vec![json!("u1")])),
+        on("s", Constraint::EqIgnoringCase("APPLE".into())),
+        on("s", Constraint::EqIgnoringCase("Äpfel".into())),
+        on("o", Constraint::EqIgnoringCase("x".into())),
+        (
+            "o.s ignoring case".into(),
+            Filter::Field { path: FieldPath::parse("o.s"), constraint: Constraint::EqIgnoringCase("NESTED".into()) },
+        ),
     ]
 }
 
@@ -669,7 +677,7 @@ pub async fn constraints_agree_with_the_matcher(storage: &dyn Storage) {
     let queries = matcher_queries()
         .into_iter()
         .map(|where_clause| (where_clause.to_string(), filter(where_clause)))
-        .chain(permission_queries());
+        .chain(server_only_queries());
     let mut disagreements = Vec::new();
     for (where_clause, parsed) in queries {
         let expected: Vec<String> =
@@ -693,6 +701,36 @@ pub async fn constraints_agree_with_the_matcher(storage: &dyn Storage) {
         }
     }
     assert!(disagreements.is_empty(), "storage and matcher disagree:\n{}", disagreements.join("\n"));
+}
+
+/// `_User` keeps usernames and emails unique (137 on a duplicate, whatever the schema says),
+/// stores the internal fields the schema does not list (password hash, tokens), and finds a
+/// username ignoring case.
+pub async fn keeps_system_classes_unique_and_internal_fields_stored(storage: &dyn Storage) {
+    let schema = ClassSchema::new("_User");
+    create(storage, &schema).await;
+    let alice = stored_object(
+        "alice",
+        1,
+        json!({"username": "Alice", "email": "a@example.com", "_hashed_password": "$2b$10$hash",
+               "_failed_login_count": 2, "_password_history": ["$2b$10$old"]}),
+    );
+    insert_all(storage, &schema, std::slice::from_ref(&alice)).await;
+    assert_eq!(find_by_id(storage, &schema, "alice").await.as_ref(), Some(&alice));
+    for duplicate in [json!({"username": "Alice"}), json!({"username": "bob", "email": "a@example.com"})] {
+        let error = storage
+            .insert(&schema, &stored_object("other", 2, duplicate.clone()))
+            .await
+            .expect_err("a duplicate username or email must fail");
+        assert_eq!(error.code, ErrorCode::DuplicateValue, "{duplicate}");
+    }
+    insert_all(storage, &schema, &[stored_object("bob", 3, json!({"username": "alice"}))]).await;
+    let ignoring_case = Filter::Field {
+        path: FieldPath::top("username"),
+        constraint: Constraint::EqIgnoringCase("ALICE".into()),
+    };
+    let found = find(storage, &schema, Query::matching(ignoring_case)).await;
+    assert_eq!(sorted(found.iter().map(id_of).collect()), strings(&["alice", "bob"]));
 }
 
 pub async fn orders_skips_and_limits(storage: &dyn Storage) {
