@@ -49,16 +49,22 @@ describe('/classes/:className', () => {
     );
   });
 
-  it('_User and _Session are not writable as plain objects until users arrive (no clear-text passwords)', async () => {
-    // FIXME(issue 3): sign-up through POST /classes/_User hashes the password once users exist.
+  it('POST /classes/_User signs up like /users: the password is stored hashed and never returned', async () => {
     const { server } = ctx;
-    for (const cls of ['_User', '_Session']) {
-      const res = await server.request('POST', `/classes/${cls}`, { auth: 'master', body: { username: 'u', password: 'p' } });
-      assertParseError(res, 400, 119);
-    }
-    const found = await server.request('GET', '/classes/_User', { auth: 'master' });
+    const username = uniq('plain');
+    const res = await server.request('POST', '/classes/_User', { body: { username, password: 'p4ss' } });
+    assertStatus(res, 201);
+    assert.match(res.json.sessionToken, /^r:[0-9a-f]{32}$/);
+    const found = await server.request('GET', '/classes/_User', { auth: 'master', query: { where: { username } } });
     assertStatus(found, 200);
-    assert.deepEqual(found.json, { results: [] });
+    assert.equal(found.json.results.length, 1);
+    const user = found.json.results[0];
+    for (const secret of ['password', '_hashed_password', 'sessionToken']) {
+      assert.equal(user[secret], undefined, secret);
+    }
+    assert.ok(!found.text.includes('p4ss'));
+    const login = await server.request('GET', '/login', { query: { username, password: 'p4ss' } });
+    assertStatus(login, 200);
   });
 
   it('GET on a class that does not exist returns no results (not an error)', async () => {

@@ -7,6 +7,7 @@ pub mod acl;
 pub mod error;
 pub mod matcher;
 pub mod query;
+pub mod redact;
 pub mod schema;
 pub mod update;
 pub mod value;

@@ -382,14 +382,19 @@ pub struct SystemIndex {
 
 /// The [`SystemIndex`]es of a class.
 pub fn system_indexes(class_name: &str) -> &'static [SystemIndex] {
-    const fn index(name: &'static str, field: &'static str, unique: bool, case_insensitive: bool) -> SystemIndex {
+    const fn index(
+        name: &'static str,
+        field: &'static str,
+        unique: bool,
+        case_insensitive: bool,
+    ) -> SystemIndex {
         SystemIndex { name, field, unique, case_insensitive }
     }
     const USER: [SystemIndex; 4] = [
         index("unique_username", "username", true, false),
         index("unique_email", "email", true, false),
-        index("case_insensitive_username", "username", false, true),
-        index("case_insensitive_email", "email", false, true),
+        index("case_insensitive_username", "username", true, true),
+        index("case_insensitive_email", "email", true, true),
     ];
     const SESSION: [SystemIndex; 2] =
         [index("session_token", "sessionToken", true, false), index("session_user", "user", false, false)];

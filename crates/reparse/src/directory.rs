@@ -43,7 +43,7 @@ impl RegistryDirectory {
             return Ok(entry.app.clone());
         }
         let database = Database::Sqlite(self.registry.app_dir(&record.app_id).join("data.sqlite"));
-        let app = self.build_app(record, open_storage(&database)?);
+        let app = self.build_app(record, open_storage(&database)?)?;
         open.insert(
             record.app_id.clone(),
             OpenApp { app: app.clone(), record: record.clone(), checked: Instant::now() },
@@ -51,14 +51,14 @@ impl RegistryDirectory {
         Ok(app)
     }
 
-    fn build_app(&self, record: &AppRecord, storage: Arc<dyn Storage>) -> Arc<App> {
+    fn build_app(&self, record: &AppRecord, storage: Arc<dyn Storage>) -> Result<Arc<App>, String> {
         let mut config = AppConfig::new(&record.app_id, &record.master_key, &self.public_url);
         config.name = record.name.clone();
         config.javascript_key = record.javascript_key.clone();
         config.rest_api_key = record.rest_api_key.clone();
         config.client_key = record.client_key.clone();
-        apply_app_options(&mut config, &record.settings);
-        Arc::new(App::new(config, storage))
+        apply_app_options(&mut config, &record.settings)?;
+        Ok(Arc::new(App::new(config, storage)?))
     }
 
     /// Re-reads an open app's record: forgets the app when it was deleted, rebuilds its
@@ -79,8 +79,14 @@ impl RegistryDirectory {
             Ok(Some(record)) => {
                 let entry = open.get_mut(app_id)?;
                 if entry.record != record {
-                    entry.app = self.build_app(&record, entry.app.storage.clone());
-                    entry.record = record;
+                    match self.build_app(&record, entry.app.storage.clone()) {
+                        Ok(app) => {
+                            entry.app = app;
+                            entry.record = record;
+                        }
+                        // Bad new settings keep the app running as it was configured.
+                        Err(error) => tracing::error!(app_id, %error, "app settings not applied"),
+                    }
                 }
                 entry.checked = Instant::now();
                 Some(entry.app.clone())

@@ -183,7 +183,7 @@ fn serve(args: &ArgMatches) -> Result<(), String> {
             let (config, database) = single_app(&options, &data_dir, &public_url)?;
             let storage = storage::open_storage(&database)?;
             println!("Serving app {:?} from {:?}", config.app_id, database);
-            Arc::new(StaticDirectory::new(vec![Arc::new(App::new(config, storage))]))
+            Arc::new(StaticDirectory::new(vec![Arc::new(App::new(config, storage)?)]))
         } else {
             if let Some(key) = options.keys().find(|key| !settings::SERVER_WIDE.contains(&key.as_str())) {
                 return Err(format!(

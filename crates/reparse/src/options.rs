@@ -12,6 +12,10 @@ pub(crate) enum OptionKind {
     Integer,
     /// A byte size: a number or text like `20mb`.
     Size,
+    /// A non-negative number (seconds, minutes, days).
+    Number,
+    /// A JSON object (in the environment and on the command line, as JSON text).
+    Json,
 }
 
 #[derive(Debug)]
@@ -54,6 +58,20 @@ options! {
     "maxLimit", "PARSE_SERVER_MAX_LIMIT", "max-limit", Integer, "Largest limit a query may ask for (default unbounded)";
     "objectIdSize", "PARSE_SERVER_OBJECT_ID_SIZE", "object-id-size", Integer, "Length of generated objectIds (default 10)";
     "maxUploadSize", "PARSE_SERVER_MAX_UPLOAD_SIZE", "max-upload-size", Size, "Largest request body (default 20mb)";
+    "sessionLength", "PARSE_SERVER_SESSION_LENGTH", "session-length", Number, "Session length in seconds (default 31536000, one year)";
+    "expireInactiveSessions", "PARSE_SERVER_EXPIRE_INACTIVE_SESSIONS", "expire-inactive-sessions", Bool, "Give sessions an expiry (default true; false: sessions never expire)";
+    "revokeSessionOnPasswordReset", "PARSE_SERVER_REVOKE_SESSION_ON_PASSWORD_RESET", "revoke-session-on-password-reset", Bool, "End a user's other sessions when their password changes (default true)";
+    "enableAnonymousUsers", "PARSE_SERVER_ENABLE_ANON_USERS", "enable-anon-users", Bool, "Allow anonymous users (default true)";
+    "enforcePrivateUsers", "PARSE_SERVER_ENFORCE_PRIVATE_USERS", "enforce-private-users", Bool, "Create users without public read access (default true)";
+    "auth", "PARSE_SERVER_AUTH_PROVIDERS", "auth-providers", Json, "Third-party auth providers, parse-server's shape ({\"google\": {\"clientId\": ...}, ...})";
+    "verifyUserEmails", "PARSE_SERVER_VERIFY_USER_EMAILS", "verify-user-emails", Bool, "Send e-mail verification links (default false; needs emailAdapter)";
+    "emailVerifyTokenValidityDuration", "PARSE_SERVER_EMAIL_VERIFY_TOKEN_VALIDITY_DURATION", "email-verify-token-validity-duration", Number, "Seconds an e-mail verification link stays valid (default forever)";
+    "emailVerifyTokenReuseIfValid", "PARSE_SERVER_EMAIL_VERIFY_TOKEN_REUSE_IF_VALID", "email-verify-token-reuse-if-valid", Bool, "Resend the same verification link while it is valid (default false)";
+    "preventLoginWithUnverifiedEmail", "PARSE_SERVER_PREVENT_LOGIN_WITH_UNVERIFIED_EMAIL", "prevent-login-with-unverified-email", Bool, "Refuse logins until the e-mail is verified (default false)";
+    "passwordPolicy", "PARSE_SERVER_PASSWORD_POLICY", "password-policy", Json, "validatorPattern, doNotAllowUsername, maxPasswordAge, maxPasswordHistory, resetTokenValidityDuration, resetTokenReuseIfValid";
+    "accountLockout", "PARSE_SERVER_ACCOUNT_LOCKOUT", "account-lockout", Json, "{duration (minutes), threshold, unlockOnPasswordReset}";
+    "emailAdapter", "PARSE_SERVER_EMAIL_ADAPTER", "email-adapter", Json, "SMTP settings: {module, options: {host, port, auth, fromAddress}} or {smtp: {...}}";
+    "customPages", "PARSE_SERVER_CUSTOM_PAGES", "custom-pages", Json, "URLs replacing the account pages (choosePassword, verifyEmailSuccess, ...)";
 }
 
 /// parse-server options that Reparse knows but does not serve yet (a later release will).
@@ -65,14 +83,6 @@ pub(crate) const NOT_YET_SUPPORTED: &[&str] = &[
     "liveQueryServerOptions",
     "filesAdapter",
     "fileUpload",
-    "emailAdapter",
-    "verifyUserEmails",
-    "auth",
-    "sessionLength",
-    "expireInactiveSessions",
-    "revokeSessionOnPasswordReset",
-    "passwordPolicy",
-    "accountLockout",
     "masterKeyIps",
     "maintenanceKey",
     "maintenanceKeyIps",
@@ -81,7 +91,6 @@ pub(crate) const NOT_YET_SUPPORTED: &[&str] = &[
     "mountPlayground",
     "preserveFileName",
     "protectedFields",
-    "enforcePrivateUsers",
     "directAccess",
     "cacheAdapter",
     "databaseAdapter",
@@ -91,7 +100,6 @@ pub(crate) const NOT_YET_SUPPORTED: &[&str] = &[
     "verbose",
     "silent",
     "jsonLogs",
-    "customPages",
     "pages",
     "idempotencyOptions",
     "rateLimit",
@@ -102,9 +110,11 @@ pub(crate) const NOT_YET_SUPPORTED: &[&str] = &[
     "allowHeaders",
     "allowOrigin",
     "scheduledPush",
-    "expireInactiveSessions",
-    "emailVerifyTokenValidityDuration",
-    "preventLoginWithUnverifiedEmail",
+    "extendSessionOnUse",
+    "preventSignupWithUnverifiedEmail",
+    "sendUserEmailVerification",
+    "allowExpiredAuthDataToken",
+    "enableInsecureAuthAdapters",
 ];
 
 fn spec_for_key(key: &str) -> Option<&'static OptionSpec> {
@@ -135,6 +145,18 @@ fn coerce(spec: &OptionSpec, value: Value) -> Result<Value, String> {
             text.trim().parse::<u64>().map(Value::from).map_err(|_| bad(&Value::String(text)))
         }
         (OptionKind::Size, value) => parse_size(&value).map(Value::from).ok_or_else(|| bad(&value)),
+        (OptionKind::Number, Value::Number(number)) if number.as_f64().is_some_and(|n| n >= 0.0) => {
+            Ok(Value::Number(number))
+        }
+        (OptionKind::Number, Value::String(text)) => match text.trim().parse::<f64>() {
+            Ok(number) if number >= 0.0 => Ok(Value::from(number)),
+            _ => Err(bad(&Value::String(text))),
+        },
+        (OptionKind::Json, Value::Object(map)) => Ok(Value::Object(map)),
+        (OptionKind::Json, Value::String(text)) => match serde_json::from_str(&text) {
+            Ok(Value::Object(map)) => Ok(Value::Object(map)),
+            _ => Err(bad(&Value::String(text))),
+        },
         (_, value) => Err(bad(&value)),
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use reparse_server::AppConfig;
+use reparse_server::{AccountOptions, AppConfig};
 use serde_json::{Map, Value};
 
 /// Where an app's data lives.
@@ -98,7 +98,7 @@ impl ServerSettings {
 }
 
 /// Applies the per-app options (from a config file, env, flags, or registry settings).
-pub(crate) fn apply_app_options(config: &mut AppConfig, options: &Map<String, Value>) {
+pub(crate) fn apply_app_options(config: &mut AppConfig, options: &Map<String, Value>) -> Result<(), String> {
     if let Some(name) = text(options, "appName") {
         config.name = name;
     }
@@ -119,6 +119,8 @@ pub(crate) fn apply_app_options(config: &mut AppConfig, options: &Map<String, Va
     if let Some(size) = integer(options, "objectIdSize") {
         config.object_id_size = (size as usize).clamp(1, 64);
     }
+    config.accounts = AccountOptions::from_options(options)?;
+    Ok(())
 }
 
 /// The single app a config file (or `--app-id`) describes, and where its data goes.
@@ -130,7 +132,7 @@ pub(crate) fn single_app(
     let app_id = text(options, "appId").ok_or("appId is required")?;
     let master_key = text(options, "masterKey").ok_or("masterKey is required when appId is given")?;
     let mut config = AppConfig::new(&app_id, &master_key, public_url);
-    apply_app_options(&mut config, options);
+    apply_app_options(&mut config, options)?;
     let database = match text(options, "databaseURI") {
         Some(uri) => Database::from_uri(&uri)?,
         None => Database::Sqlite(data_dir.join("apps").join(&app_id).join("data.sqlite")),

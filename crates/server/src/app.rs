@@ -4,9 +4,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use reparse_auth_providers::AuthProviders;
+use reparse_mail::{MailConfig, Mailer};
 use reparse_storage::Storage;
 
+use crate::account_options::AccountOptions;
 use crate::schema_cache::SchemaCache;
+use crate::sessions::SessionCache;
 
 /// One app's keys and the parse-server options that shape its API.
 #[derive(Debug, Clone)]
@@ -27,6 +31,8 @@ pub struct AppConfig {
     /// Upper bound on `limit` (`maxLimit`); `None` means unbounded.
     pub max_limit: Option<u64>,
     pub object_id_size: usize,
+    /// Sessions, sign-up, e-mail and password options.
+    pub accounts: AccountOptions,
 }
 
 impl AppConfig {
@@ -46,6 +52,7 @@ impl AppConfig {
             allow_custom_object_id: false,
             max_limit: None,
             object_id_size: 10,
+            accounts: AccountOptions::default(),
         }
     }
 }
@@ -55,11 +62,38 @@ pub struct App {
     pub config: AppConfig,
     pub storage: Arc<dyn Storage>,
     pub schemas: SchemaCache,
+    pub sessions: SessionCache,
+    /// Third-party sign-in (`auth`, `enableAnonymousUsers`).
+    pub auth_providers: AuthProviders,
+    /// Account e-mails, when `emailAdapter` is set.
+    pub mailer: Option<Mailer>,
 }
 
 impl App {
-    pub fn new(config: AppConfig, storage: Arc<dyn Storage>) -> App {
-        App { config, storage, schemas: SchemaCache::default() }
+    /// Starts an app: checks the options that need more than parsing (providers, mail) and
+    /// starts its mailer. Must run inside a Tokio runtime (the mailer's worker).
+    pub fn new(config: AppConfig, storage: Arc<dyn Storage>) -> Result<App, String> {
+        let accounts = &config.accounts;
+        let auth_providers =
+            AuthProviders::from_options(accounts.auth.as_ref(), accounts.enable_anonymous_users)?;
+        let mailer = match &accounts.email_adapter {
+            Some(adapter) => {
+                let mail = MailConfig::from_parse_options(&config.name, &config.public_server_url, adapter)?;
+                Some(Mailer::start(mail)?)
+            }
+            None if accounts.verify_user_emails => {
+                return Err("verifyUserEmails needs an emailAdapter to send the e-mails with".into());
+            }
+            None => None,
+        };
+        Ok(App {
+            config,
+            storage,
+            schemas: SchemaCache::default(),
+            sessions: SessionCache::default(),
+            auth_providers,
+            mailer,
+        })
     }
 }
 

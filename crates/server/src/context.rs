@@ -9,6 +9,7 @@ use reparse_core::access::{
 };
 use reparse_core::acl::{read_filter, write_filter};
 use reparse_core::query::Filter;
+use reparse_core::redact::Viewer;
 use reparse_core::schema::ClassSchema;
 use reparse_core::{ErrorCode, ParseError, ParseResult};
 use reparse_storage::Store;
@@ -23,20 +24,53 @@ pub struct Auth {
     pub master: bool,
     /// The read-only master key was given: reads like master, writes nothing.
     pub read_only: bool,
-    /// `X-Parse-Session-Token`; resolved into a user once users exist.
+    /// `X-Parse-Session-Token` as sent (also kept for the master key, which ignores it for
+    /// permissions but `users/me` and `logout` still act on it).
     pub session_token: Option<String>,
+    /// The user the session token belongs to; never set for the master key.
+    pub user: Option<SessionUser>,
     pub installation_id: Option<String>,
     pub client_version: Option<String>,
 }
 
+/// A signed-in caller: the session it used and its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser {
+    pub user_id: String,
+    pub session_id: String,
+    pub session_token: String,
+}
+
+/// The server acting on its own behalf (creating sessions, checking passwords).
+pub const MASTER: Auth = Auth {
+    master: true,
+    read_only: false,
+    session_token: None,
+    user: None,
+    installation_id: None,
+    client_version: None,
+};
+
 impl Auth {
     pub fn master() -> Auth {
-        Auth { master: true, ..Auth::default() }
+        MASTER
     }
 
-    /// Who the caller is, for ACLs: `*` for everyone (users and roles join with sessions).
+    /// The signed-in user's id, if any.
+    pub fn user_id(&self) -> Option<&str> {
+        self.user.as_ref().map(|user| user.user_id.as_str())
+    }
+
+    /// Who the caller is, for ACLs: `*`, and the user when signed in (roles join in later).
     pub fn acl_entities(&self) -> Vec<String> {
-        vec!["*".to_string()]
+        let mut entities = vec!["*".to_string()];
+        entities.extend(self.user_id().map(str::to_string));
+        entities
+    }
+
+    /// The caller as `reparse_core::redact` sees it.
+    pub fn viewer(&self) -> Viewer<'_> {
+        Viewer { master: self.master, user_id: self.user_id() }
     }
 
     /// `filter` narrowed to what the caller may read (unchanged for the master key).
@@ -114,7 +148,23 @@ pub struct Ctx<'a> {
     pub mount_path: &'a str,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The same request acting with `auth` (the server's own writes use [`MASTER`]).
+    pub fn with_auth<'b>(&self, auth: &'b Auth) -> Ctx<'b>
+    where
+        'a: 'b,
+    {
+        Ctx {
+            app: self.app,
+            auth,
+            store: self.store,
+            schema_guard: self.schema_guard,
+            pending_schemas: self.pending_schemas,
+            now: self.now,
+            mount_path: self.mount_path,
+        }
+    }
+
     /// Whether `store` is a transaction (a transactional batch, which also holds the schema
     /// lock for its whole length).
     pub fn in_transaction(&self) -> bool {

@@ -4,14 +4,20 @@
 //! [`routes`] (the route table) → [`controllers`] (what each route does, over a [`Ctx`]) →
 //! `reparse_core` + the `reparse_storage::Store` trait.
 
+pub mod account_mail;
+pub mod account_options;
 pub mod app;
+pub mod auth_data;
 pub mod context;
 pub mod controllers;
 pub mod error;
 pub mod http;
+pub mod passwords;
 pub mod routes;
 pub mod schema_cache;
+pub mod sessions;
 
+pub use account_options::AccountOptions;
 pub use app::{App, AppConfig, AppDirectory, StaticDirectory};
 pub use context::{Auth, Ctx};
 pub use http::{ServerOptions, router, serve};

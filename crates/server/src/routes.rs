@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::app::App;
 use crate::context::{Auth, Ctx};
-use crate::controllers::{batch, objects, schemas};
+use crate::controllers::{batch, objects, schemas, sessions, users};
 use crate::error::{ApiError, ApiResult};
 
 /// A handler's answer: status, JSON body and an optional `Location` header.
@@ -40,6 +40,32 @@ pub enum Route {
     Schema { class_name: String },
     /// `purge/:className`
     Purge { class_name: String },
+    /// `users` (`/classes/_User`)
+    Users,
+    /// `users/:objectId`
+    User { object_id: String },
+    /// `users/me`
+    Me,
+    /// `login`
+    Login,
+    /// `logout`
+    Logout,
+    /// `loginAs`
+    LoginAs,
+    /// `verifyPassword`
+    VerifyPassword,
+    /// `upgradeToRevocableSession`
+    UpgradeToRevocableSession,
+    /// `requestPasswordReset`
+    RequestPasswordReset,
+    /// `verificationEmailRequest`
+    VerificationEmailRequest,
+    /// `sessions` (`/classes/_Session`)
+    Sessions,
+    /// `sessions/me`
+    SessionsMe,
+    /// `sessions/:objectId`
+    Session { object_id: String },
     /// `health`
     Health,
     /// `serverInfo`
@@ -66,6 +92,19 @@ impl Route {
             ["schemas"] => Route::Schemas,
             ["schemas", class_name] => Route::Schema { class_name: owned(class_name) },
             ["purge", class_name] => Route::Purge { class_name: owned(class_name) },
+            ["users"] => Route::Users,
+            ["users", "me"] => Route::Me,
+            ["users", object_id] => Route::User { object_id: owned(object_id) },
+            ["login"] => Route::Login,
+            ["logout"] => Route::Logout,
+            ["loginAs"] => Route::LoginAs,
+            ["verifyPassword"] => Route::VerifyPassword,
+            ["upgradeToRevocableSession"] => Route::UpgradeToRevocableSession,
+            ["requestPasswordReset"] => Route::RequestPasswordReset,
+            ["verificationEmailRequest"] => Route::VerificationEmailRequest,
+            ["sessions"] => Route::Sessions,
+            ["sessions", "me"] => Route::SessionsMe,
+            ["sessions", object_id] => Route::Session { object_id: owned(object_id) },
             ["health"] => Route::Health,
             ["serverInfo"] => Route::ServerInfo,
             _ => return None,
@@ -116,6 +155,26 @@ pub async fn dispatch(
             objects::update(ctx, class_name, object_id, params).await
         }
         (R::Object { class_name, object_id }, "DELETE") => objects::delete(ctx, class_name, object_id).await,
+        (R::Users, "POST") => objects::create(ctx, "_User", params).await,
+        (R::Users, "GET") => objects::find(ctx, "_User", params).await,
+        (R::Me, "GET") => users::me(ctx).await,
+        (R::User { object_id }, "GET") => objects::get(ctx, "_User", object_id, params).await,
+        (R::User { object_id }, "PUT") => objects::update(ctx, "_User", object_id, params).await,
+        (R::User { object_id }, "DELETE") => objects::delete(ctx, "_User", object_id).await,
+        (R::Login, "GET" | "POST") => users::log_in(ctx, params).await,
+        (R::Logout, "POST") => users::log_out(ctx).await,
+        (R::LoginAs, "POST") => users::log_in_as(ctx, params).await,
+        (R::VerifyPassword, "GET" | "POST") => users::verify_password_route(ctx, params).await,
+        (R::UpgradeToRevocableSession, "POST") => users::upgrade_to_revocable_session(ctx).await,
+        (R::RequestPasswordReset, "POST") => users::request_password_reset(ctx, params).await,
+        (R::VerificationEmailRequest, "POST") => users::request_verification_email(ctx, params).await,
+        (R::Sessions, "POST") => objects::create(ctx, "_Session", params).await,
+        (R::Sessions, "GET") => objects::find(ctx, "_Session", params).await,
+        (R::SessionsMe, "GET") => sessions::current(ctx).await,
+        (R::SessionsMe, "PUT") => sessions::update_current(ctx, params).await,
+        (R::Session { object_id }, "GET") => objects::get(ctx, "_Session", object_id, params).await,
+        (R::Session { object_id }, "PUT") => objects::update(ctx, "_Session", object_id, params).await,
+        (R::Session { object_id }, "DELETE") => objects::delete(ctx, "_Session", object_id).await,
         (R::Schemas, "GET") => schemas::list(ctx).await,
         (R::Schemas, "POST") => schemas::create(ctx, None, params).await,
         (R::Schema { class_name }, "GET") => schemas::get(ctx, class_name).await,
@@ -166,6 +225,10 @@ mod tests {
         assert_eq!(Route::parse("schemas/A"), Some(Route::Schema { class_name: "A".into() }));
         assert_eq!(Route::parse("purge/A"), Some(Route::Purge { class_name: "A".into() }));
         assert_eq!(Route::parse("health"), Some(Route::Health));
+        assert_eq!(Route::parse("users/me"), Some(Route::Me));
+        assert_eq!(Route::parse("users/u1"), Some(Route::User { object_id: "u1".into() }));
+        assert_eq!(Route::parse("sessions/me"), Some(Route::SessionsMe));
+        assert_eq!(Route::parse("login"), Some(Route::Login));
         assert_eq!(Route::parse("classes/A/b/c"), None);
         assert_eq!(Route::parse("nothing"), None);
     }

@@ -62,7 +62,7 @@ pub(crate) fn register(connection: &Connection) -> rusqlite::Result<()> {
     // Unicode case folding, the matcher's; SQLite's own lower() folds ASCII only. Indexed
     // (usernames and emails), so it must stay deterministic.
     connection.create_scalar_function("reparse_lower", 1, flags, |context| {
-        Ok(text_argument(context, 0)?.map(|text| reparse_core::matcher::fold_case(text)))
+        Ok(text_argument(context, 0)?.map(reparse_core::matcher::fold_case))
     })?;
     Ok(())
 }

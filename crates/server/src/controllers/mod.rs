@@ -5,3 +5,6 @@ pub mod objects;
 pub mod query;
 pub mod schema_writes;
 pub mod schemas;
+pub mod sessions;
+pub mod user_writes;
+pub mod users;

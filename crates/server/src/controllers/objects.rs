@@ -6,6 +6,7 @@ use rand::RngExt;
 use reparse_core::access::Operation;
 use reparse_core::acl::{Permissions, acl_from_permissions, permissions_from_acl};
 use reparse_core::query::{Constraint, FieldPath, Filter};
+use reparse_core::redact::redact_secrets;
 use reparse_core::schema::{ClassSchema, FieldType, field_name_is_valid, infer_type, validate_class_name};
 use reparse_core::update::{FieldUpdate, RelationChange, Updates, apply_updates, parse_field_update};
 use reparse_core::value::{Object, date_iso, format_date, parse_date};
@@ -15,35 +16,47 @@ use serde_json::{Map, Value, json};
 use crate::context::Ctx;
 use crate::controllers::query::{self, FindRequest};
 use crate::controllers::schema_writes::{class_for_write, ensure_fields};
+use crate::controllers::{sessions, user_writes};
 use crate::error::ApiResult;
 use crate::routes::ParseResponse;
-
-/// Users and sessions carry secrets (password hashes, session tokens) that only the users and
-/// sessions controllers may write; until those exist, writing them as plain objects would store
-/// a password in clear, so it is refused.
-fn refuse_account_classes(class_name: &str) -> ApiResult<()> {
-    if matches!(class_name, "_User" | "_Session") {
-        return Err(ParseError::new(
-            ErrorCode::OperationForbidden,
-            format!("Writing {class_name} objects is not supported by this version of Reparse yet"),
-        )
-        .into());
-    }
-    Ok(())
-}
 
 /// Keys the server owns: clients cannot set them.
 const SERVER_OWNED: [&str; 3] = ["objectId", "createdAt", "updatedAt"];
 
 /// `POST /classes/:className`
-pub async fn create(
+pub async fn create(ctx: &Ctx<'_>, class_name: &str, body: Map<String, Value>) -> ApiResult<ParseResponse> {
+    match class_name {
+        "_User" => return user_writes::create(ctx, body).await,
+        "_Session" => return sessions::create(ctx, body).await,
+        _ => {}
+    }
+    let prepared = prepare_create(ctx, class_name, body).await?;
+    prepared.store(ctx).await?;
+    let location =
+        format!("{}/classes/{class_name}/{}", ctx.app.config.public_server_url, prepared.object_id);
+    Ok(prepared.response(location))
+}
+
+/// A create that passed every check, built but not yet stored.
+pub(crate) struct PreparedCreate {
+    pub schema: Arc<ClassSchema>,
+    /// The object as it will be stored (with its id, timestamps and `_rperm`/`_wperm`).
+    pub object: Object,
+    pub object_id: String,
+    write: WriteBody,
+    /// Fields filled with their schema default, which the response reports.
+    defaulted: Vec<String>,
+}
+
+/// Checks a create (permissions, names, types, required fields) and builds the object,
+/// adding the fields it introduces to the schema.
+pub(crate) async fn prepare_create(
     ctx: &Ctx<'_>,
     class_name: &str,
     mut body: Map<String, Value>,
-) -> ApiResult<ParseResponse> {
+) -> ApiResult<PreparedCreate> {
     ctx.auth.ensure_writable()?;
     validate_class_name(class_name)?;
-    refuse_account_classes(class_name)?;
     ctx.auth.may_access_class(Operation::Create, class_name)?;
     let object_id = take_custom_object_id(ctx, &mut body)?;
     let write = WriteBody::parse(body)?;
@@ -64,22 +77,40 @@ pub async fn create(
     object.insert("createdAt".into(), json!(now));
     object.insert("updatedAt".into(), json!(now));
     apply_updates(&mut object, &write.permission_updates())?;
-    insert_with_relations(ctx, &schema, &object, &object_id, &write.relation_updates()).await?;
+    Ok(PreparedCreate { schema, object, object_id, write, defaulted })
+}
 
-    let mut response = Map::new();
-    response.insert("objectId".into(), json!(object_id));
-    response.insert("createdAt".into(), json!(now));
-    add_computed_fields(&mut response, &write.updates, &object);
-    for field in defaulted {
-        if let Some(value) = object.get(&field) {
-            response.insert(field, value.clone());
-        }
+impl PreparedCreate {
+    /// Whether the create gave the object an ACL.
+    pub(crate) fn has_acl(&self) -> bool {
+        self.write.permissions.is_some()
     }
-    Ok(ParseResponse {
-        status: 201,
-        body: Value::Object(response),
-        location: Some(format!("{}/classes/{class_name}/{object_id}", ctx.app.config.public_server_url)),
-    })
+
+    /// Stores the object with the relation rows saved with it.
+    pub(crate) async fn store(&self, ctx: &Ctx<'_>) -> ApiResult<()> {
+        insert_with_relations(
+            ctx,
+            &self.schema,
+            &self.object,
+            &self.object_id,
+            &self.write.relation_updates(),
+        )
+        .await
+    }
+
+    /// parse-server's 201: the id, the creation time, and the values the server computed.
+    pub(crate) fn response(&self, location: String) -> ParseResponse {
+        let mut response = Map::new();
+        response.insert("objectId".into(), json!(self.object_id));
+        response.insert("createdAt".into(), self.object["createdAt"].clone());
+        add_computed_fields(&mut response, &self.write.updates, &self.object);
+        for field in &self.defaulted {
+            if let Some(value) = self.object.get(field) {
+                response.insert(field.clone(), value.clone());
+            }
+        }
+        ParseResponse { status: 201, body: Value::Object(response), location: Some(location) }
+    }
 }
 
 /// Inserts an object and the relation rows saved with it, both or neither: inside the batch's
@@ -111,11 +142,31 @@ pub async fn update(
     ctx: &Ctx<'_>,
     class_name: &str,
     object_id: &str,
-    mut body: Map<String, Value>,
+    body: Map<String, Value>,
 ) -> ApiResult<ParseResponse> {
+    match class_name {
+        "_User" => return user_writes::update(ctx, object_id, body).await,
+        "_Session" => return sessions::update(ctx, object_id, body).await,
+        _ => {}
+    }
+    let (_, response) =
+        update_object(ctx, class_name, object_id, body, Vec::new(), Filter::everything()).await?;
+    Ok(ParseResponse::ok(Value::Object(response)))
+}
+
+/// Updates an object with a client's `body` plus `server_updates` (fields the server sets,
+/// which may be internal), on the objects `restriction` allows. Returns the updated object as
+/// stored and parse-server's response (`updatedAt` and computed values).
+pub(crate) async fn update_object(
+    ctx: &Ctx<'_>,
+    class_name: &str,
+    object_id: &str,
+    mut body: Map<String, Value>,
+    server_updates: Updates,
+    restriction: Filter,
+) -> ApiResult<(Object, Map<String, Value>)> {
     ctx.auth.ensure_writable()?;
     validate_class_name(class_name)?;
-    refuse_account_classes(class_name)?;
     if body.get("objectId").is_some_and(|id| id.as_str() != Some(object_id)) {
         return Err(ParseError::new(ErrorCode::InvalidKeyName, "objectId is an invalid field name.").into());
     }
@@ -136,32 +187,49 @@ pub async fn update(
     let now = format_date(ctx.now);
     let mut updates = write.updates.clone();
     updates.extend(write.permission_updates());
+    updates.extend(server_updates);
     updates.push((FieldPath::top("updatedAt"), FieldUpdate::Set(json!(now))));
+    let filter = ctx.auth.writable(Filter::And(vec![scope, restriction]));
     let updated = ctx
         .store
-        .update(&schema, object_id, &ctx.auth.writable(scope), &updates)
+        .update(&schema, object_id, &filter, &updates)
         .await?
         .ok_or_else(ParseError::object_not_found)?;
     let mut response = Map::new();
     response.insert("updatedAt".into(), json!(now));
     add_computed_fields(&mut response, &write.updates, &updated);
-    Ok(ParseResponse::ok(Value::Object(response)))
+    Ok((updated, response))
 }
 
 /// `DELETE /classes/:className/:objectId`
 pub async fn delete(ctx: &Ctx<'_>, class_name: &str, object_id: &str) -> ApiResult<ParseResponse> {
+    match class_name {
+        "_User" => return user_writes::delete(ctx, object_id).await,
+        "_Session" => return sessions::delete(ctx, object_id).await,
+        _ => {}
+    }
+    delete_object(ctx, class_name, object_id, Filter::everything()).await?;
+    Ok(ParseResponse::ok(json!({})))
+}
+
+/// Deletes one object the caller may delete, among those `restriction` allows; 101 if none.
+pub(crate) async fn delete_object(
+    ctx: &Ctx<'_>,
+    class_name: &str,
+    object_id: &str,
+    restriction: Filter,
+) -> ApiResult<()> {
     ctx.auth.ensure_writable()?;
     validate_class_name(class_name)?;
-    refuse_account_classes(class_name)?;
     ctx.auth.may_access_class(Operation::Delete, class_name)?;
     let schema = existing_class(ctx, class_name).await?;
     let scope = ctx.auth.class_scope(&schema, Operation::Delete)?;
-    let filter = ctx.auth.writable(Filter::And(vec![by_id(object_id), scope]));
+    let filter = ctx.auth.writable(Filter::And(vec![by_id(object_id), scope, restriction]));
     let deleted = ctx.store.delete(&schema, &filter).await?;
     if deleted == 0 {
         return Err(ParseError::object_not_found().into());
     }
-    Ok(ParseResponse::ok(json!({})))
+    Ok(())
 }
 
 /// `GET /classes/:className/:objectId`
@@ -202,7 +270,7 @@ pub async fn find(ctx: &Ctx<'_>, class_name: &str, params: Map<String, Value>) -
     Ok(ParseResponse::ok(body))
 }
 
-fn by_id(object_id: &str) -> Filter {
+pub(crate) fn by_id(object_id: &str) -> Filter {
     Filter::Field { path: FieldPath::top("objectId"), constraint: Constraint::Eq(json!(object_id)) }
 }
 
@@ -430,14 +498,15 @@ fn add_computed_fields(response: &mut Map<String, Value>, updates: &Updates, obj
 }
 
 /// A new random objectId of `size` alphanumerics.
-fn new_object_id(size: usize) -> String {
+pub(crate) fn new_object_id(size: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
     (0..size).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 /// Turns a stored object into what clients see: `ACL` from `_rperm`/`_wperm`, relation fields
-/// as `{"__type": "Relation"}` markers, File URLs under the app's public server URL.
+/// as `{"__type": "Relation"}` markers, File URLs under the app's public server URL, and no
+/// secrets (see `reparse_core::redact`).
 pub fn to_client_object(ctx: &Ctx<'_>, schema: &ClassSchema, mut object: Object) -> Object {
     let read = object.remove("_rperm");
     let write = object.remove("_wperm");
@@ -453,6 +522,7 @@ pub fn to_client_object(ctx: &Ctx<'_>, schema: &ClassSchema, mut object: Object)
     for value in object.values_mut() {
         add_file_urls(ctx, value);
     }
+    redact_secrets(&schema.class_name, &mut object, ctx.auth.viewer());
     object
 }
 

@@ -179,7 +179,8 @@ pub async fn find(
         // parse-server answers queries on a class that does not exist with nothing.
         return Ok((Vec::new(), request.count.then_some(0)));
     };
-    let scope = ctx.auth.class_scope(&schema, request.operation)?;
+    let scope =
+        Filter::And(vec![ctx.auth.class_scope(&schema, request.operation)?, session_scope(ctx, class_name)?]);
     if request.count {
         ctx.auth.class_scope(&schema, Operation::Count)?;
     }
@@ -218,6 +219,19 @@ pub async fn find(
         }
     }
     Ok((results, count))
+}
+
+/// Sessions are their users' business: a client without a session reads none (209), a user
+/// only their own.
+fn session_scope(ctx: &Ctx<'_>, class_name: &str) -> ParseResult<Filter> {
+    if class_name != "_Session" || ctx.auth.master {
+        return Ok(Filter::everything());
+    }
+    let user_id = ctx
+        .auth
+        .user_id()
+        .ok_or_else(|| ParseError::new(ErrorCode::InvalidSessionToken, "Invalid session token"))?;
+    Ok(crate::sessions::points_to_user("user", user_id))
 }
 
 /// Removes the fields the class's `protectedFields` hide from this caller.

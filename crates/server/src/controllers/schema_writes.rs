@@ -95,3 +95,18 @@ fn needs_new_fields(schema: &ClassSchema, fields: &[(String, FieldType)]) -> Res
     }
     Ok(missing)
 }
+
+/// The type each top-level field of an object introduces (server-built objects such as
+/// sessions; internal `_` fields and the base fields are left out).
+pub fn field_types_of(object: &reparse_core::value::Object) -> ApiResult<Vec<(String, FieldType)>> {
+    let mut types = Vec::new();
+    for (field, value) in object {
+        if field.starts_with('_') || reparse_core::schema::BASE_FIELDS.contains(&field.as_str()) {
+            continue;
+        }
+        if let Some(field_type) = reparse_core::schema::infer_type(value)? {
+            types.push((field.clone(), field_type));
+        }
+    }
+    Ok(types)
+}
