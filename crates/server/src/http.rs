@@ -82,6 +82,19 @@ async fn handle_request(state: &ServerState, request: Request) -> ApiResult<Resp
     };
     let path = path.trim_matches('/').to_string();
     let bytes = to_bytes(body, state.options.max_body_bytes).await.map_err(|_| ApiError::PayloadTooLarge)?;
+    // The pages e-mailed links open: HTML and forms, not the JSON API.
+    if path.starts_with("apps/") {
+        let query = parts.uri.query().unwrap_or_default();
+        return crate::pages::handle(
+            state.directory.as_ref(),
+            &parts.method,
+            &path,
+            query,
+            &parts.headers,
+            &bytes,
+        )
+        .await;
+    }
     let mut body = parse_body(&bytes)?;
     let method = override_method(&parts.method, &mut body)?;
     let keys = RequestKeys::read(&parts.headers, &mut body);
