@@ -261,3 +261,53 @@ fn bodies_over_max_upload_size_are_refused_with_413_and_change_nothing() {
     let (status, _) = call("POST", &url, &master, Some(json!({"text": "small"})));
     assert_eq!(status, 201);
 }
+
+/// Users migrated from parse-server keep their bcrypt hashes (bcryptjs writes `$2b$`, older
+/// versions `$2a$`) and log in with their passwords.
+#[test]
+fn users_migrated_with_parse_server_hashes_log_in() {
+    use reparse_core::schema::ClassSchema;
+    use reparse_storage::Store;
+
+    // Made by bcryptjs 3.0.3 (parse-server 9) and bcryptjs 2.4.3, cost 10.
+    let users = [
+        ("mig3", "migrated-password", "$2b$10$e0A6NT8re3CUKWh07oZ8Tu8y2FYOcdnWyIsx8GDEbou0ObGRNikdm"),
+        ("mig2", "legacy-password", "$2a$10$B6Ycf5gpQlomjhbTnJ9dD.AwOhMZ61DWrD1oDhVWUt0d6il23GNwS"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("migrated.sqlite");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let storage = reparse_storage_sqlite::SqliteStorage::open(&database).unwrap();
+        let schema = ClassSchema::new("_User");
+        storage.create_class(&schema).await.unwrap();
+        for (id, _, hash) in users {
+            let row = json!({
+                "objectId": id, "createdAt": "2020-01-01T00:00:00.000Z", "updatedAt": "2020-01-01T00:00:00.000Z",
+                "username": id, "_hashed_password": hash, "_rperm": ["*", id], "_wperm": [id],
+            });
+            storage.insert(&schema, row.as_object().unwrap()).await.unwrap();
+        }
+    });
+    drop(runtime);
+
+    let config = dir.path().join("config.json");
+    let config_text = json!({
+        "appId": "mig", "masterKey": "mig-master", "restAPIKey": "rest",
+        "databaseURI": format!("sqlite://{}", database.display()),
+    });
+    std::fs::write(&config, config_text.to_string()).unwrap();
+    let server = Server::start(dir.path(), &["--config", config.to_str().unwrap()]);
+    let client = [("X-Parse-Application-Id", "mig"), ("X-Parse-REST-API-Key", "rest")];
+    for (id, password, _) in users {
+        let login = json!({"username": id, "password": password});
+        let (status, body) = call("POST", &format!("{}/login", server.url), &client, Some(login));
+        assert_eq!(status, 200, "{id}: {body}");
+        assert_eq!(body["objectId"], id);
+        assert!(body["sessionToken"].as_str().is_some_and(|token| token.starts_with("r:")), "{body}");
+        assert!(body.get("_hashed_password").is_none() && body.get("password").is_none(), "{body}");
+        let wrong = json!({"username": id, "password": "not-it"});
+        let (status, body) = call("POST", &format!("{}/login", server.url), &client, Some(wrong));
+        assert_eq!((status, body), (404, json!({"code": 101, "error": "Invalid username/password."})));
+    }
+}
