@@ -1,22 +1,35 @@
 -- wrk script for bench/run. One file for every workload; bench/run sets:
---   BENCH_WORKLOAD   create | get | query | update
+--   BENCH_WORKLOAD   create | get | query | update | me | get-session | login
 --   BENCH_PREFIX     mount path, "/parse"
 --   BENCH_APP_ID     X-Parse-Application-Id
---   BENCH_MASTER_KEY X-Parse-Master-Key
---   BENCH_IDS        file with one objectId per line (get, update)
+--   BENCH_MASTER_KEY X-Parse-Master-Key (create, get, query, update only)
+--   BENCH_IDS        file with one objectId per line (get, update, get-session)
+--   BENCH_USERS      file with one "username<TAB>password<TAB>sessionToken" per line
+--                    (me, get-session, login); usernames and passwords need no JSON escaping
 --   BENCH_SCORE_MAX  scores are random ints in [0, BENCH_SCORE_MAX)
+-- me, get-session and login send no master key: X-Parse-Application-Id only, plus
+-- X-Parse-Session-Token for me and get-session.
 -- done() prints one line "BENCH_RESULT {json}" that bench/run parses.
 
 local workload = os.getenv("BENCH_WORKLOAD") or "get"
 local prefix = os.getenv("BENCH_PREFIX") or "/parse"
 local ids_file = os.getenv("BENCH_IDS")
+local users_file = os.getenv("BENCH_USERS")
 local score_max = tonumber(os.getenv("BENCH_SCORE_MAX") or "100000")
 local headers = {
   ["X-Parse-Application-Id"] = os.getenv("BENCH_APP_ID") or "bench",
   ["X-Parse-Master-Key"] = os.getenv("BENCH_MASTER_KEY") or "bench-master",
   ["Content-Type"] = "application/json",
 }
+-- me, get-session, login: a client without the master key. X-Parse-Session-Token is set per
+-- request (one table per wrk thread, so changing it in request() is safe).
+local client_headers = {
+  ["X-Parse-Application-Id"] = os.getenv("BENCH_APP_ID") or "bench",
+  ["Content-Type"] = "application/json",
+}
 local class_path = prefix .. "/classes/BenchItem"
+local me_path = prefix .. "/users/me"
+local login_path = prefix .. "/login"
 local increment = '{"score":{"__op":"Increment","amount":1}}'
 
 local next_thread = 1
@@ -27,10 +40,12 @@ end
 
 local ids = {}
 local n_ids = 0
+local users = {} -- { {username, password, token}, ... }
+local n_users = 0
 
 function init(args)
   math.randomseed(os.time() + 7919 * (thread_no or 0))
-  if workload == "get" or workload == "update" then
+  if workload == "get" or workload == "update" or workload == "get-session" then
     assert(ids_file, "BENCH_IDS is not set")
     for line in io.lines(ids_file) do
       if #line > 0 then
@@ -39,6 +54,17 @@ function init(args)
       end
     end
     assert(n_ids > 0, "no ids in " .. ids_file)
+  end
+  if workload == "me" or workload == "get-session" or workload == "login" then
+    assert(users_file, "BENCH_USERS is not set")
+    for line in io.lines(users_file) do
+      local username, password, token = line:match("^([^\t]+)\t([^\t]+)\t([^\t]+)$")
+      if username then
+        n_users = n_users + 1
+        users[n_users] = { username, password, token }
+      end
+    end
+    assert(n_users > 0, "no users in " .. users_file)
   end
 end
 
@@ -57,6 +83,16 @@ function request()
     return wrk.format("GET", path, headers)
   elseif workload == "update" then
     return wrk.format("PUT", class_path .. "/" .. ids[math.random(n_ids)], headers, increment)
+  elseif workload == "me" then
+    client_headers["X-Parse-Session-Token"] = users[math.random(n_users)][3]
+    return wrk.format("GET", me_path, client_headers)
+  elseif workload == "get-session" then
+    client_headers["X-Parse-Session-Token"] = users[math.random(n_users)][3]
+    return wrk.format("GET", class_path .. "/" .. ids[math.random(n_ids)], client_headers)
+  elseif workload == "login" then
+    local u = users[math.random(n_users)]
+    local body = string.format('{"username":"%s","password":"%s"}', u[1], u[2])
+    return wrk.format("POST", login_path, client_headers, body)
   end
   error("unknown BENCH_WORKLOAD " .. workload)
 end
