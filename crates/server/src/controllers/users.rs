@@ -284,25 +284,9 @@ pub async fn request_password_reset(ctx: &Ctx<'_>, params: Map<String, Value>) -
         return Ok(ParseResponse::ok(json!({})));
     };
     let policy = &ctx.app.config.accounts.password_policy;
-    let current_token = user.get("_perishable_token").and_then(Value::as_str);
-    let current_expiry = stored_date(&user, "_perishable_token_expires_at");
-    let reusable = policy.reset_token_reuse_if_valid && current_expiry.is_some_and(|expiry| expiry > ctx.now);
-    let token = match current_token {
-        Some(token) if reusable => token.to_string(),
-        _ => {
-            let token = random_string(25);
-            let mut updates = vec![(FieldPath::top("_perishable_token"), FieldUpdate::Set(json!(token)))];
-            if let Some(validity) = policy.reset_token_validity {
-                updates.push((
-                    FieldPath::top("_perishable_token_expires_at"),
-                    FieldUpdate::Set(date_value(ctx.now + validity)),
-                ));
-            }
-            let schema = master.schema("_User").await?.ok_or_else(ParseError::object_not_found)?;
-            master.store.update(&schema, &user_id_of(&user), &Filter::everything(), &updates).await?;
-            token
-        }
-    };
+    let token = RESET_TOKEN
+        .issue(&master, &user, policy.reset_token_validity, policy.reset_token_reuse_if_valid)
+        .await?;
     let username = user.get("username").and_then(Value::as_str).unwrap_or_default();
     account_mail::send_password_reset(ctx, &email, username, &token);
     Ok(ParseResponse::ok(json!({})))
@@ -325,29 +309,58 @@ pub async fn request_verification_email(
         return Err(ParseError::new(ErrorCode::OtherCause, message).into());
     }
     let accounts = &ctx.app.config.accounts;
-    let current_token = user.get("_email_verify_token").and_then(Value::as_str);
-    let current_expiry = stored_date(&user, "_email_verify_token_expires_at");
-    let reusable =
-        accounts.email_verify_token_reuse_if_valid && current_expiry.is_some_and(|expiry| expiry > ctx.now);
-    let token = match current_token {
-        Some(token) if reusable => token.to_string(),
-        _ => {
-            let token = random_string(25);
-            let mut updates = vec![(FieldPath::top("_email_verify_token"), FieldUpdate::Set(json!(token)))];
-            if let Some(validity) = accounts.email_verify_token_validity {
-                updates.push((
-                    FieldPath::top("_email_verify_token_expires_at"),
-                    FieldUpdate::Set(date_value(ctx.now + validity)),
-                ));
-            }
-            let schema = master.schema("_User").await?.ok_or_else(ParseError::object_not_found)?;
-            master.store.update(&schema, &user_id_of(&user), &Filter::everything(), &updates).await?;
-            token
-        }
-    };
+    let token = VERIFY_TOKEN
+        .issue(
+            &master,
+            &user,
+            accounts.email_verify_token_validity,
+            accounts.email_verify_token_reuse_if_valid,
+        )
+        .await?;
     let username = user.get("username").and_then(Value::as_str).unwrap_or_default();
     account_mail::send_verification(ctx, &email, username, &token);
     Ok(ParseResponse::ok(json!({})))
+}
+
+/// A single-use token kept on a user, with its optional expiry: the e-mail verification token
+/// and the password reset token.
+struct UserToken {
+    field: &'static str,
+    expires_field: &'static str,
+}
+
+const VERIFY_TOKEN: UserToken =
+    UserToken { field: "_email_verify_token", expires_field: "_email_verify_token_expires_at" };
+const RESET_TOKEN: UserToken =
+    UserToken { field: "_perishable_token", expires_field: "_perishable_token_expires_at" };
+
+impl UserToken {
+    /// The token to mail: the user's current one when `reuse_if_valid` and it has not expired,
+    /// else a new one (stored, replacing the old) valid for `validity`.
+    async fn issue(
+        &self,
+        master: &Ctx<'_>,
+        user: &Object,
+        validity: Option<std::time::Duration>,
+        reuse_if_valid: bool,
+    ) -> ApiResult<String> {
+        let current = user.get(self.field).and_then(Value::as_str);
+        let unexpired = stored_date(user, self.expires_field).is_some_and(|expiry| expiry > master.now);
+        if let Some(token) = current.filter(|_| reuse_if_valid && unexpired) {
+            return Ok(token.to_string());
+        }
+        let token = random_string(25);
+        let mut updates = vec![(FieldPath::top(self.field), FieldUpdate::Set(json!(token)))];
+        if let Some(validity) = validity {
+            updates.push((
+                FieldPath::top(self.expires_field),
+                FieldUpdate::Set(date_value(master.now + validity)),
+            ));
+        }
+        let schema = master.schema("_User").await?.ok_or_else(ParseError::object_not_found)?;
+        master.store.update(&schema, &user_id_of(user), &Filter::everything(), &updates).await?;
+        Ok(token)
+    }
 }
 
 /// Why an e-mailed link did not work.
