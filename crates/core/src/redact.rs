@@ -30,6 +30,12 @@ pub fn redact_secrets(class_name: &str, object: &mut Object, viewer: Viewer<'_>)
     }
     object.remove("password");
     object.remove("sessionToken");
+    if let Some(Value::Object(providers)) = object.get_mut("authData") {
+        providers.retain(|_, data| !data.is_null());
+    }
+    if object.get("authData").and_then(Value::as_object).is_some_and(Map::is_empty) {
+        object.remove("authData");
+    }
     if viewer.master {
         return;
     }
@@ -40,13 +46,9 @@ pub fn redact_secrets(class_name: &str, object: &mut Object, viewer: Viewer<'_>)
         return;
     }
     if let Some(Value::Object(providers)) = object.get_mut("authData") {
-        providers.retain(|_, data| !data.is_null());
         for data in providers.values_mut() {
             *data = public_provider_data(data);
         }
-    }
-    if object.get("authData").and_then(Value::as_object).is_some_and(Map::is_empty) {
-        object.remove("authData");
     }
 }
 

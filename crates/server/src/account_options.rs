@@ -87,6 +87,8 @@ pub struct AccountLockout {
     pub threshold: u32,
     /// `duration`, given in minutes (0 < duration ≤ 99999).
     pub duration: Duration,
+    /// The same as configured, for parse-server's message ("… after 5 minute(s)").
+    pub duration_minutes: f64,
     /// `unlockOnPasswordReset`.
     pub unlock_on_password_reset: bool,
 }
@@ -249,6 +251,7 @@ impl AccountLockout {
         Ok(Some(AccountLockout {
             threshold: threshold as u32,
             duration: Duration::from_secs_f64(duration * 60.0),
+            duration_minutes: duration,
             unlock_on_password_reset,
         }))
     }

@@ -101,13 +101,31 @@ pub async fn users_with_auth_data(ctx: &Ctx<'_>, change: &AuthDataChange) -> Api
         .linked()
         .map(|(provider, data)| Filter::Field {
             path: FieldPath { field: "authData".into(), subpath: vec![provider.to_string(), "id".into()] },
-            constraint: Constraint::Eq(data.get("id").cloned().unwrap_or(json!(null))),
+            constraint: Constraint::In(id_forms(data.get("id").unwrap_or(&Value::Null))),
         })
         .collect();
     if alternatives.is_empty() {
         return Ok(Vec::new());
     }
     Ok(ctx.store.find(&schema, &Query::matching(Filter::Or(alternatives))).await?)
+}
+
+/// The stored forms an account id may have: providers' APIs give some ids as numbers (GitHub)
+/// that clients send as strings, so both find the same user.
+fn id_forms(id: &Value) -> Vec<Value> {
+    match id {
+        Value::String(text) => {
+            let mut forms = vec![id.clone()];
+            if let Ok(number) = text.parse::<i64>()
+                && number.to_string() == *text
+            {
+                forms.push(json!(number));
+            }
+            forms
+        }
+        Value::Number(number) => vec![id.clone(), json!(number.to_string())],
+        other => vec![other.clone()],
+    }
 }
 
 /// Checks every linked provider's data with its adapter (252 for a provider this app does not

@@ -112,13 +112,30 @@ impl Auth {
         }
     }
 
-    /// Fields of `schema`'s objects this caller may not see.
+    /// Fields of `schema`'s objects this caller may not see: the class's `protectedFields`,
+    /// plus parse-server's default for users, `{"_User": {"*": ["email"]}}` (a user still sees
+    /// their own email: `hide_protected_fields` skips the caller's own user object).
     pub fn hidden_fields(&self, schema: &ClassSchema) -> Vec<String> {
         if self.master {
-            Vec::new()
-        } else {
-            protected_fields(&schema.class_level_permissions, &self.acl_entities())
+            return Vec::new();
         }
+        let permissions = &schema.class_level_permissions;
+        if schema.class_name != "_User" {
+            return protected_fields(permissions, &self.acl_entities());
+        }
+        let mut permissions = permissions.clone();
+        if let Some(clp) = permissions.as_object_mut() {
+            let protected = clp.entry("protectedFields").or_insert_with(|| serde_json::json!({}));
+            if let Some(protected) = protected.as_object_mut() {
+                let public = protected.entry("*").or_insert_with(|| serde_json::json!([]));
+                if let Some(list) = public.as_array_mut()
+                    && !list.iter().any(|field| field == "email")
+                {
+                    list.push(serde_json::json!("email"));
+                }
+            }
+        }
+        protected_fields(&permissions, &self.acl_entities())
     }
 
     /// Fails with 119 for the read-only master key, as parse-server does for every write.

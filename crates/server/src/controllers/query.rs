@@ -240,8 +240,14 @@ fn hide_protected_fields(ctx: &Ctx<'_>, schema: &ClassSchema, objects: &mut [Obj
     if hidden.is_empty() {
         return;
     }
+    let own_user = |object: &Object| {
+        schema.class_name == "_User"
+            && ctx.auth.user_id().is_some_and(|me| object.get("objectId") == Some(&json!(me)))
+    };
     for object in objects {
-        object.retain(|field, _| !hidden.contains(field));
+        if !own_user(object) {
+            object.retain(|field, _| !hidden.contains(field));
+        }
     }
 }
 

@@ -25,7 +25,10 @@ pub async fn create(ctx: &Ctx<'_>, mut body: Map<String, Value>) -> ApiResult<Pa
         return Ok(prepared.response(location));
     }
     let user_id = ctx.auth.user_id().ok_or_else(session_required)?.to_string();
-    for owned in ["objectId", "user", "sessionToken", "expiresAt", "createdWith", "restricted", "ACL"] {
+    if body.contains_key("ACL") {
+        return Err(ParseError::new(ErrorCode::InvalidKeyName, "Cannot set ACL on a Session.").into());
+    }
+    for owned in ["objectId", "user", "sessionToken", "expiresAt", "createdWith", "restricted"] {
         body.remove(owned);
     }
     for key in body.keys() {
@@ -66,30 +69,40 @@ pub async fn update(ctx: &Ctx<'_>, session_id: &str, body: Map<String, Value>) -
     Ok(ParseResponse::ok(Value::Object(response)))
 }
 
-/// `PUT /sessions/me`
+/// `PUT /sessions/me`. Sent with `X-Parse-Installation-Id`, it pairs a session that has no
+/// installation yet with that installation (the REST guide's way to do it).
 pub async fn update_current(ctx: &Ctx<'_>, body: Map<String, Value>) -> ApiResult<ParseResponse> {
     let session_id = ctx.auth.user.as_ref().ok_or_else(session_required)?.session_id.clone();
+    if let Some(installation_id) = &ctx.auth.installation_id {
+        let master = ctx.with_auth(&crate::context::MASTER);
+        if let Some(schema) = master.schema("_Session").await? {
+            let unpaired = reparse_core::query::Filter::Field {
+                path: reparse_core::query::FieldPath::top("installationId"),
+                constraint: reparse_core::query::Constraint::Exists(false),
+            };
+            let pair = vec![(
+                reparse_core::query::FieldPath::top("installationId"),
+                reparse_core::update::FieldUpdate::Set(json!(installation_id)),
+            )];
+            master.store.update(&schema, &session_id, &unpaired, &pair).await?;
+        }
+    }
     update(ctx, &session_id, body).await
 }
 
-/// `DELETE /sessions/:id`: its token stops working at once.
+/// `DELETE /sessions/:id`: its token stops working at once. A client finds only its own
+/// sessions, so another user's session is "not found" (101), revealing nothing.
 pub async fn delete(ctx: &Ctx<'_>, session_id: &str) -> ApiResult<ParseResponse> {
     ctx.auth.ensure_writable()?;
-    let master = ctx.with_auth(&crate::context::MASTER);
-    let Some(schema) = ctx.schema("_Session").await? else {
-        return Err(ParseError::object_not_found().into());
-    };
-    let found = ctx.store.find(&schema, &reparse_core::query::Query::matching(by_id(session_id))).await?;
-    let Some(session) = found.first() else {
-        return Err(ParseError::object_not_found().into());
-    };
+    let mut filter = by_id(session_id);
     if !ctx.auth.master {
         let user_id = ctx.auth.user_id().ok_or_else(session_required)?;
-        if sessions::pointer_id(session, "user").as_deref() != Some(user_id) {
-            return Err(ParseError::new(ErrorCode::InvalidSessionToken, "Invalid session token").into());
-        }
+        filter = reparse_core::query::Filter::And(vec![filter, points_to_user("user", user_id)]);
     }
-    sessions::revoke_sessions(&master, by_id(session_id)).await?;
+    let master = ctx.with_auth(&crate::context::MASTER);
+    if sessions::revoke_sessions(&master, filter).await? == 0 {
+        return Err(ParseError::object_not_found().into());
+    }
     Ok(ParseResponse::ok(json!({})))
 }
 

@@ -34,7 +34,14 @@ pub async fn create(ctx: &Ctx<'_>, mut body: Map<String, Value>) -> ApiResult<Pa
             let mut existing = auth_data::users_with_auth_data(ctx, &change).await?;
             match existing.len() {
                 0 => Some(change),
-                1 => return log_in_with_auth_data(ctx, existing.remove(0), &change).await,
+                1 => {
+                    let user = existing.remove(0);
+                    // Signed in as someone else: the account is theirs, not the caller's.
+                    if ctx.auth.user_id().is_some_and(|me| me != user_id_of(&user)) {
+                        return Err(auth_data::already_linked().into());
+                    }
+                    return log_in_with_auth_data(ctx, user, &change).await;
+                }
                 _ => return Err(auth_data::already_linked().into()),
             }
         }
@@ -153,7 +160,7 @@ pub async fn update(ctx: &Ctx<'_>, user_id: &str, mut body: Map<String, Value>) 
                 let message = format!("Cannot modify user {user_id}.");
                 return Err(ParseError::new(ErrorCode::SessionMissing, message).into());
             }
-            Some(me) if me != user_id => return Err(ParseError::object_not_found().into()),
+            Some(me) if me != user_id => return Err(insufficient_auth().into()),
             Some(_) => {}
         }
     }
@@ -236,14 +243,21 @@ pub async fn delete(ctx: &Ctx<'_>, user_id: &str) -> ApiResult<ParseResponse> {
     if !ctx.auth.master && ctx.auth.user.is_none() {
         return Err(ParseError::new(ErrorCode::SessionMissing, "Insufficient auth to delete user").into());
     }
-    let restriction = match ctx.auth.user_id() {
-        Some(me) if !ctx.auth.master && me != user_id => return Err(ParseError::object_not_found().into()),
-        _ => Filter::everything(),
-    };
-    objects::delete_object(ctx, "_User", user_id, restriction).await?;
+    if let Some(me) = ctx.auth.user_id()
+        && !ctx.auth.master
+        && me != user_id
+    {
+        return Err(insufficient_auth().into());
+    }
+    objects::delete_object(ctx, "_User", user_id, Filter::everything()).await?;
     sessions::revoke_sessions(&ctx.with_auth(&MASTER), points_to_user("user", user_id)).await?;
     ctx.app.sessions.evict_user(user_id);
     Ok(ParseResponse::ok(json!({})))
+}
+
+/// parse-server's answer when a user writes another user (its `handleSessionMissingError`).
+fn insufficient_auth() -> ParseError {
+    ParseError::new(ErrorCode::SessionMissing, "Insufficient auth.")
 }
 
 /// The updates a password change makes: the new hash, the policy's bookkeeping. Checks the

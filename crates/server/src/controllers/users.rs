@@ -66,7 +66,10 @@ pub async fn log_in_as(ctx: &Ctx<'_>, params: Map<String, Value>) -> ApiResult<P
     if !ctx.auth.master {
         return Err(ParseError::new(ErrorCode::OperationForbidden, "master key is required").into());
     }
-    ctx.auth.ensure_writable()?;
+    if ctx.auth.read_only {
+        let message = "read-only masterKey isn't allowed to login as another user.";
+        return Err(ParseError::new(ErrorCode::OperationForbidden, message).into());
+    }
     let user_id = match params.get("userId") {
         Some(Value::String(id)) if !id.is_empty() => id.clone(),
         _ => {
@@ -167,7 +170,7 @@ async fn apply_lockout(master: &Ctx<'_>, user: Object, valid: bool) -> ApiResult
         return Ok(user);
     };
     let locked_message = || {
-        let minutes = lockout.duration.as_secs_f64() / 60.0;
+        let minutes = lockout.duration_minutes;
         ParseError::new(
             ErrorCode::ObjectNotFound,
             format!(
@@ -182,33 +185,38 @@ async fn apply_lockout(master: &Ctx<'_>, user: Object, valid: bool) -> ApiResult
     let failures = user.get("_failed_login_count").and_then(Value::as_f64).unwrap_or(0.0);
     let user_id = user_id_of(&user);
     let schema = master.schema("_User").await?.ok_or_else(ParseError::object_not_found)?;
+    let everything = Filter::everything();
     if valid {
         if failures == 0.0 && locked_until.is_none() {
             return Ok(user);
         }
         let reset = vec![
-            (FieldPath::top("_failed_login_count"), FieldUpdate::Delete),
+            (FieldPath::top("_failed_login_count"), FieldUpdate::Set(json!(0))),
             (FieldPath::top("_account_lockout_expires_at"), FieldUpdate::Delete),
         ];
-        let updated = master.store.update(&schema, &user_id, &Filter::everything(), &reset).await?;
-        return Ok(updated.unwrap_or(user));
+        return Ok(master.store.update(&schema, &user_id, &everything, &reset).await?.unwrap_or(user));
     }
-    // A lockout that has run out starts the count again.
+    // A lockout that has run out gives a fresh set of attempts.
     let mut updates = Vec::new();
     if locked_until.is_some() {
         updates.push((FieldPath::top("_failed_login_count"), FieldUpdate::Set(json!(0))));
         updates.push((FieldPath::top("_account_lockout_expires_at"), FieldUpdate::Delete));
     }
+    // One atomic increment, so concurrent failures are all counted.
     updates.push((FieldPath::top("_failed_login_count"), FieldUpdate::Increment(1.into())));
-    let Some(updated) = master.store.update(&schema, &user_id, &Filter::everything(), &updates).await? else {
+    let Some(updated) = master.store.update(&schema, &user_id, &everything, &updates).await? else {
         return Ok(user);
     };
     let count = updated.get("_failed_login_count").and_then(Value::as_f64).unwrap_or(0.0);
-    if count >= f64::from(lockout.threshold) {
+    let threshold = f64::from(lockout.threshold);
+    if count >= threshold {
         let until = master.now + lockout.duration;
         let lock = vec![(FieldPath::top("_account_lockout_expires_at"), FieldUpdate::Set(date_value(until)))];
-        master.store.update(&schema, &user_id, &Filter::everything(), &lock).await?;
-        return Err(locked_message().into());
+        master.store.update(&schema, &user_id, &everything, &lock).await?;
+        // The failure that reaches the threshold is answered like any other; later ones are not.
+        if count > threshold {
+            return Err(locked_message().into());
+        }
     }
     Ok(updated)
 }
