@@ -248,6 +248,83 @@ describe('password reset', () => {
   });
 });
 
+describe('password policy and lockout around resets', () => {
+  let sink;
+  let server;
+  let Parse;
+
+  before(async () => {
+    sink = await startSmtpSink();
+    server = await startServer({
+      appName: 'Policy Test',
+      emailAdapter: emailAdapter(sink),
+      // maxPasswordAge is in days: about 2.6 s here.
+      passwordPolicy: { maxPasswordAge: 0.00003, resetTokenValidityDuration: 600, resetTokenReuseIfValid: true },
+      accountLockout: { threshold: 2, duration: 10, unlockOnPasswordReset: true },
+    });
+    Parse = initParse(server);
+  });
+
+  after(async () => {
+    await server?.stop();
+    server?.cleanup();
+    await sink?.close();
+  });
+
+  async function resetLink(email) {
+    const before = sink.messages.length;
+    await Parse.User.requestPasswordReset(email);
+    return firstLink(await sink.waitForMail(m => m.to === email && sink.messages.indexOf(m) >= before, 10000));
+  }
+
+  async function resetThroughForm(link, password) {
+    const token = new URL(link).searchParams.get('token');
+    const res = await fetch(`${server.url}/apps/${server.appId}/request_password_reset`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, new_password: password }).toString(),
+    });
+    assert.equal(res.status, 302);
+    assert.match(res.headers.get('location'), /password_reset_success\.html/);
+  }
+
+  it('resetTokenReuseIfValid: asking twice mails the same valid link', async () => {
+    const username = uniq('reuse');
+    const email = `${username.toLowerCase()}@example.com`;
+    await Parse.User.signUp(username, 'pw-one', { email });
+    const first = await resetLink(email);
+    const second = await resetLink(email);
+    assert.equal(second, first);
+  });
+
+  it('maxPasswordAge: an old password must be reset; the reset password logs in', async () => {
+    const username = uniq('aged');
+    const email = `${username.toLowerCase()}@example.com`;
+    await Parse.User.signUp(username, 'aging-password', { email });
+    await Parse.User.logIn(username, 'aging-password');
+    await new Promise(resolve => setTimeout(resolve, 3500));
+    const expired = await server.request('GET', '/login', { query: { username, password: 'aging-password' } });
+    assertParseError(expired, 404, 101, 'Your password has expired. Please reset your password.');
+    await resetThroughForm(await resetLink(email), 'fresh-password');
+    await Parse.User.logIn(username, 'fresh-password');
+  });
+
+  it('unlockOnPasswordReset: a locked account opens again after a reset', async () => {
+    const username = uniq('locked');
+    const email = `${username.toLowerCase()}@example.com`;
+    await Parse.User.signUp(username, 'right-password', { email });
+    const attempt = password => server.request('POST', '/login', { body: { username, password } });
+    assertParseError(await attempt('wrong-1'), 404, 101, 'Invalid username/password.');
+    assertParseError(await attempt('wrong-2'), 404, 101, 'Invalid username/password.');
+    const locked = await attempt('right-password');
+    assertParseError(locked, 404, 101);
+    assert.match(locked.json.error, /locked/);
+    await resetThroughForm(await resetLink(email), 'after-reset');
+    assertStatus(await attempt('after-reset'), 200);
+  });
+});
+
 describe('without an emailAdapter', () => {
   let server;
   before(async () => {

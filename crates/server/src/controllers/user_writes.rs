@@ -107,10 +107,11 @@ pub async fn create(ctx: &Ctx<'_>, mut body: Map<String, Value>) -> ApiResult<Pa
     let accounts = &ctx.app.config.accounts;
     let withhold_session = accounts.prevent_login_with_unverified_email && verify_email;
     if !withhold_session {
-        let provider = auth_data.as_ref().and_then(AuthDataChange::first_provider).unwrap_or("password");
-        let session =
-            sessions::create_session(ctx, &user_id, created_with("signup", Some(provider)), Map::new())
-                .await?;
+        // parse-server credits a sign-up through a provider as a login with it.
+        let provider = auth_data.as_ref().and_then(AuthDataChange::first_provider);
+        let action = if provider.is_some() { "login" } else { "signup" };
+        let created = created_with(action, Some(provider.unwrap_or("password")));
+        let session = sessions::create_session(ctx, &user_id, created, Map::new()).await?;
         body.insert("sessionToken".into(), session["sessionToken"].clone());
     }
     if let (Some(token), Some(email)) = (verification_token, email) {
