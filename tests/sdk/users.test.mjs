@@ -749,6 +749,21 @@ describe('sessions', () => {
   });
 });
 
+describe('purging sessions and users', () => {
+  it('a purge of _Session or _User ends the tokens at once, cached or not', async () => {
+    const { server } = ctx;
+    const first = await signUp(server);
+    await assertTokenAlive(server, first.token, first.id);
+    assertStatus(await server.request('DELETE', '/purge/_Session', { auth: 'master' }), 200);
+    await assertTokenDead(server, first.token);
+
+    const second = await signUp(server);
+    await assertTokenAlive(server, second.token, second.id);
+    assertStatus(await server.request('DELETE', '/purge/_User', { auth: 'master' }), 200);
+    await assertTokenDead(server, second.token);
+  });
+});
+
 describe('session expiry (sessionLength: 2 s)', () => {
   const own = ownServer({ sessionLength: 2 });
 

@@ -63,6 +63,11 @@ impl SessionCache {
         self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(token);
     }
 
+    /// Forgets every token.
+    pub fn clear(&self) {
+        self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+    }
+
     /// Forgets every token of a user.
     pub fn evict_user(&self, user_id: &str) {
         let mut entries = self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner());

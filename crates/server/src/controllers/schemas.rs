@@ -151,6 +151,10 @@ pub async fn purge(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<ParseResponse> 
     } else {
         ctx.app.storage.purge(&schema).await?;
     }
+    // Purged sessions (or their users) must stop working at once, not when the cache expires.
+    if matches!(class_name, "_Session" | "_User") {
+        ctx.app.sessions.clear();
+    }
     Ok(ParseResponse::ok(json!({})))
 }
 
