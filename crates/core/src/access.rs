@@ -1,14 +1,15 @@
 //! Who may do what to a class, before any object is looked at: parse-server's rules for system
 //! classes and class-level permissions (CLPs), evaluated for a caller who is a set of ACL
 //! entities (`*`, a user id, `role:<name>`s).
-//!
-//! Until users and roles exist the server passes `["*"]`, so only public grants match; grants to
-//! users, roles, `requiresAuthentication` and pointer permissions admit no one yet, which is
-//! exactly what they mean for an anonymous caller.
+//! An anonymous caller is `["*"]`: only public grants match, and `requiresAuthentication` and
+//! pointer permissions admit no one, which is what they mean for it. Protected fields are in
+//! `redact`, with the rest of what a caller may not see.
 
 use serde_json::Value;
 
 use crate::error::{ErrorCode, ParseError, ParseResult};
+use crate::query::{Constraint, FieldPath, Filter};
+use crate::schema::{ClassSchema, FieldType};
 
 /// A class-level operation, named as in CLPs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,9 +79,9 @@ pub fn enforce_system_class_access(operation: Operation, class_name: &str, maste
 pub enum Permission {
     /// Go ahead (object ACLs still apply).
     Granted,
-    /// Only objects whose pointer fields name the caller (pointer permissions): for a caller
-    /// who is no user, no object.
-    OwnObjectsOnly,
+    /// Only objects whose pointer fields (`fields`) name the caller (pointer permissions): for
+    /// a caller who is no user, no object.
+    OwnObjectsOnly { fields: Vec<String> },
 }
 
 /// Checks the class-level permission for `operation`, parse-server's `validatePermission`.
@@ -117,32 +118,42 @@ pub fn check_class_permission(
         return Err(denied());
     }
     let user_fields = if operation.reads() { "readUserFields" } else { "writeUserFields" };
-    let has_list =
-        |value: Option<&Value>| value.and_then(Value::as_array).is_some_and(|list| !list.is_empty());
-    if has_list(permissions.get(user_fields)) || has_list(grants.get("pointerFields")) {
-        return Ok(Permission::OwnObjectsOnly);
+    let names = |value: Option<&Value>| -> Vec<String> {
+        value
+            .and_then(Value::as_array)
+            .map(|list| list.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let mut fields = names(grants.get("pointerFields"));
+    for field in names(permissions.get(user_fields)) {
+        if !fields.contains(&field) {
+            fields.push(field);
+        }
+    }
+    if !fields.is_empty() {
+        return Ok(Permission::OwnObjectsOnly { fields });
     }
     Err(denied())
 }
 
-/// Fields hidden from a caller who is all of `entities`. Each of the caller's entities with a
-/// `protectedFields` entry hides its list; a field stays hidden only if every such entry hides
-/// it (parse-server intersects them, so a role's entry can reveal what `*` hides).
-pub fn protected_fields(permissions: &Value, entities: &[String]) -> Vec<String> {
-    let Some(protected) = permissions.get("protectedFields").and_then(Value::as_object) else {
-        return Vec::new();
-    };
-    let lists: Vec<Vec<&str>> = entities
+/// The objects pointer permissions let `user_id` reach: those whose field (a `_User` pointer,
+/// an array of them, or an object holding one) names the user, in any of `fields`
+/// (parse-server's `addPointerPermissions`). Fields of other types match nothing.
+pub fn pointer_permission_filter(schema: &ClassSchema, fields: &[String], user_id: Option<&str>) -> Filter {
+    let Some(user_id) = user_id else { return Filter::Or(Vec::new()) };
+    let pointer = serde_json::json!({"__type": "Pointer", "className": "_User", "objectId": user_id});
+    let alternatives = fields
         .iter()
-        .filter_map(|entity| protected.get(entity).and_then(Value::as_array))
-        .map(|list| list.iter().filter_map(Value::as_str).collect())
+        .filter_map(|field| {
+            let constraint = match schema.field_type(field)? {
+                FieldType::Pointer { .. } | FieldType::Object => Constraint::Eq(pointer.clone()),
+                FieldType::Array => Constraint::All(vec![pointer.clone()]),
+                _ => return None,
+            };
+            Some(Filter::Field { path: FieldPath::top(field), constraint })
+        })
         .collect();
-    let Some((first, rest)) = lists.split_first() else { return Vec::new() };
-    first
-        .iter()
-        .filter(|field| rest.iter().all(|list| list.contains(field)))
-        .map(|field| field.to_string())
-        .collect()
+    Filter::Or(alternatives)
 }
 
 #[cfg(test)]
@@ -172,6 +183,33 @@ mod tests {
     }
 
     #[test]
+    fn pointer_permissions_match_the_users_pointers_and_arrays() {
+        let mut schema = ClassSchema::new("Note");
+        schema.set_field(
+            "owner",
+            crate::schema::FieldSpec::of(FieldType::Pointer { target_class: "_User".into() }),
+        );
+        schema.set_field("editors", crate::schema::FieldSpec::of(FieldType::Array));
+        schema.set_field("title", crate::schema::FieldSpec::of(FieldType::String));
+        let fields = vec!["owner".to_string(), "editors".to_string(), "title".to_string()];
+        let Filter::Or(alternatives) = pointer_permission_filter(&schema, &fields, Some("u1")) else {
+            panic!("an Or of the pointer fields");
+        };
+        assert_eq!(alternatives.len(), 2, "a String field names nobody");
+        let me = json!({"__type": "Pointer", "className": "_User", "objectId": "u1"});
+        let mine = json!({"owner": me, "editors": []}).as_object().unwrap().clone();
+        let shared = json!({"editors": [me]}).as_object().unwrap().clone();
+        let other = json!({"owner": {"__type": "Pointer", "className": "_User", "objectId": "u2"}})
+            .as_object()
+            .unwrap()
+            .clone();
+        let filter = pointer_permission_filter(&schema, &fields, Some("u1"));
+        assert!(crate::matcher::matches(&filter, &mine) && crate::matcher::matches(&filter, &shared));
+        assert!(!crate::matcher::matches(&filter, &other));
+        assert_eq!(pointer_permission_filter(&schema, &fields, None), Filter::Or(Vec::new()));
+    }
+
+    #[test]
     fn class_permissions_grant_deny_and_narrow() {
         let clp = json!({
             "find": {"*": true}, "get": {}, "count": {"requiresAuthentication": true},
@@ -187,16 +225,8 @@ mod tests {
         );
         assert_eq!(check(Operation::Count).unwrap_err().code, ErrorCode::ObjectNotFound);
         assert_eq!(check(Operation::Create).unwrap_err().code, ErrorCode::OperationForbidden);
-        assert_eq!(check(Operation::Update), Ok(Permission::OwnObjectsOnly));
+        assert_eq!(check(Operation::Update), Ok(Permission::OwnObjectsOnly { fields: vec!["owner".into()] }));
         let admin = vec!["*".to_string(), "role:admin".to_string()];
         assert_eq!(check_class_permission(&clp, Operation::Create, "Note", &admin), Ok(Permission::Granted));
-    }
-
-    #[test]
-    fn protected_fields_collect_the_callers_entries() {
-        let clp = json!({"protectedFields": {"*": ["email", "phone"], "role:staff": ["phone", "salary"]}});
-        assert_eq!(protected_fields(&clp, &public()), vec!["email", "phone"]);
-        let staff = vec!["*".to_string(), "role:staff".to_string()];
-        assert_eq!(protected_fields(&clp, &staff), vec!["phone"]);
     }
 }

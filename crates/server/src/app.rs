@@ -9,6 +9,7 @@ use reparse_mail::{MailConfig, Mailer};
 use reparse_storage::Storage;
 
 use crate::account_options::AccountOptions;
+use crate::roles::RoleCache;
 use crate::schema_cache::SchemaCache;
 use crate::sessions::SessionCache;
 
@@ -63,6 +64,7 @@ pub struct App {
     pub storage: Arc<dyn Storage>,
     pub schemas: SchemaCache,
     pub sessions: SessionCache,
+    pub roles: RoleCache,
     /// Third-party sign-in (`auth`, `enableAnonymousUsers`).
     pub auth_providers: AuthProviders,
     /// Account e-mails, when `emailAdapter` is set.
@@ -91,6 +93,7 @@ impl App {
             storage,
             schemas: SchemaCache::default(),
             sessions: SessionCache::default(),
+            roles: RoleCache::default(),
             auth_providers,
             mailer,
         })

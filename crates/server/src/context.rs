@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use reparse_core::access::{
-    Operation, Permission, check_class_permission, enforce_system_class_access, protected_fields,
+    Operation, Permission, check_class_permission, enforce_system_class_access, pointer_permission_filter,
 };
 use reparse_core::acl::{read_filter, write_filter};
 use reparse_core::query::Filter;
@@ -29,6 +29,8 @@ pub struct Auth {
     pub session_token: Option<String>,
     /// The user the session token belongs to; never set for the master key.
     pub user: Option<SessionUser>,
+    /// The user's `role:<name>` entities, every role they hold directly or through the hierarchy.
+    pub roles: Vec<String>,
     pub installation_id: Option<String>,
     pub client_version: Option<String>,
 }
@@ -42,18 +44,19 @@ pub struct SessionUser {
 }
 
 /// The server acting on its own behalf (creating sessions, checking passwords).
-pub const MASTER: Auth = Auth {
+pub static MASTER: Auth = Auth {
     master: true,
     read_only: false,
     session_token: None,
     user: None,
+    roles: Vec::new(),
     installation_id: None,
     client_version: None,
 };
 
 impl Auth {
     pub fn master() -> Auth {
-        MASTER
+        MASTER.clone()
     }
 
     /// The signed-in user's id, if any.
@@ -61,16 +64,18 @@ impl Auth {
         self.user.as_ref().map(|user| user.user_id.as_str())
     }
 
-    /// Who the caller is, for ACLs: `*`, and the user when signed in (roles join in later).
+    /// Who the caller is, for ACLs: `*`, and when signed in the user id and its roles.
     pub fn acl_entities(&self) -> Vec<String> {
-        let mut entities = vec!["*".to_string()];
+        let mut entities = Vec::with_capacity(2 + self.roles.len());
+        entities.push("*".to_string());
         entities.extend(self.user_id().map(str::to_string));
+        entities.extend(self.roles.iter().cloned());
         entities
     }
 
     /// The caller as `reparse_core::redact` sees it.
     pub fn viewer(&self) -> Viewer<'_> {
-        Viewer { master: self.master, user_id: self.user_id() }
+        Viewer { master: self.master, user_id: self.user_id(), roles: &self.roles }
     }
 
     /// `filter` narrowed to what the caller may read (unchanged for the master key).
@@ -97,7 +102,9 @@ impl Auth {
         let permissions = &schema.class_level_permissions;
         match check_class_permission(permissions, operation, &schema.class_name, &self.acl_entities())? {
             Permission::Granted => Ok(Filter::everything()),
-            Permission::OwnObjectsOnly => Ok(Filter::Or(Vec::new())),
+            Permission::OwnObjectsOnly { fields } => {
+                Ok(pointer_permission_filter(schema, &fields, self.user_id()))
+            }
         }
     }
 
@@ -110,32 +117,6 @@ impl Auth {
                 format!("Permission denied for action addField on class {}.", schema.class_name),
             )),
         }
-    }
-
-    /// Fields of `schema`'s objects this caller may not see: the class's `protectedFields`,
-    /// plus parse-server's default for users, `{"_User": {"*": ["email"]}}` (a user still sees
-    /// their own email: `hide_protected_fields` skips the caller's own user object).
-    pub fn hidden_fields(&self, schema: &ClassSchema) -> Vec<String> {
-        if self.master {
-            return Vec::new();
-        }
-        let permissions = &schema.class_level_permissions;
-        if schema.class_name != "_User" {
-            return protected_fields(permissions, &self.acl_entities());
-        }
-        let mut permissions = permissions.clone();
-        if let Some(clp) = permissions.as_object_mut() {
-            let protected = clp.entry("protectedFields").or_insert_with(|| serde_json::json!({}));
-            if let Some(protected) = protected.as_object_mut() {
-                let public = protected.entry("*").or_insert_with(|| serde_json::json!([]));
-                if let Some(list) = public.as_array_mut()
-                    && !list.iter().any(|field| field == "email")
-                {
-                    list.push(serde_json::json!("email"));
-                }
-            }
-        }
-        protected_fields(&permissions, &self.acl_entities())
     }
 
     /// Fails with 119 for the read-only master key, as parse-server does for every write.

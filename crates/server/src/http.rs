@@ -109,7 +109,9 @@ async fn handle_request(state: &ServerState, request: Request) -> ApiResult<Resp
     if !auth.master
         && let Some(token) = &auth.session_token
     {
-        auth.user = Some(crate::sessions::authenticate(&app, token, chrono::Utc::now()).await?);
+        let user = crate::sessions::authenticate(&app, token, chrono::Utc::now()).await?;
+        auth.roles = crate::roles::role_entities(&app, &user.user_id).await?;
+        auth.user = Some(user);
     }
     let params = if method == Method::GET && body.is_empty() {
         query_string_params(parts.uri.query().unwrap_or_default())?

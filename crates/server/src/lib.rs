@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod pages;
 pub mod passwords;
+pub mod roles;
 pub mod routes;
 pub mod schema_cache;
 pub mod sessions;

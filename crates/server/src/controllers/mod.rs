@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod objects;
 pub mod query;
+pub mod role_writes;
 pub mod schema_writes;
 pub mod schemas;
 pub mod sessions;

@@ -6,7 +6,7 @@ use rand::RngExt;
 use reparse_core::access::Operation;
 use reparse_core::acl::{Permissions, acl_from_permissions, permissions_from_acl};
 use reparse_core::query::{Constraint, FieldPath, Filter};
-use reparse_core::redact::redact_secrets;
+use reparse_core::redact::redact_object;
 use reparse_core::schema::{ClassSchema, FieldType, field_name_is_valid, infer_type, validate_class_name};
 use reparse_core::update::{FieldUpdate, RelationChange, Updates, apply_updates, parse_field_update};
 use reparse_core::value::{Object, date_iso, format_date, parse_date};
@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use crate::context::Ctx;
 use crate::controllers::query::{self, FindRequest};
 use crate::controllers::schema_writes::{class_for_write, ensure_fields};
-use crate::controllers::{sessions, user_writes};
+use crate::controllers::{role_writes, sessions, user_writes};
 use crate::error::ApiResult;
 use crate::routes::ParseResponse;
 
@@ -28,10 +28,12 @@ pub async fn create(ctx: &Ctx<'_>, class_name: &str, body: Map<String, Value>) -
     match class_name {
         "_User" => return user_writes::create(ctx, body).await,
         "_Session" => return sessions::create(ctx, body).await,
+        "_Role" => role_writes::check_new_role(&body)?,
         _ => {}
     }
     let prepared = prepare_create(ctx, class_name, body).await?;
     prepared.store(ctx).await?;
+    forget_roles_after_write(ctx, class_name);
     let location =
         format!("{}/classes/{class_name}/{}", ctx.app.config.public_server_url, prepared.object_id);
     Ok(prepared.response(location))
@@ -147,10 +149,12 @@ pub async fn update(
     match class_name {
         "_User" => return user_writes::update(ctx, object_id, body).await,
         "_Session" => return sessions::update(ctx, object_id, body).await,
+        "_Role" => role_writes::check_role_update(ctx, object_id, &body).await?,
         _ => {}
     }
     let (_, response) =
         update_object(ctx, class_name, object_id, body, Vec::new(), Filter::everything()).await?;
+    forget_roles_after_write(ctx, class_name);
     Ok(ParseResponse::ok(Value::Object(response)))
 }
 
@@ -209,7 +213,15 @@ pub async fn delete(ctx: &Ctx<'_>, class_name: &str, object_id: &str) -> ApiResu
         _ => {}
     }
     delete_object(ctx, class_name, object_id, Filter::everything()).await?;
+    forget_roles_after_write(ctx, class_name);
     Ok(ParseResponse::ok(json!({})))
+}
+
+/// Any change to a role may change who holds which role: resolve again.
+fn forget_roles_after_write(ctx: &Ctx<'_>, class_name: &str) {
+    if class_name == "_Role" {
+        ctx.app.roles.clear();
+    }
 }
 
 /// Deletes one object the caller may delete, among those `restriction` allows; 101 if none.
@@ -522,7 +534,7 @@ pub fn to_client_object(ctx: &Ctx<'_>, schema: &ClassSchema, mut object: Object)
     for value in object.values_mut() {
         add_file_urls(ctx, value);
     }
-    redact_secrets(&schema.class_name, &mut object, ctx.auth.viewer());
+    redact_object(&schema.class_name, &schema.class_level_permissions, &mut object, ctx.auth.viewer());
     object
 }
 

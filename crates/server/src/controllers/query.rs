@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 
 use crate::context::Ctx;
 use crate::controllers::objects::to_client_object;
+use reparse_core::redact::protected_fields;
 
 /// Parameters `GET /classes/:className` accepts (parse-server's list; anything else is 102).
 pub const FIND_PARAMS: &[&str] = &[
@@ -179,8 +180,8 @@ pub async fn find(
         // parse-server answers queries on a class that does not exist with nothing.
         return Ok((Vec::new(), request.count.then_some(0)));
     };
-    let scope =
-        Filter::And(vec![ctx.auth.class_scope(&schema, request.operation)?, session_scope(ctx, class_name)?]);
+    refuse_protected_probes(ctx, &schema, &request.filter, &request.order)?;
+    let scope = read_scope(ctx, &schema, request.operation)?;
     if request.count {
         ctx.auth.class_scope(&schema, Operation::Count)?;
     }
@@ -196,7 +197,6 @@ pub async fn find(
     let stored = ctx.store.find(&schema, &query).await?;
     let mut results: Vec<Object> =
         stored.into_iter().map(|object| to_client_object(ctx, &schema, object)).collect();
-    hide_protected_fields(ctx, &schema, &mut results);
     let mut include = request.include.clone();
     if request.include_all {
         for (field, spec) in &schema.fields {
@@ -234,21 +234,37 @@ fn session_scope(ctx: &Ctx<'_>, class_name: &str) -> ParseResult<Filter> {
     Ok(crate::sessions::points_to_user("user", user_id))
 }
 
-/// Removes the fields the class's `protectedFields` hide from this caller.
-fn hide_protected_fields(ctx: &Ctx<'_>, schema: &ClassSchema, objects: &mut [Object]) {
-    let hidden = ctx.auth.hidden_fields(schema);
-    if hidden.is_empty() {
-        return;
+/// What of a class a read may reach: the class-level permission (with pointer permissions)
+/// and, for sessions, the caller's own. Every read path (find, sub-queries, include) uses it.
+fn read_scope(ctx: &Ctx<'_>, schema: &ClassSchema, operation: Operation) -> ParseResult<Filter> {
+    Ok(Filter::And(vec![ctx.auth.class_scope(schema, operation)?, session_scope(ctx, &schema.class_name)?]))
+}
+
+/// A client may not constrain or sort by a field it may not see: the answer would tell it the
+/// value (parse-server's `denyProtectedFields`, extended to nested `$and`/`$or` and to `order`).
+fn refuse_protected_probes(
+    ctx: &Ctx<'_>,
+    schema: &ClassSchema,
+    filter: &Filter,
+    order: &[SortKey],
+) -> ParseResult<()> {
+    if ctx.auth.master {
+        return Ok(());
     }
-    let own_user = |object: &Object| {
-        schema.class_name == "_User"
-            && ctx.auth.user_id().is_some_and(|me| object.get("objectId") == Some(&json!(me)))
-    };
-    for object in objects {
-        if !own_user(object) {
-            object.retain(|field, _| !hidden.contains(field));
-        }
+    let class_name = &schema.class_name;
+    let protected = protected_fields(class_name, &schema.class_level_permissions, ctx.auth.viewer());
+    if protected.is_empty() {
+        return Ok(());
     }
+    if let Some(path) = filter.fields().into_iter().find(|path| protected.contains(&path.field)) {
+        let message = format!("This user is not allowed to query {} on class {class_name}", path.field);
+        return Err(ParseError::new(ErrorCode::OperationForbidden, message));
+    }
+    if let Some(key) = order.iter().find(|key| protected.contains(&key.path.field)) {
+        let message = format!("This user is not allowed to sort by {} on class {class_name}", key.path.field);
+        return Err(ParseError::new(ErrorCode::OperationForbidden, message));
+    }
+    Ok(())
 }
 
 /// Keeps the fields `keys` names (and those always kept); `a.b` keeps `b` of the object
@@ -368,10 +384,14 @@ async fn run_subquery<'a>(ctx: &'a Ctx<'a>, sub: SubQuery) -> ParseResult<(Strin
     let Some(schema) = ctx.schema(&sub.class_name).await? else {
         return Ok((sub.class_name, Vec::new()));
     };
-    let scope = ctx.auth.class_scope(&schema, Operation::Find)?;
+    refuse_protected_probes(ctx, &schema, &sub.filter, &sub.order)?;
+    let scope = read_scope(ctx, &schema, Operation::Find)?;
     let filter = ctx.auth.readable(Filter::And(vec![resolve(ctx, &schema, sub.filter).await?, scope]));
     let query = Query { filter, order: sub.order, skip: sub.skip, limit: sub.limit };
-    Ok((sub.class_name, ctx.store.find(&schema, &query).await?))
+    // Sub-query results are used for their ids and `$select` keys only; they are redacted like
+    // any answer so a `$select` on a secret or protected field finds nothing to compare.
+    let found = ctx.store.find(&schema, &query).await?;
+    Ok((sub.class_name, found.into_iter().map(|object| to_client_object(ctx, &schema, object)).collect()))
 }
 
 async fn pointers_matching<'a>(ctx: &'a Ctx<'a>, sub: SubQuery) -> ParseResult<Vec<Value>> {
@@ -414,12 +434,11 @@ fn include_path<'a>(
             let Some(schema) = ctx.schema(&class_name).await? else {
                 continue;
             };
-            let scope = ctx.auth.class_scope(&schema, Operation::Find)?;
+            let scope = read_scope(ctx, &schema, Operation::Find)?;
             let filter = ctx.auth.readable(Filter::And(vec![id_in(ids), scope]));
             let found = ctx.store.find(&schema, &Query::matching(filter)).await?;
             let mut found: Vec<Object> =
                 found.into_iter().map(|object| to_client_object(ctx, &schema, object)).collect();
-            hide_protected_fields(ctx, &schema, &mut found);
             include_path(ctx, &mut found, rest).await?;
             for mut object in found {
                 let id = object.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();

@@ -155,6 +155,9 @@ pub async fn purge(ctx: &Ctx<'_>, class_name: &str) -> ApiResult<ParseResponse> 
     if matches!(class_name, "_Session" | "_User") {
         ctx.app.sessions.clear();
     }
+    if class_name == "_Role" {
+        ctx.app.roles.clear();
+    }
     Ok(ParseResponse::ok(json!({})))
 }
 
