@@ -16,6 +16,8 @@ pub(crate) enum OptionKind {
     Number,
     /// A JSON object (in the environment and on the command line, as JSON text).
     Json,
+    /// A list of strings (comma-separated in the environment and on the command line).
+    List,
 }
 
 #[derive(Debug)]
@@ -71,6 +73,7 @@ options! {
     "passwordPolicy", "PARSE_SERVER_PASSWORD_POLICY", "password-policy", Json, "validatorPattern, doNotAllowUsername, maxPasswordAge, maxPasswordHistory, resetTokenValidityDuration, resetTokenReuseIfValid";
     "accountLockout", "PARSE_SERVER_ACCOUNT_LOCKOUT", "account-lockout", Json, "{duration (minutes), threshold, unlockOnPasswordReset}";
     "emailAdapter", "PARSE_SERVER_EMAIL_ADAPTER", "email-adapter", Json, "SMTP settings: {module, options: {host, port, auth, fromAddress}} or {smtp: {...}}";
+    "masterKeyIps", "PARSE_SERVER_MASTER_KEY_IPS", "master-key-ips", List, "Addresses or CIDR ranges the master key is accepted from (default 127.0.0.1, ::1)";
     "customPages", "PARSE_SERVER_CUSTOM_PAGES", "custom-pages", Json, "URLs replacing the account pages (choosePassword, verifyEmailSuccess, ...)";
 }
 
@@ -83,7 +86,6 @@ pub(crate) const NOT_YET_SUPPORTED: &[&str] = &[
     "liveQueryServerOptions",
     "filesAdapter",
     "fileUpload",
-    "masterKeyIps",
     "maintenanceKey",
     "maintenanceKeyIps",
     "graphQLPath",
@@ -152,6 +154,12 @@ fn coerce(spec: &OptionSpec, value: Value) -> Result<Value, String> {
             Ok(number) if number >= 0.0 => Ok(Value::from(number)),
             _ => Err(bad(&Value::String(text))),
         },
+        (OptionKind::List, Value::Array(items)) if items.iter().all(Value::is_string) => {
+            Ok(Value::Array(items))
+        }
+        (OptionKind::List, Value::String(text)) => {
+            Ok(Value::Array(text.split(',').map(|item| Value::String(item.trim().to_string())).collect()))
+        }
         (OptionKind::Json, Value::Object(map)) => Ok(Value::Object(map)),
         (OptionKind::Json, Value::String(text)) => match serde_json::from_str(&text) {
             Ok(Value::Object(map)) => Ok(Value::Object(map)),

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use reparse_server::ip_allow::IpAllowList;
 use reparse_server::{AccountOptions, AppConfig};
 use serde_json::{Map, Value};
 
@@ -120,6 +121,17 @@ pub(crate) fn apply_app_options(config: &mut AppConfig, options: &Map<String, Va
         config.object_id_size = (size as usize).clamp(1, 64);
     }
     config.accounts = AccountOptions::from_options(options)?;
+    if let Some(ips) = options.get("masterKeyIps") {
+        let entries: Vec<&str> = match ips {
+            Value::Array(list) => list
+                .iter()
+                .map(|v| v.as_str().ok_or("masterKeyIps: entries must be strings"))
+                .collect::<Result<_, _>>()?,
+            Value::String(text) => text.split(',').collect(),
+            _ => return Err("masterKeyIps must be a list of addresses".into()),
+        };
+        config.master_key_ips = IpAllowList::parse(entries)?;
+    }
     Ok(())
 }
 

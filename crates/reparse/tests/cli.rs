@@ -311,3 +311,33 @@ fn users_migrated_with_parse_server_hashes_log_in() {
         assert_eq!((status, body), (404, json!({"code": 101, "error": "Invalid username/password."})));
     }
 }
+
+/// `masterKeyIps`: the master key works from listed addresses only (loopback by default), and
+/// a refused master key is parse-server's raw 403, not a downgrade to a client request.
+#[test]
+fn the_master_key_is_accepted_from_master_key_ips_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    let schemas = |server: &Server| {
+        let master = [("X-Parse-Application-Id", "ips"), ("X-Parse-Master-Key", "ips-master")];
+        call("GET", &format!("{}/schemas", server.url), &master, None)
+    };
+    let write = |ips: Value| {
+        let text = json!({"appId": "ips", "masterKey": "ips-master", "masterKeyIps": ips,
+            "databaseURI": format!("sqlite://{}", dir.path().join("ips.sqlite").display())});
+        std::fs::write(&config, text.to_string()).unwrap();
+    };
+    write(json!(["10.1.2.3", "192.168.0.0/16"]));
+    let server = Server::start(dir.path(), &["--config", config.to_str().unwrap()]);
+    assert_eq!(schemas(&server), (403, json!({"error": "unauthorized"})));
+    drop(server);
+
+    write(json!(["10.0.0.0/8", "127.0.0.0/8"]));
+    let server = Server::start(dir.path(), &["--config", config.to_str().unwrap()]);
+    assert_eq!(schemas(&server).0, 200);
+    drop(server);
+
+    write(json!(["not-an-address"]));
+    let (ok, _, stderr) = run_cli(dir.path(), &["serve", "--config", config.to_str().unwrap()]);
+    assert!(!ok && stderr.contains("not-an-address"), "{stderr}");
+}

@@ -9,6 +9,7 @@ use reparse_mail::{MailConfig, Mailer};
 use reparse_storage::Storage;
 
 use crate::account_options::AccountOptions;
+use crate::ip_allow::IpAllowList;
 use crate::roles::RoleCache;
 use crate::schema_cache::SchemaCache;
 use crate::sessions::SessionCache;
@@ -34,6 +35,8 @@ pub struct AppConfig {
     pub object_id_size: usize,
     /// Sessions, sign-up, e-mail and password options.
     pub accounts: AccountOptions,
+    /// `masterKeyIps`: where the master key is accepted from (default loopback only).
+    pub master_key_ips: IpAllowList,
 }
 
 impl AppConfig {
@@ -54,6 +57,7 @@ impl AppConfig {
             max_limit: None,
             object_id_size: 10,
             accounts: AccountOptions::default(),
+            master_key_ips: IpAllowList::default(),
         }
     }
 }

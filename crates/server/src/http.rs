@@ -71,6 +71,8 @@ async fn handle(State(state): State<Arc<ServerState>>, request: Request) -> Resp
 
 async fn handle_request(state: &ServerState, request: Request) -> ApiResult<Response> {
     let (parts, body) = request.into_parts();
+    let peer =
+        parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip());
     if parts.method == Method::OPTIONS {
         return Ok(StatusCode::OK.into_response());
     }
@@ -103,7 +105,7 @@ async fn handle_request(state: &ServerState, request: Request) -> ApiResult<Resp
         return Ok(json_response(routes::health()));
     }
     let app = find_app(state, keys.application_id.as_deref()).await?;
-    let mut auth = keys.authenticate(&app)?;
+    let mut auth = keys.authenticate(&app, peer)?;
     // parse-server answers a bad token with 209 on every route, except for the master key,
     // which acts as itself whatever token comes with it.
     if !auth.master
@@ -211,7 +213,7 @@ impl RequestKeys {
 
     /// parse-server's rule: the master key (or read-only master key) grants master; otherwise,
     /// when any client key is configured, one of them must match.
-    fn authenticate(&self, app: &App) -> ApiResult<Auth> {
+    fn authenticate(&self, app: &App, peer: Option<std::net::IpAddr>) -> ApiResult<Auth> {
         let config = &app.config;
         let mut auth = Auth {
             session_token: self.session_token.clone(),
@@ -220,6 +222,17 @@ impl RequestKeys {
             ..Auth::default()
         };
         if let Some(given) = &self.master_key {
+            let master_key_given = constant_time_eq(given, &config.master_key)
+                || config.read_only_master_key.as_deref().is_some_and(|key| constant_time_eq(given, key));
+            // A router built without peer addresses (tests calling it directly) is local.
+            if master_key_given && peer.is_some_and(|peer| !config.master_key_ips.allows(peer)) {
+                tracing::error!(
+                    app = %config.app_id,
+                    peer = ?peer,
+                    "master key refused: the request's address is not in masterKeyIps"
+                );
+                return Err(ApiError::Unauthorized("unauthorized"));
+            }
             if constant_time_eq(given, &config.master_key) {
                 auth.master = true;
                 return Ok(auth);
@@ -284,5 +297,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    // The peer address is kept for `masterKeyIps`.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

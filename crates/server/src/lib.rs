@@ -12,6 +12,7 @@ pub mod context;
 pub mod controllers;
 pub mod error;
 pub mod http;
+pub mod ip_allow;
 pub mod pages;
 pub mod passwords;
 pub mod roles;
