@@ -319,14 +319,49 @@ fn resolve<'a>(
             Filter::Nor(parts) => Filter::Nor(resolve_all(ctx, schema, parts).await?),
             Filter::RelatedTo { owner_class, owner_id, key } => {
                 let ids = match relation_target(ctx, &owner_class, &key).await? {
-                    Some(target) => ctx.store.related_ids(&owner_class, &key, &target, &owner_id).await?,
-                    None => Vec::new(),
+                    Some(target) if may_read_relation_owner(ctx, &owner_class, &owner_id, &key).await? => {
+                        ctx.store.related_ids(&owner_class, &key, &target, &owner_id).await?
+                    }
+                    _ => Vec::new(),
                 };
                 id_in(ids)
             }
             Filter::Field { path, constraint } => resolve_field(ctx, schema, path, constraint).await?,
         })
     })
+}
+
+/// A relation's members are the owner's data: listing them (`$relatedTo`) needs read access to
+/// the owning object, and the relation must not be one of its protected fields. Otherwise the
+/// relation answers nothing, as if empty, so its existence is not revealed either.
+async fn may_read_relation_owner(
+    ctx: &Ctx<'_>,
+    owner_class: &str,
+    owner_id: &str,
+    key: &str,
+) -> ParseResult<bool> {
+    if ctx.auth.master {
+        return Ok(true);
+    }
+    let Some(schema) = ctx.schema(owner_class).await? else {
+        return Ok(false);
+    };
+    if protected_fields(owner_class, &schema.class_level_permissions, ctx.auth.viewer())
+        .iter()
+        .any(|f| f == key)
+    {
+        let message = format!("This user is not allowed to query {key} on class {owner_class}");
+        return Err(ParseError::new(ErrorCode::OperationForbidden, message));
+    }
+    ctx.auth.may_access_class(Operation::Get, owner_class)?;
+    let scope = match read_scope(ctx, &schema, Operation::Get) {
+        Ok(scope) => scope,
+        Err(_) => return Ok(false),
+    };
+    let by_id =
+        Filter::Field { path: FieldPath::top("objectId"), constraint: Constraint::Eq(json!(owner_id)) };
+    let filter = ctx.auth.readable(Filter::And(vec![by_id, scope]));
+    Ok(ctx.store.count(&schema, &filter).await? > 0)
 }
 
 async fn resolve_all<'a>(
