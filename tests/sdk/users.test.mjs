@@ -1126,6 +1126,20 @@ describe('loginAs, verifyPassword', () => {
   });
 });
 
+describe('internal fields as sort keys', () => {
+  it('clients cannot order users by hashes or tokens (an order is an oracle on its values)', async () => {
+    const { server } = ctx;
+    const a = await signUp(server);
+    for (const key of ['_hashed_password', '-_perishable_token', '_email_verify_token', '_rperm']) {
+      const res = await server.request('GET', '/users', { query: { order: key }, headers: session(a.token) });
+      assertParseError(res, 400, 105);
+    }
+    const master = await server.request('GET', '/users', { auth: 'master', query: { order: '_hashed_password' } });
+    assertStatus(master, 200);
+    assertNoSecrets(master);
+  });
+});
+
 describe('loginAs with the read-only master key', () => {
   const own = ownServer({ readOnlyMasterKey: `ro-${uniq('k')}` });
 

@@ -252,6 +252,15 @@ fn refuse_protected_probes(
         return Ok(());
     }
     let class_name = &schema.class_name;
+    // Internal columns (password hash, tokens) and the ACL lists are no sort keys for clients:
+    // an order is an oracle on the values it sorts by.
+    let internal = |field: &str| {
+        matches!(field, "_rperm" | "_wperm")
+            || reparse_core::schema::internal_fields(class_name).iter().any(|(name, _)| *name == field)
+    };
+    if let Some(key) = order.iter().find(|key| internal(&key.path.field)) {
+        return Err(ParseError::invalid_key_name(&key.path.field));
+    }
     let protected = protected_fields(class_name, &schema.class_level_permissions, ctx.auth.viewer());
     if protected.is_empty() {
         return Ok(());
