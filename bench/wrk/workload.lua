@@ -1,14 +1,18 @@
 -- wrk script for bench/run. One file for every workload; bench/run sets:
---   BENCH_WORKLOAD   create | get | query | update | me | get-session | login
+--   BENCH_WORKLOAD   create | get | query | update | me | get-session | query-roles |
+--                    query-roles-master | login
 --   BENCH_PREFIX     mount path, "/parse"
 --   BENCH_APP_ID     X-Parse-Application-Id
---   BENCH_MASTER_KEY X-Parse-Master-Key (create, get, query, update only)
+--   BENCH_MASTER_KEY X-Parse-Master-Key (create, get, query, update, query-roles-master only)
 --   BENCH_IDS        file with one objectId per line (get, update, get-session)
 --   BENCH_USERS      file with one "username<TAB>password<TAB>sessionToken" per line
 --                    (me, get-session, login); usernames and passwords need no JSON escaping
 --   BENCH_SCORE_MAX  scores are random ints in [0, BENCH_SCORE_MAX)
--- me, get-session and login send no master key: X-Parse-Application-Id only, plus
--- X-Parse-Session-Token for me and get-session.
+--   BENCH_ROLE_TOKEN session token of the user in the nested roles (query-roles)
+-- me, get-session, query-roles and login send no master key: X-Parse-Application-Id only, plus
+-- X-Parse-Session-Token for me, get-session and query-roles.
+-- query-roles and query-roles-master send the query workload's request to BenchSecret, as the
+-- role user (one fixed session token) and with the master key.
 -- done() prints one line "BENCH_RESULT {json}" that bench/run parses.
 
 local workload = os.getenv("BENCH_WORKLOAD") or "get"
@@ -28,6 +32,15 @@ local client_headers = {
   ["Content-Type"] = "application/json",
 }
 local class_path = prefix .. "/classes/BenchItem"
+local secret_path = prefix .. "/classes/BenchSecret"
+-- query-roles: the user in the nested roles, one session token for every request.
+local role_headers = {
+  ["X-Parse-Application-Id"] = os.getenv("BENCH_APP_ID") or "bench",
+  ["X-Parse-Session-Token"] = os.getenv("BENCH_ROLE_TOKEN") or "",
+  ["Content-Type"] = "application/json",
+}
+-- where={"score":{"$gte":N}}&order=-score&limit=10, URL-encoded (query, query-roles*)
+local query_format = "%s?where=%%7B%%22score%%22%%3A%%7B%%22%%24gte%%22%%3A%d%%7D%%7D&order=-score&limit=10"
 local me_path = prefix .. "/users/me"
 local login_path = prefix .. "/login"
 local increment = '{"score":{"__op":"Increment","amount":1}}'
@@ -44,6 +57,9 @@ local users = {} -- { {username, password, token}, ... }
 local n_users = 0
 
 function init(args)
+  if workload == "query-roles" then
+    assert(#role_headers["X-Parse-Session-Token"] > 0, "BENCH_ROLE_TOKEN is not set")
+  end
   math.randomseed(os.time() + 7919 * (thread_no or 0))
   if workload == "get" or workload == "update" or workload == "get-session" then
     assert(ids_file, "BENCH_IDS is not set")
@@ -76,10 +92,13 @@ function request()
   elseif workload == "get" then
     return wrk.format("GET", class_path .. "/" .. ids[math.random(n_ids)], headers)
   elseif workload == "query" then
-    -- where={"score":{"$gte":N}}&order=-score&limit=10, URL-encoded
-    local path = string.format(
-      "%s?where=%%7B%%22score%%22%%3A%%7B%%22%%24gte%%22%%3A%d%%7D%%7D&order=-score&limit=10",
-      class_path, math.random(0, score_max - 1))
+    local path = string.format(query_format, class_path, math.random(0, score_max - 1))
+    return wrk.format("GET", path, headers)
+  elseif workload == "query-roles" then
+    local path = string.format(query_format, secret_path, math.random(0, score_max - 1))
+    return wrk.format("GET", path, role_headers)
+  elseif workload == "query-roles-master" then
+    local path = string.format(query_format, secret_path, math.random(0, score_max - 1))
     return wrk.format("GET", path, headers)
   elseif workload == "update" then
     return wrk.format("PUT", class_path .. "/" .. ids[math.random(n_ids)], headers, increment)
