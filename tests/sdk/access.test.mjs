@@ -80,7 +80,8 @@ describe('class-level permissions for a caller without a session', () => {
     const { server } = ctx;
     const cls = await classWithPermissions(
       server,
-      { find: { pointerFields: ['owner'] }, update: { pointerFields: ['owner'] } },
+      // Operations a CLP leaves out are granted to no one (parse-server stores them as {}).
+      { find: { pointerFields: ['owner'] }, update: { pointerFields: ['owner'] }, create: { '*': true } },
       { n: { type: 'Number' }, owner: { type: 'Pointer', targetClass: '_User' } }
     );
     const created = await server.request('POST', `/classes/${cls}`, { body: { n: 1 } });
@@ -95,7 +96,7 @@ describe('class-level permissions for a caller without a session', () => {
     const { server } = ctx;
     const owner = await classWithPermissions(
       server,
-      { protectedFields: { '*': ['secret'] } },
+      { find: { '*': true }, get: { '*': true }, protectedFields: { '*': ['secret'] } },
       { name: { type: 'String' }, secret: { type: 'String' } }
     );
     const person = await server.request('POST', `/classes/${owner}`, { auth: 'master', body: { name: 'a', secret: 's' } });

@@ -50,6 +50,16 @@ impl FieldPath {
         FieldPath { field, subpath: parts.map(str::to_string).collect() }
     }
 
+    /// The path as written in a query (`a.b.c`).
+    pub fn dotted(&self) -> String {
+        let mut text = self.field.clone();
+        for key in &self.subpath {
+            text.push('.');
+            text.push_str(key);
+        }
+        text
+    }
+
     pub fn is_nested(&self) -> bool {
         !self.subpath.is_empty()
     }
@@ -242,6 +252,8 @@ fn parse_clause(key: &str, value: &Value) -> ParseResult<Filter> {
                 _ => Err(ParseError::invalid_query("bad $relatedTo: needs object (a pointer) and key")),
             }
         }
+        // parse-server's `validateQuery`: permissions are the server's filter, not the client's.
+        "ACL" => Err(ParseError::invalid_query("Cannot query on ACL.")),
         _ if !query_key_is_valid(key) => {
             Err(ParseError::new(ErrorCode::InvalidKeyName, format!("Invalid key name: {key}")))
         }

@@ -11,6 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reparse_core::ParseResult;
@@ -29,6 +30,9 @@ const MAX_DEPTH: usize = 64;
 #[derive(Debug, Default)]
 pub struct RoleCache {
     entries: RwLock<HashMap<String, (Vec<String>, Instant)>>,
+    /// Bumped by every clear: a resolution that started before a role write must not be cached
+    /// after it (it may have read the roles as they were).
+    generation: AtomicU64,
 }
 
 impl RoleCache {
@@ -38,17 +42,28 @@ impl RoleCache {
         (cached_at.elapsed() < CACHE_TTL).then(|| roles.clone())
     }
 
-    fn put(&self, user_id: &str, roles: Vec<String>) {
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keeps `roles` unless the cache was cleared since `generation` was read.
+    fn put(&self, user_id: &str, roles: Vec<String>, generation: u64) {
         let mut entries = self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if self.generation() != generation {
+            return;
+        }
         if entries.len() >= CACHE_CAPACITY {
             entries.clear();
         }
         entries.insert(user_id.to_string(), (roles, Instant::now()));
     }
 
-    /// Forgets every user's roles: called on every `_Role` write.
+    /// Forgets every user's roles: called on every `_Role` write, and again when a transaction
+    /// that wrote roles commits.
     pub fn clear(&self) {
-        self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        let mut entries = self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
     }
 }
 
@@ -57,8 +72,9 @@ pub async fn role_entities(app: &App, user_id: &str) -> ParseResult<Vec<String>>
     if let Some(roles) = app.roles.get(user_id) {
         return Ok(roles);
     }
+    let generation = app.roles.generation();
     let roles = resolve(app, user_id).await?;
-    app.roles.put(user_id, roles.clone());
+    app.roles.put(user_id, roles.clone(), generation);
     Ok(roles)
 }
 
@@ -119,9 +135,14 @@ mod tests {
     #[test]
     fn the_cache_is_cleared_whole() {
         let cache = RoleCache::default();
-        cache.put("u1", vec!["role:A".into()]);
+        cache.put("u1", vec!["role:A".into()], cache.generation());
         assert_eq!(cache.get("u1"), Some(vec!["role:A".to_string()]));
         cache.clear();
+        assert_eq!(cache.get("u1"), None);
+        // A resolution that began before the clear is not kept.
+        let before = cache.generation();
+        cache.clear();
+        cache.put("u1", vec!["role:A".into()], before);
         assert_eq!(cache.get("u1"), None);
     }
 }

@@ -60,6 +60,10 @@ pub enum Route {
     RequestPasswordReset,
     /// `verificationEmailRequest`
     VerificationEmailRequest,
+    /// `roles`, `installations`: `/classes/_Role`, `/classes/_Installation` by their REST names.
+    SystemClass { class_name: &'static str },
+    /// `roles/:objectId`, `installations/:objectId`
+    SystemObject { class_name: &'static str, object_id: String },
     /// `sessions` (`/classes/_Session`)
     Sessions,
     /// `sessions/me`
@@ -102,6 +106,12 @@ impl Route {
             ["upgradeToRevocableSession"] => Route::UpgradeToRevocableSession,
             ["requestPasswordReset"] => Route::RequestPasswordReset,
             ["verificationEmailRequest"] => Route::VerificationEmailRequest,
+            ["roles"] => Route::SystemClass { class_name: "_Role" },
+            ["roles", object_id] => Route::SystemObject { class_name: "_Role", object_id: owned(object_id) },
+            ["installations"] => Route::SystemClass { class_name: "_Installation" },
+            ["installations", object_id] => {
+                Route::SystemObject { class_name: "_Installation", object_id: owned(object_id) }
+            }
             ["sessions"] => Route::Sessions,
             ["sessions", "me"] => Route::SessionsMe,
             ["sessions", object_id] => Route::Session { object_id: owned(object_id) },
@@ -168,6 +178,17 @@ pub async fn dispatch(
         (R::UpgradeToRevocableSession, "POST") => users::upgrade_to_revocable_session(ctx).await,
         (R::RequestPasswordReset, "POST") => users::request_password_reset(ctx, params).await,
         (R::VerificationEmailRequest, "POST") => users::request_verification_email(ctx, params).await,
+        (R::SystemClass { class_name }, "POST") => objects::create(ctx, class_name, params).await,
+        (R::SystemClass { class_name }, "GET") => objects::find(ctx, class_name, params).await,
+        (R::SystemObject { class_name, object_id }, "GET") => {
+            objects::get(ctx, class_name, object_id, params).await
+        }
+        (R::SystemObject { class_name, object_id }, "PUT") => {
+            objects::update(ctx, class_name, object_id, params).await
+        }
+        (R::SystemObject { class_name, object_id }, "DELETE") => {
+            objects::delete(ctx, class_name, object_id).await
+        }
         (R::Sessions, "POST") => objects::create(ctx, "_Session", params).await,
         (R::Sessions, "GET") => objects::find(ctx, "_Session", params).await,
         (R::SessionsMe, "GET") => sessions::current(ctx).await,
@@ -229,6 +250,11 @@ mod tests {
         assert_eq!(Route::parse("users/u1"), Some(Route::User { object_id: "u1".into() }));
         assert_eq!(Route::parse("sessions/me"), Some(Route::SessionsMe));
         assert_eq!(Route::parse("login"), Some(Route::Login));
+        assert_eq!(Route::parse("roles"), Some(Route::SystemClass { class_name: "_Role" }));
+        assert_eq!(
+            Route::parse("installations/i1"),
+            Some(Route::SystemObject { class_name: "_Installation", object_id: "i1".into() })
+        );
         assert_eq!(Route::parse("classes/A/b/c"), None);
         assert_eq!(Route::parse("nothing"), None);
     }

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -42,6 +43,9 @@ struct CachedSession {
 #[derive(Debug, Default)]
 pub struct SessionCache {
     entries: RwLock<HashMap<String, CachedSession>>,
+    /// Bumped by every eviction: a lookup that started before a session ended must not be
+    /// cached after it.
+    generation: AtomicU64,
 }
 
 impl SessionCache {
@@ -50,8 +54,16 @@ impl SessionCache {
         entries.get(token).filter(|entry| entry.cached_at.elapsed() < CACHE_TTL).cloned()
     }
 
-    fn put(&self, token: &str, entry: CachedSession) {
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keeps `entry` unless something was evicted since `generation` was read.
+    fn put(&self, token: &str, entry: CachedSession, generation: u64) {
         let mut entries = self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if self.generation() != generation {
+            return;
+        }
         if entries.len() >= CACHE_CAPACITY {
             entries.clear();
         }
@@ -60,18 +72,25 @@ impl SessionCache {
 
     /// Forgets one token.
     pub fn evict_token(&self, token: &str) {
-        self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(token);
+        self.evict(|entries| {
+            entries.remove(token);
+        });
     }
 
-    /// Forgets every token.
+    /// Forgets every token (a purge, or a transaction that ended sessions committing).
     pub fn clear(&self) {
-        self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        self.evict(HashMap::clear);
     }
 
     /// Forgets every token of a user.
     pub fn evict_user(&self, user_id: &str) {
+        self.evict(|entries| entries.retain(|_, entry| entry.user_id != user_id));
+    }
+
+    fn evict(&self, change: impl FnOnce(&mut HashMap<String, CachedSession>)) {
         let mut entries = self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries.retain(|_, entry| entry.user_id != user_id);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        change(&mut entries);
     }
 }
 
@@ -96,8 +115,9 @@ pub async fn authenticate(app: &App, token: &str, now: DateTime<Utc>) -> ParseRe
     let cached = match app.sessions.get(token) {
         Some(cached) => cached,
         None => {
+            let generation = app.sessions.generation();
             let cached = load_session(app, token).await?;
-            app.sessions.put(token, cached.clone());
+            app.sessions.put(token, cached.clone(), generation);
             cached
         }
     };
@@ -268,9 +288,9 @@ mod tests {
             expires_at: None,
             cached_at: Instant::now(),
         };
-        cache.put("t1", entry("u1"));
-        cache.put("t2", entry("u1"));
-        cache.put("t3", entry("u2"));
+        cache.put("t1", entry("u1"), cache.generation());
+        cache.put("t2", entry("u1"), cache.generation());
+        cache.put("t3", entry("u2"), cache.generation());
         cache.evict_token("t3");
         assert!(cache.get("t3").is_none());
         cache.evict_user("u1");

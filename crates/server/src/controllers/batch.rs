@@ -62,6 +62,10 @@ pub async fn run(ctx: &Ctx<'_>, body: Map<String, Value>) -> ApiResult<ParseResp
     }
     transaction.commit().await?;
     pending.publish(&ctx.app.schemas, &guard);
+    // Roles and sessions read while the transaction was open saw the old rows and may have
+    // been cached since its writes cleared the caches: clear them again now that it is visible.
+    ctx.app.roles.clear();
+    ctx.app.sessions.clear();
     Ok(answer(outcomes))
 }
 

@@ -181,8 +181,11 @@ pub async fn find(
         return Ok((Vec::new(), request.count.then_some(0)));
     };
     refuse_protected_probes(ctx, &schema, &request.filter, &request.order)?;
-    let scope = read_scope(ctx, &schema, request.operation)?;
-    if request.count {
+    // A count that fetches nothing (`limit=0`) is a count only, checked against `count` alone.
+    let counting_only = request.count && request.limit == Some(0);
+    let operation = if counting_only { Operation::Count } else { request.operation };
+    let scope = read_scope(ctx, &schema, operation)?;
+    if request.count && !counting_only {
         ctx.auth.class_scope(&schema, Operation::Count)?;
     }
     let filter = ctx.auth.readable(Filter::And(vec![resolve(ctx, &schema, request.filter).await?, scope]));
@@ -266,11 +269,12 @@ fn refuse_protected_probes(
         return Ok(());
     }
     if let Some(path) = filter.fields().into_iter().find(|path| protected.contains(&path.field)) {
-        let message = format!("This user is not allowed to query {} on class {class_name}", path.field);
+        let message = format!("This user is not allowed to query {} on class {class_name}", path.dotted());
         return Err(ParseError::new(ErrorCode::OperationForbidden, message));
     }
     if let Some(key) = order.iter().find(|key| protected.contains(&key.path.field)) {
-        let message = format!("This user is not allowed to sort by {} on class {class_name}", key.path.field);
+        let message =
+            format!("This user is not allowed to sort by {} on class {class_name}", key.path.dotted());
         return Err(ParseError::new(ErrorCode::OperationForbidden, message));
     }
     Ok(())

@@ -15,13 +15,24 @@ fn invalid_name(message: &str) -> ParseError {
     ParseError::new(ErrorCode::InvalidRoleName, message)
 }
 
-/// A new role needs a valid name.
+/// A new role needs a valid name and an ACL (parse-server's required columns of `_Role`).
 pub(crate) fn check_new_role(body: &Map<String, Value>) -> ApiResult<()> {
+    check_role_name(body)?;
+    if body.get("ACL").is_none_or(Value::is_null) {
+        return Err(ParseError::new(ErrorCode::IncorrectType, "ACL is required.").into());
+    }
+    Ok(())
+}
+
+fn check_role_name(body: &Map<String, Value>) -> ApiResult<()> {
     match body.get("name") {
         Some(Value::String(name)) if role_name_is_valid(name) => Ok(()),
         Some(Value::String(_)) => {
             Err(invalid_name("A role's name can only contain alphanumeric characters, _, -, and spaces.")
                 .into())
+        }
+        None | Some(Value::Null) => {
+            Err(ParseError::new(ErrorCode::IncorrectType, "name is required.").into())
         }
         _ => Err(invalid_name("A role's name must be a string.").into()),
     }

@@ -175,8 +175,15 @@ fn apply_schema_body(schema: &mut ClassSchema, body: &Map<String, Value>, updati
         if !permissions.is_object() && !permissions.is_null() {
             return Err(ParseError::invalid_json("classLevelPermissions must be an object").into());
         }
-        if let Value::Object(_) = permissions {
-            schema.class_level_permissions = permissions.clone();
+        if let Value::Object(given) = permissions {
+            // As parse-server stores them: an operation left out is granted to no one.
+            let mut complete = given.clone();
+            for operation in
+                ["find", "count", "get", "create", "update", "delete", "addField", "protectedFields"]
+            {
+                complete.entry(operation).or_insert_with(|| json!({}));
+            }
+            schema.class_level_permissions = Value::Object(complete);
         }
     }
     if let Some(indexes) = body.get("indexes") {
