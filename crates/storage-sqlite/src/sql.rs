@@ -33,7 +33,7 @@ use reparse_core::{ParseError, ParseResult};
 use rusqlite::types::Value as SqlValue;
 use serde_json::Value;
 
-use crate::columns::{Codec, canonical_iso, number_to_sql};
+use crate::columns::{Codec, READ_PERMISSIONS, WRITE_PERMISSIONS, canonical_iso, number_to_sql};
 
 const TRUE: &str = "1";
 const FALSE: &str = "0";
@@ -215,6 +215,9 @@ impl<'a> FilterCompiler<'a> {
         ) {
             return Err(unresolved());
         }
+        if let Some(sql) = self.permission_membership(path, constraint) {
+            return Ok(sql);
+        }
         Ok(match self.target(path) {
             Target::Column { column, codec } => self.column_constraint(&column, &codec, constraint),
             Target::Json { doc, path } => self.json_constraint(&doc, &path, constraint),
@@ -224,6 +227,37 @@ impl<'a> FilterCompiler<'a> {
                 (if holds_when_absent { TRUE } else { FALSE }).to_string()
             }
         })
+    }
+
+    /// The ACL filter every client query carries (`_rperm IN [null, "*", user, roles…]`), as
+    /// plain substring tests on the stored JSON array instead of a `json_each` scan per row:
+    /// it is evaluated on every row a client's query examines. Exact because this adapter writes
+    /// the lists as compact JSON arrays of strings: an element starts right after `[` or `,`,
+    /// which inside a string can never be followed by an unescaped quote, so `["X"` or `,"X"`
+    /// is the element `X` and nothing else (`"X"` alone could be the tail of `…\"X"`). Entities
+    /// with quotes, backslashes or control characters take the general path (`None`).
+    fn permission_membership(&mut self, path: &FieldPath, constraint: &Constraint) -> Option<String> {
+        if path.is_nested() || !matches!(path.field.as_str(), READ_PERMISSIONS | WRITE_PERMISSIONS) {
+            return None;
+        }
+        let Constraint::In(options) = constraint else { return None };
+        let plain = |text: &str| !text.chars().any(|c| c == '"' || c == '\\' || c.is_control());
+        let entities: Vec<&str> = options.iter().filter_map(Value::as_str).collect();
+        let others = options.iter().filter(|option| !option.is_null() && !option.is_string()).count();
+        if others > 0 || !entities.iter().all(|entity| plain(entity)) {
+            return None;
+        }
+        let column = format!("{}.{}", self.table, quote_identifier(&path.field));
+        let mut alternatives = Vec::new();
+        if options.iter().any(Value::is_null) {
+            alternatives.push(format!("{column} IS NULL OR {column} = 'null'"));
+        }
+        for entity in entities {
+            let first = self.params.bind(format!("[\"{entity}\""));
+            let later = self.params.bind(format!(",\"{entity}\""));
+            alternatives.push(format!("instr({column}, {first}) > 0 OR instr({column}, {later}) > 0"));
+        }
+        Some(any_of(alternatives))
     }
 
     fn target(&mut self, path: &FieldPath) -> Target {

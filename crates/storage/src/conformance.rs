@@ -425,7 +425,7 @@ fn matcher_fixture() -> (ClassSchema, Vec<Object>) {
                 "o": {"x": 1, "y": {"z": "deep"}, "tags": ["a", "b"], "when": date("2024-05-01T00:00:00.000Z")},
                 "a": ["a", "b", 1], "p": pointer("Target", "t1"),
                 "f": {"__type": "File", "name": "file.txt", "url": "http://files.example/file.txt"},
-                "_rperm": ["*"], "_wperm": ["u1"],
+                "_rperm": ["*", "role:Power Users"], "_wperm": ["u1"],
             }),
         ),
         stored_object(
@@ -452,6 +452,7 @@ fn matcher_fixture() -> (ClassSchema, Vec<Object>) {
             json!({
                 "s": "", "n": 1.0, "a": ["a"], "o": {"y": {"z": 5}}, "d": date("2025-06-15T12:00:00.000Z"),
                 "p": pointer("Target", "t3"), "g": {"__type": "GeoPoint", "latitude": 40.0, "longitude": -30.0},
+                "_rperm": [],
             }),
         ),
         stored_object("o07", 7, json!({"s": "ÄPFEL"})),
@@ -460,6 +461,7 @@ fn matcher_fixture() -> (ClassSchema, Vec<Object>) {
             8,
             json!({
                 "s": "2024-01-15T00:00:00.000Z", "n": 10_000_000_000_i64, "a": [[1, 2], "x"], "o": {"x": [1, 2]}, "b": false,
+                "_rperm": ["a\"b", "u"],
             }),
         ),
         stored_object(
@@ -651,6 +653,13 @@ fn server_only_queries() -> Vec<(String, Filter)> {
     };
     vec![
         on("_rperm", Constraint::In(vec![Value::Null, json!("*"), json!("u2")])),
+        on("_rperm", Constraint::In(vec![json!("u1"), json!("role:Power Users")])),
+        on("_rperm", Constraint::In(vec![json!("u"), json!("role:")])),
+        on("_wperm", Constraint::In(vec![Value::Null, json!("u1")])),
+        on("_rperm", Constraint::In(vec![json!("a\"b"), json!("u2")])),
+        on("_rperm", Constraint::In(vec![json!(1), json!("u1")])),
+        // `b` ends another entity after an escaped quote: no match.
+        on("_rperm", Constraint::In(vec![json!("b")])),
         on("_rperm", Constraint::Eq(json!("u1"))),
         on("_rperm", Constraint::Exists(false)),
         on("_rperm", Constraint::Nin(vec![json!("u1")])),
