@@ -41,7 +41,7 @@ pub fn redact_object(class_name: &str, clp: &Value, object: &mut Object, viewer:
 /// entry can only reveal what another hides. A `where` or `order` on one of these is refused.
 /// `_User` gets parse-server's default `{"*": ["email"]}` on top of its own entries.
 pub fn protected_fields(class_name: &str, clp: &Value, viewer: Viewer<'_>) -> Vec<String> {
-    if viewer.master {
+    if viewer.master || nothing_protected(class_name, clp) {
         return Vec::new();
     }
     let entries = protected_entries(class_name, clp);
@@ -73,6 +73,10 @@ fn protected_fields_of_object(
         return Vec::new();
     }
     let class_wide = protected_fields(class_name, clp, viewer);
+    // `userField:` entries can only narrow what is hidden class-wide.
+    if class_wide.is_empty() {
+        return class_wide;
+    }
     let entries = protected_entries(class_name, clp);
     let mut sets: Vec<&Vec<String>> = Vec::new();
     for (key, fields) in &entries {
@@ -87,6 +91,14 @@ fn protected_fields_of_object(
     }
     sets.push(&class_wide);
     intersect(&sets)
+}
+
+/// Whether the class hides nothing from anyone: its `*` entry is an empty list (the default
+/// CLP), so every intersection is empty. Checked first because it is the common case and
+/// costs no allocation.
+fn nothing_protected(class_name: &str, clp: &Value) -> bool {
+    let public = clp.get("protectedFields").and_then(|fields| fields.get("*"));
+    class_name != "_User" && public.and_then(Value::as_array).is_some_and(Vec::is_empty)
 }
 
 /// The class's `protectedFields` entries, with the `_User` default merged in.
