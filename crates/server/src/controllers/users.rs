@@ -369,6 +369,20 @@ impl UserToken {
         master.store.update(&schema, &user_id_of(user), &Filter::everything(), &updates).await?;
         Ok(token)
     }
+
+    /// The user holding `token`, if it is still good.
+    async fn holder(&self, master: &Ctx<'_>, token: &str) -> ApiResult<Result<Object, LinkError>> {
+        if token.is_empty() {
+            return Ok(Err(LinkError::Invalid));
+        }
+        let Some(user) = find_users(master, equals(self.field, token)).await?.pop() else {
+            return Ok(Err(LinkError::Invalid));
+        };
+        if stored_date(&user, self.expires_field).is_some_and(|expiry| expiry <= master.now) {
+            return Ok(Err(LinkError::Expired));
+        }
+        Ok(Ok(user))
+    }
 }
 
 /// Why an e-mailed link did not work.
@@ -383,16 +397,11 @@ pub enum LinkError {
 /// Marks the user holding this verification token as verified; the token is spent.
 /// Returns the user's username.
 pub async fn verify_email_token(ctx: &Ctx<'_>, token: &str) -> ApiResult<Result<String, LinkError>> {
-    if token.is_empty() {
-        return Ok(Err(LinkError::Invalid));
-    }
     let master = ctx.with_auth(&MASTER);
-    let Some(user) = find_users(&master, equals("_email_verify_token", token)).await?.pop() else {
-        return Ok(Err(LinkError::Invalid));
+    let user = match VERIFY_TOKEN.holder(&master, token).await? {
+        Ok(user) => user,
+        Err(error) => return Ok(Err(error)),
     };
-    if stored_date(&user, "_email_verify_token_expires_at").is_some_and(|expiry| expiry <= ctx.now) {
-        return Ok(Err(LinkError::Expired));
-    }
     let schema = master.schema("_User").await?.ok_or_else(ParseError::object_not_found)?;
     let updates = vec![
         (FieldPath::top("emailVerified"), FieldUpdate::Set(json!(true))),
@@ -400,24 +409,14 @@ pub async fn verify_email_token(ctx: &Ctx<'_>, token: &str) -> ApiResult<Result<
         (FieldPath::top("_email_verify_token_expires_at"), FieldUpdate::Delete),
         (FieldPath::top("updatedAt"), FieldUpdate::Set(json!(format_date(ctx.now)))),
     ];
-    let spent = Filter::And(vec![equals("_email_verify_token", token)]);
+    let spent = equals("_email_verify_token", token);
     master.store.update(&schema, &user_id_of(&user), &spent, &updates).await?;
     Ok(Ok(user.get("username").and_then(Value::as_str).unwrap_or_default().to_string()))
 }
 
 /// The user a reset token belongs to, if it is still good.
 pub async fn user_for_reset_token(ctx: &Ctx<'_>, token: &str) -> ApiResult<Result<Object, LinkError>> {
-    if token.is_empty() {
-        return Ok(Err(LinkError::Invalid));
-    }
-    let master = ctx.with_auth(&MASTER);
-    let Some(user) = find_users(&master, equals("_perishable_token", token)).await?.pop() else {
-        return Ok(Err(LinkError::Invalid));
-    };
-    if stored_date(&user, "_perishable_token_expires_at").is_some_and(|expiry| expiry <= ctx.now) {
-        return Ok(Err(LinkError::Expired));
-    }
-    Ok(Ok(user))
+    RESET_TOKEN.holder(&ctx.with_auth(&MASTER), token).await
 }
 
 /// Sets a new password through a reset token: the policy applies, the token is spent, the
