@@ -1,0 +1,902 @@
+//! The PostgreSQL adapter of Reparse's [`Storage`] trait, in parse-server's own table layout,
+//! so that a database parse-server wrote is read and written in place (and the reverse):
+//!
+//! - `_SCHEMA` (`"className"` varChar(120) primary key, `"schema"` jsonb, `"isParseClass"` bool);
+//! - one table per class, named as the class: `"objectId"` varChar(120) primary key,
+//!   `"createdAt"`/`"updatedAt"` timestamp with time zone, `"_rperm"`/`"_wperm"` text[], then
+//!   one column per field typed as parse-server's PostgresStorageAdapter types it (see
+//!   `columns.rs`), plus the class's internal columns (`reparse_core::schema::internal_fields`);
+//! - `"_Join:<field>:<ownerClass>"` (`"relatedId"`, `"owningId"` varChar(120), both the primary
+//!   key) per relation field;
+//! - the system indexes under parse-server's names (`_User_unique_username`,
+//!   `case_insensitive_username` on `lower("username")`, …).
+//!
+//! Each app lives in its own PostgreSQL schema (default `public`): every table is qualified
+//! with it. One helper function, `reparse_instant(text)` (a date string's instant, NULL when it
+//! is not one), is created in that schema.
+//!
+//! Connections come from a deadpool-postgres pool over tokio-postgres, without TLS for now;
+//! TLS through tokio-postgres-rustls comes next (never OpenSSL). Writes outside a transaction
+//! run in their own `BEGIN … COMMIT`; a [`Transaction`] holds one pooled connection from
+//! `BEGIN` to `COMMIT`/`ROLLBACK` (a drop rolls it back), and runs each operation under a
+//! savepoint so that a failed one leaves the transaction as it was.
+
+mod columns;
+mod sql;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use reparse_core::query::{Filter, Query};
+use reparse_core::schema::{ClassSchema, FieldSpec, FieldType, system_indexes};
+use reparse_core::update::{FieldUpdate, Updates, apply_updates};
+use reparse_core::value::Object;
+use reparse_core::{ErrorCode, ParseError, ParseResult};
+use reparse_storage::{Storage, Store, Transaction};
+use serde_json::Value;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls};
+
+use crate::columns::{BASE_COLUMNS, CREATED_AT, Codec, OBJECT_ID, UPDATED_AT, decode_row, encode_field};
+use crate::sql::{Params, SqlStatement, quote_identifier};
+
+pub use tokio_postgres::Config as PostgresConfig;
+
+/// parse-server's message for a unique-constraint violation (code 137).
+const DUPLICATE_VALUE_MESSAGE: &str = "A duplicate value for a field with unique values was provided";
+
+/// An app's data in one PostgreSQL schema.
+pub struct PostgresStorage {
+    pool: Pool,
+    schema: String,
+}
+
+impl PostgresStorage {
+    /// Connects with `config`, keeping the app's tables in PostgreSQL schema `schema` (created
+    /// if missing) with `_SCHEMA` and the helper function.
+    pub async fn connect(
+        config: PostgresConfig,
+        schema: &str,
+        max_connections: usize,
+    ) -> ParseResult<PostgresStorage> {
+        let manager =
+            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(max_connections.max(1))
+            .build()
+            .map_err(|error| ParseError::internal(format!("PostgreSQL pool: {error}")))?;
+        let storage = PostgresStorage { pool, schema: schema.to_string() };
+        let client = storage.connection().await?;
+        let schema_name = quote_identifier(schema);
+        let sql = format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema_name};
+             CREATE TABLE IF NOT EXISTS {schema_name}.\"_SCHEMA\" (\"className\" varChar(120), \"schema\" jsonb, \"isParseClass\" bool, PRIMARY KEY (\"className\"));
+             CREATE OR REPLACE FUNCTION {schema_name}.reparse_instant(value text) RETURNS timestamptz
+               LANGUAGE plpgsql IMMUTABLE AS $$
+               BEGIN
+                 IF value IS NULL OR value !~ '^\\d{{4}}-\\d{{2}}-\\d{{2}}' THEN RETURN NULL; END IF;
+                 RETURN value::timestamptz;
+               EXCEPTION WHEN others THEN RETURN NULL;
+               END $$;"
+        );
+        client.batch_execute(&sql).await.map_err(pg_error)?;
+        Ok(storage)
+    }
+
+    /// Connects to a `postgres://` URL (or key=value string), schema `public`.
+    pub async fn connect_url(url: &str) -> ParseResult<PostgresStorage> {
+        let config: PostgresConfig =
+            url.parse().map_err(|error| ParseError::internal(format!("PostgreSQL URL: {error}")))?;
+        PostgresStorage::connect(config, "public", 16).await
+    }
+
+    /// The PostgreSQL schema the app's tables live in.
+    pub fn schema_name(&self) -> &str {
+        &self.schema
+    }
+
+    async fn connection(&self) -> ParseResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(|error| ParseError::internal(format!("PostgreSQL connection: {error}")))
+    }
+
+    fn executor(&self) -> ParseResult<Executor<'_>> {
+        Ok(Executor { place: Place::Pool(self), schema: &self.schema })
+    }
+}
+
+/// A transaction: one pooled connection inside `BEGIN`.
+pub struct PostgresTransaction {
+    /// `None` once committed or rolled back.
+    client: Option<deadpool_postgres::Object>,
+    schema: String,
+}
+
+impl PostgresTransaction {
+    fn executor(&self) -> ParseResult<Executor<'_>> {
+        let client = self
+            .client
+            .as_ref()
+            .ok_or_else(|| ParseError::internal("the transaction is already finished"))?;
+        Ok(Executor { place: Place::Transaction(client), schema: &self.schema })
+    }
+}
+
+enum Place<'a> {
+    Pool(&'a PostgresStorage),
+    Transaction(&'a Client),
+}
+
+struct Executor<'a> {
+    place: Place<'a>,
+    schema: &'a str,
+}
+
+/// Runs `$body` with `$client` bound to a connection: outside a transaction, a pooled one (in
+/// its own `BEGIN … COMMIT` when `$atomic`); inside, the transaction's, under a savepoint.
+macro_rules! with_client {
+    ($executor:expr, $atomic:expr, |$client:ident| $body:expr) => {{
+        let pooled;
+        let ($client, open, close, undo): (&Client, &str, &str, &str) = match &$executor.place {
+            Place::Pool(storage) => {
+                pooled = storage.connection().await?;
+                if $atomic { (&**pooled, "BEGIN", "COMMIT", "ROLLBACK") } else { (&**pooled, "", "", "") }
+            }
+            Place::Transaction(client) => (
+                *client,
+                "SAVEPOINT reparse_operation",
+                "RELEASE SAVEPOINT reparse_operation",
+                "ROLLBACK TO SAVEPOINT reparse_operation",
+            ),
+        };
+        if !open.is_empty() {
+            $client.batch_execute(open).await.map_err(pg_error)?;
+        }
+        let result = $body;
+        match &result {
+            Ok(_) if !close.is_empty() => {
+                if let Err(error) = $client.batch_execute(close).await {
+                    if !undo.is_empty() {
+                        let _ = $client.batch_execute(undo).await;
+                    }
+                    return Err(pg_error(error));
+                }
+            }
+            Err(_) if !undo.is_empty() => {
+                let _ = $client.batch_execute(undo).await;
+            }
+            _ => {}
+        }
+        result
+    }};
+}
+
+/// Maps a PostgreSQL failure: unique violations are 137, anything else internal.
+fn pg_error(error: tokio_postgres::Error) -> ParseError {
+    if error.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        return ParseError::new(ErrorCode::DuplicateValue, DUPLICATE_VALUE_MESSAGE);
+    }
+    match error.as_db_error() {
+        Some(db) => ParseError::internal(format!("PostgreSQL: {}", db.message())),
+        None => ParseError::internal(format!("PostgreSQL: {error}")),
+    }
+}
+
+fn is_missing_table(error: &tokio_postgres::Error) -> bool {
+    error.code() == Some(&SqlState::UNDEFINED_TABLE)
+}
+
+fn check_resolved(filter: &Filter) -> ParseResult<()> {
+    if filter.is_resolved() {
+        Ok(())
+    } else {
+        Err(ParseError::internal("an unresolved filter reached storage"))
+    }
+}
+
+/// The join table of relation `field` of `owner_class`, as parse-server names it.
+fn join_table_name(owner_class: &str, field: &str) -> String {
+    format!("_Join:{field}:{owner_class}")
+}
+
+/// A schema as its table stores it: with the class's internal columns.
+fn storage_layout(schema: &ClassSchema) -> ClassSchema {
+    let mut layout = schema.clone();
+    for (name, field_type) in reparse_core::schema::internal_fields(&schema.class_name) {
+        if layout.field(name).is_none() {
+            layout.fields.push((name.to_string(), FieldSpec::of(field_type.field_type())));
+        }
+    }
+    layout
+}
+
+impl Executor<'_> {
+    fn table(&self, name: &str) -> String {
+        format!("{}.{}", quote_identifier(self.schema), quote_identifier(name))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Schema operations
+
+    async fn load_schemas(&self) -> ParseResult<Vec<ClassSchema>> {
+        let sql = format!("SELECT \"schema\" FROM {} ORDER BY \"className\"", self.table("_SCHEMA"));
+        with_client!(self, false, |client| {
+            let rows = client.query(&sql, &[]).await.map_err(pg_error)?;
+            rows.iter()
+                .map(|row| {
+                    let json: Value = row.try_get(0).map_err(pg_error)?;
+                    ClassSchema::from_json(&restore_schema_order(json))
+                })
+                .collect::<ParseResult<Vec<_>>>()
+        })
+    }
+
+    async fn class_exists(&self, client: &Client, class_name: &str) -> ParseResult<bool> {
+        let sql = format!("SELECT 1 FROM {} WHERE \"className\" = $1", self.table("_SCHEMA"));
+        Ok(!client.query(&sql, &[&class_name]).await.map_err(pg_error)?.is_empty())
+    }
+
+    async fn create_class(&self, schema: &ClassSchema) -> ParseResult<()> {
+        let class_name = &schema.class_name;
+        with_client!(self, true, |client| {
+            async {
+                if self.class_exists(client, class_name).await? {
+                    return Err(ParseError::new(
+                        ErrorCode::InvalidClassName,
+                        format!("Class {class_name} already exists."),
+                    ));
+                }
+                let sql = format!(
+                    "CREATE TABLE {} (\"objectId\" varChar(120) NOT NULL, \"createdAt\" timestamp with time zone, \"updatedAt\" timestamp with time zone, \"_rperm\" text[], \"_wperm\" text[], PRIMARY KEY (\"objectId\"))",
+                    self.table(class_name)
+                );
+                client.batch_execute(&sql).await.map_err(pg_error)?;
+                self.reconcile_tables(client, schema).await?;
+                let sql = format!(
+                    "INSERT INTO {} (\"className\", \"schema\", \"isParseClass\") VALUES ($1, $2, true)",
+                    self.table("_SCHEMA")
+                );
+                client.execute(&sql, &[class_name, &stored_schema_json(schema)]).await.map_err(pg_error)?;
+                Ok(())
+            }
+            .await
+        })
+    }
+
+    async fn update_class(&self, schema: &ClassSchema) -> ParseResult<()> {
+        let class_name = &schema.class_name;
+        with_client!(self, true, |client| {
+            async {
+                if !self.class_exists(client, class_name).await? {
+                    return Err(ParseError::new(
+                        ErrorCode::InvalidClassName,
+                        format!("Class {class_name} does not exist."),
+                    ));
+                }
+                self.reconcile_tables(client, schema).await?;
+                let sql =
+                    format!("UPDATE {} SET \"schema\" = $2 WHERE \"className\" = $1", self.table("_SCHEMA"));
+                client.execute(&sql, &[class_name, &stored_schema_json(schema)]).await.map_err(pg_error)?;
+                Ok(())
+            }
+            .await
+        })
+    }
+
+    async fn delete_class(&self, class_name: &str) -> ParseResult<()> {
+        with_client!(self, true, |client| {
+            async {
+                for join_table in self.existing_join_tables(client, class_name).await?.into_values() {
+                    client
+                        .batch_execute(&format!("DROP TABLE IF EXISTS {}", self.table(&join_table)))
+                        .await
+                        .map_err(pg_error)?;
+                }
+                client
+                    .batch_execute(&format!("DROP TABLE IF EXISTS {}", self.table(class_name)))
+                    .await
+                    .map_err(pg_error)?;
+                let sql = format!("DELETE FROM {} WHERE \"className\" = $1", self.table("_SCHEMA"));
+                client.execute(&sql, &[&class_name]).await.map_err(pg_error)?;
+                Ok(())
+            }
+            .await
+        })
+    }
+
+    async fn purge(&self, schema: &ClassSchema) -> ParseResult<()> {
+        let class_name = &schema.class_name;
+        with_client!(self, true, |client| {
+            async {
+                for join_table in self.existing_join_tables(client, class_name).await?.into_values() {
+                    client
+                        .batch_execute(&format!("DELETE FROM {}", self.table(&join_table)))
+                        .await
+                        .map_err(pg_error)?;
+                }
+                if self.table_exists(client, class_name).await? {
+                    client
+                        .batch_execute(&format!("DELETE FROM {}", self.table(class_name)))
+                        .await
+                        .map_err(pg_error)?;
+                }
+                Ok(())
+            }
+            .await
+        })
+    }
+
+    async fn table_exists(&self, client: &Client, table: &str) -> ParseResult<bool> {
+        let sql = "SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2";
+        Ok(!client.query(sql, &[&self.schema, &table]).await.map_err(pg_error)?.is_empty())
+    }
+
+    /// Relation field → join table name, for the join tables of `owner_class` that exist.
+    async fn existing_join_tables(
+        &self,
+        client: &Client,
+        owner_class: &str,
+    ) -> ParseResult<BTreeMap<String, String>> {
+        let sql = "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE '\\_Join:%'";
+        let rows = client.query(sql, &[&self.schema]).await.map_err(pg_error)?;
+        let suffix = format!(":{owner_class}");
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let name: String = row.get(0);
+                let field = name.strip_prefix("_Join:")?.strip_suffix(&suffix)?;
+                (!field.contains(':')).then(|| (field.to_string(), name.clone()))
+            })
+            .collect())
+    }
+
+    /// Makes the class table, its join tables and its indexes match `schema`.
+    async fn reconcile_tables(&self, client: &Client, schema: &ClassSchema) -> ParseResult<()> {
+        let schema = &storage_layout(schema);
+        let class_name = &schema.class_name;
+        let table = self.table(class_name);
+        let wanted_columns: Vec<(&str, Codec)> = schema
+            .fields
+            .iter()
+            .filter(|(name, _)| !BASE_COLUMNS.contains(&name.as_str()))
+            .filter_map(|(name, spec)| Some((name.as_str(), Codec::for_type(&spec.field_type)?)))
+            .collect();
+        let sql = "SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2";
+        let existing_columns: BTreeSet<String> = client
+            .query(sql, &[&self.schema, class_name])
+            .await
+            .map_err(pg_error)?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let wanted_indexes = self.wanted_indexes(schema, &wanted_columns)?;
+        let sql = "SELECT indexname::text FROM pg_indexes WHERE schemaname = $1 AND tablename = $2";
+        let existing_indexes: BTreeSet<String> = client
+            .query(sql, &[&self.schema, class_name])
+            .await
+            .map_err(pg_error)?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let primary_key = format!("{class_name}_pkey");
+        let system_names: BTreeSet<String> =
+            system_indexes(class_name).iter().map(|index| system_index_name(class_name, index)).collect();
+        let mut statements = Vec::new();
+        for name in &existing_indexes {
+            if !wanted_indexes.contains_key(name) && *name != primary_key && !system_names.contains(name) {
+                statements.push(format!("DROP INDEX IF EXISTS {}", self.table(name)));
+            }
+        }
+        for column in &existing_columns {
+            if !BASE_COLUMNS.contains(&column.as_str())
+                && !wanted_columns.iter().any(|(name, _)| name == column)
+            {
+                statements
+                    .push(format!("ALTER TABLE {table} DROP COLUMN IF EXISTS {}", quote_identifier(column)));
+            }
+        }
+        for (name, codec) in &wanted_columns {
+            if !existing_columns.contains(*name) {
+                statements.push(format!(
+                    "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {} {}",
+                    quote_identifier(name),
+                    codec.sql_type()
+                ));
+            }
+        }
+        for (name, sql) in &wanted_indexes {
+            if !existing_indexes.contains(name) {
+                statements.push(sql.clone());
+            }
+        }
+        let wanted_relations: BTreeSet<&str> = schema.relation_fields().map(|(field, _)| field).collect();
+        let existing_relations = self.existing_join_tables(client, class_name).await?;
+        for (field, join_table) in &existing_relations {
+            if !wanted_relations.contains(field.as_str()) {
+                statements.push(format!("DROP TABLE IF EXISTS {}", self.table(join_table)));
+            }
+        }
+        for field in wanted_relations {
+            if !existing_relations.contains_key(field) {
+                statements.push(format!(
+                    "CREATE TABLE IF NOT EXISTS {} (\"relatedId\" varChar(120), \"owningId\" varChar(120), PRIMARY KEY (\"relatedId\", \"owningId\"))",
+                    self.table(&join_table_name(class_name, field))
+                ));
+            }
+        }
+        for statement in statements {
+            client.batch_execute(&statement).await.map_err(pg_error)?;
+        }
+        Ok(())
+    }
+
+    /// Index name → its `CREATE INDEX` statement, for the schema's and the system's indexes.
+    fn wanted_indexes(
+        &self,
+        schema: &ClassSchema,
+        columns: &[(&str, Codec)],
+    ) -> ParseResult<BTreeMap<String, String>> {
+        let class_name = &schema.class_name;
+        let table = self.table(class_name);
+        let mut wanted = BTreeMap::new();
+        for (index, keys) in &schema.indexes {
+            let Some(keys) = keys.as_object().filter(|keys| !keys.is_empty()) else {
+                return Err(ParseError::internal(format!("index {index} of {class_name} has no fields")));
+            };
+            let mut terms = Vec::new();
+            for (field, direction) in keys {
+                let column = match field.as_str() {
+                    "_id" => OBJECT_ID,
+                    "_created_at" => CREATED_AT,
+                    "_updated_at" => UPDATED_AT,
+                    other => other,
+                };
+                if !BASE_COLUMNS.contains(&column) && !columns.iter().any(|(name, _)| *name == column) {
+                    return Err(ParseError::internal(format!(
+                        "index {index} of {class_name}: {field} has no column"
+                    )));
+                }
+                let order = if direction.as_f64().is_some_and(|value| value < 0.0) { "DESC" } else { "ASC" };
+                terms.push(format!("{} {order}", quote_identifier(column)));
+            }
+            if terms.len() == 1 && terms[0].starts_with("\"objectId\"") {
+                continue;
+            }
+            let sql = format!(
+                "CREATE INDEX IF NOT EXISTS {} ON {table} ({})",
+                quote_identifier(index),
+                terms.join(", ")
+            );
+            wanted.insert(index.clone(), sql);
+        }
+        for index in system_indexes(class_name) {
+            if !columns.iter().any(|(name, _)| *name == index.field) {
+                continue;
+            }
+            let column = quote_identifier(index.field);
+            let term =
+                if index.case_insensitive { format!("lower({column}) varchar_pattern_ops") } else { column };
+            let name = system_index_name(class_name, index);
+            let sql = format!(
+                "CREATE {}INDEX IF NOT EXISTS {} ON {table} ({term})",
+                if index.unique { "UNIQUE " } else { "" },
+                quote_identifier(&name),
+            );
+            wanted.insert(name, sql);
+        }
+        Ok(wanted)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Objects
+
+    async fn insert(&self, schema: &ClassSchema, object: &Object) -> ParseResult<()> {
+        let schema = storage_layout(schema);
+        if !object.get(OBJECT_ID).is_some_and(Value::is_string) {
+            return Err(ParseError::internal(format!(
+                "cannot insert into {} an object without an objectId",
+                schema.class_name
+            )));
+        }
+        let mut params = Params::default();
+        let mut columns = Vec::with_capacity(object.len());
+        let mut values = Vec::with_capacity(object.len());
+        for (field, value) in object {
+            if value.is_null() || is_stored_elsewhere(&schema, field) {
+                continue;
+            }
+            columns.push(quote_identifier(field));
+            values.push(encode_field(&schema, field, value, &mut params)?);
+        }
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            self.table(&schema.class_name),
+            columns.join(", "),
+            values.join(", ")
+        );
+        with_client!(self, false, |client| {
+            client.execute(&sql, &params.values()).await.map(|_| ()).map_err(pg_error)
+        })
+    }
+
+    async fn query_objects(
+        &self,
+        client: &Client,
+        schema: &ClassSchema,
+        statement: &SqlStatement,
+    ) -> ParseResult<Vec<Object>> {
+        let rows = match client.query(&statement.sql, &statement.params.values()).await {
+            Ok(rows) => rows,
+            Err(error) if is_missing_table(&error) => return Ok(Vec::new()),
+            Err(error) => return Err(pg_error(error)),
+        };
+        rows.iter().map(|row| decode_row(schema, row)).collect()
+    }
+
+    async fn find(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Vec<Object>> {
+        check_resolved(&query.filter)?;
+        let schema = storage_layout(schema);
+        let statement = sql::select_statement(&self.table(&schema.class_name), &schema, query)?;
+        with_client!(self, false, |client| self.query_objects(client, &schema, &statement).await)
+    }
+
+    async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
+        check_resolved(filter)?;
+        let schema = storage_layout(schema);
+        let table = self.table(&schema.class_name);
+        let mut params = Params::default();
+        let condition = sql::condition(&table, &schema, filter, &mut params)?;
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE {condition}");
+        with_client!(self, false, |client| {
+            match client.query_one(&sql, &params.values()).await {
+                Ok(row) => Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or_default()),
+                Err(error) if is_missing_table(&error) => Ok(0),
+                Err(error) => Err(pg_error(error)),
+            }
+        })
+    }
+
+    async fn find_one(
+        &self,
+        client: &Client,
+        schema: &ClassSchema,
+        object_id: &str,
+        filter: Option<&Filter>,
+        lock: bool,
+    ) -> ParseResult<Option<Object>> {
+        let table = self.table(&schema.class_name);
+        let mut params = Params::default();
+        let id = params.text(object_id.to_string());
+        let condition = match filter {
+            Some(filter) => sql::condition(&table, schema, filter, &mut params)?,
+            None => "true".to_string(),
+        };
+        let lock = if lock { " FOR UPDATE" } else { "" };
+        let sql = format!("SELECT * FROM {table} WHERE {table}.\"objectId\" = {id} AND ({condition}){lock}");
+        Ok(self.query_objects(client, schema, &SqlStatement { sql, params }).await?.pop())
+    }
+
+    async fn update(
+        &self,
+        schema: &ClassSchema,
+        object_id: &str,
+        filter: &Filter,
+        updates: &Updates,
+    ) -> ParseResult<Option<Object>> {
+        check_resolved(filter)?;
+        let schema = &storage_layout(schema);
+        let table = self.table(&schema.class_name);
+        with_client!(self, true, |client| {
+            async {
+                let Some(mut object) = self.find_one(client, schema, object_id, Some(filter), true).await? else {
+                    return Ok(None);
+                };
+                apply_updates(&mut object, updates)?;
+                let changed_fields: BTreeSet<&str> = updates
+                    .iter()
+                    .filter(|(_, update)| !matches!(update, FieldUpdate::Relation(_)))
+                    .map(|(path, _)| path.field.as_str())
+                    .collect();
+                if !changed_fields.is_empty() {
+                    let mut params = Params::default();
+                    let mut assignments = Vec::with_capacity(changed_fields.len());
+                    for field in changed_fields {
+                        let value = object.get(field).unwrap_or(&Value::Null);
+                        let expression = encode_field(schema, field, value, &mut params)?;
+                        assignments.push(format!("{} = {expression}", quote_identifier(field)));
+                    }
+                    let id = params.text(object_id.to_string());
+                    let sql = format!("UPDATE {table} SET {} WHERE \"objectId\" = {id}", assignments.join(", "));
+                    client.execute(&sql, &params.values()).await.map_err(pg_error)?;
+                }
+                for (path, update) in updates {
+                    let FieldUpdate::Relation(change) = update else { continue };
+                    if !matches!(schema.field_type(&path.field), Some(FieldType::Relation { .. })) {
+                        return Err(ParseError::internal(format!(
+                            "{}.{} is not a relation field",
+                            schema.class_name, path.field
+                        )));
+                    }
+                    let join_table = self.table(&join_table_name(&schema.class_name, &path.field));
+                    let add = format!(
+                        "INSERT INTO {join_table} (\"relatedId\", \"owningId\") VALUES ($1, $2) ON CONFLICT DO NOTHING"
+                    );
+                    let remove = format!("DELETE FROM {join_table} WHERE \"relatedId\" = $1 AND \"owningId\" = $2");
+                    for (sql, related_ids) in [(add, &change.add), (remove, &change.remove)] {
+                        for related_id in related_ids {
+                            client.execute(&sql, &[related_id, &object_id]).await.map_err(pg_error)?;
+                        }
+                    }
+                }
+                self.find_one(client, schema, object_id, None, false).await
+            }
+            .await
+        })
+    }
+
+    async fn delete(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
+        check_resolved(filter)?;
+        let schema = &storage_layout(schema);
+        let table = self.table(&schema.class_name);
+        let mut params = Params::default();
+        let condition = sql::condition(&table, schema, filter, &mut params)?;
+        with_client!(self, true, |client| {
+            async {
+                if !self.table_exists(client, &schema.class_name).await? {
+                    return Ok(0);
+                }
+                for (field, _) in schema.relation_fields() {
+                    let join_table = join_table_name(&schema.class_name, field);
+                    if !self.table_exists(client, &join_table).await? {
+                        continue;
+                    }
+                    let sql = format!(
+                        "DELETE FROM {} WHERE \"owningId\" IN (SELECT {table}.\"objectId\" FROM {table} WHERE {condition})",
+                        self.table(&join_table)
+                    );
+                    client.execute(&sql, &params.values()).await.map_err(pg_error)?;
+                }
+                let sql = format!("DELETE FROM {table} WHERE {condition}");
+                client.execute(&sql, &params.values()).await.map_err(pg_error)
+            }
+            .await
+        })
+    }
+
+    async fn related_ids(&self, owner_class: &str, field: &str, owning_id: &str) -> ParseResult<Vec<String>> {
+        let sql = format!(
+            "SELECT \"relatedId\"::text FROM {} WHERE \"owningId\" = $1 ORDER BY \"relatedId\"",
+            self.table(&join_table_name(owner_class, field))
+        );
+        with_client!(self, false, |client| match client.query(&sql, &[&owning_id]).await {
+            Ok(rows) => Ok(rows.iter().map(|row| row.get(0)).collect()),
+            Err(error) if is_missing_table(&error) => Ok(Vec::new()),
+            Err(error) => Err(pg_error(error)),
+        })
+    }
+
+    async fn owning_ids(
+        &self,
+        owner_class: &str,
+        field: &str,
+        related_ids: &[String],
+    ) -> ParseResult<Vec<String>> {
+        let sql = format!(
+            "SELECT DISTINCT \"owningId\"::text FROM {} WHERE \"relatedId\" = ANY($1::text[]) ORDER BY 1",
+            self.table(&join_table_name(owner_class, field))
+        );
+        let related_ids = related_ids.to_vec();
+        with_client!(self, false, |client| match client.query(&sql, &[&related_ids]).await {
+            Ok(rows) => Ok(rows.iter().map(|row| row.get(0)).collect()),
+            Err(error) if is_missing_table(&error) => Ok(Vec::new()),
+            Err(error) => Err(pg_error(error)),
+        })
+    }
+}
+
+/// parse-server's names: `<class>_unique_<field>` for unique indexes (its `ensureUniqueness`),
+/// the system index's own name otherwise (`case_insensitive_username`, …).
+fn system_index_name(class_name: &str, index: &reparse_core::schema::SystemIndex) -> String {
+    if index.unique && !index.case_insensitive {
+        format!("{class_name}_unique_{}", index.field)
+    } else if index.case_insensitive {
+        index.name.to_string()
+    } else {
+        format!("{class_name}_{}", index.name)
+    }
+}
+
+/// Where `_SCHEMA` keeps the order of fields and of index keys, which jsonb does not keep
+/// (it sorts object keys). parse-server ignores keys it does not know.
+const ORDER_KEY: &str = "reparseOrder";
+
+/// The `_SCHEMA` JSON of a class: `ClassSchema::to_json` plus the order of its fields and of
+/// each index's keys (an index on `(s, n)` is not one on `(n, s)`).
+fn stored_schema_json(schema: &ClassSchema) -> Value {
+    let mut json = schema.to_json();
+    let key_order = |value: &Value| -> Value {
+        value.as_object().map_or(Value::Null, |map| map.keys().cloned().map(Value::String).collect())
+    };
+    if let Some(map) = json.as_object_mut() {
+        let fields = map.get("fields").map_or(Value::Null, key_order);
+        let indexes: serde_json::Map<String, Value> = map
+            .get("indexes")
+            .and_then(Value::as_object)
+            .map(|indexes| indexes.iter().map(|(name, keys)| (name.clone(), key_order(keys))).collect())
+            .unwrap_or_default();
+        map.insert(ORDER_KEY.to_string(), serde_json::json!({"fields": fields, "indexes": indexes}));
+    }
+    json
+}
+
+/// Puts back the order [`stored_schema_json`] recorded (keys it does not list keep jsonb's).
+fn restore_schema_order(mut json: Value) -> Value {
+    let Some(map) = json.as_object_mut() else { return json };
+    let Some(order) = map.remove(ORDER_KEY) else { return json };
+    fn reorder(value: &mut Value, order: Option<&Value>) {
+        let (Some(map), Some(order)) = (value.as_object_mut(), order.and_then(Value::as_array)) else {
+            return;
+        };
+        let mut ordered = serde_json::Map::new();
+        for key in order.iter().filter_map(Value::as_str) {
+            if let Some(entry) = map.remove(key) {
+                ordered.insert(key.to_string(), entry);
+            }
+        }
+        ordered.append(map);
+        *map = ordered;
+    }
+    if let Some(fields) = map.get_mut("fields") {
+        reorder(fields, order.get("fields"));
+    }
+    if let Some(indexes) = map.get_mut("indexes").and_then(Value::as_object_mut) {
+        for (name, keys) in indexes.iter_mut() {
+            reorder(keys, order.get("indexes").and_then(|indexes| indexes.get(name)));
+        }
+    }
+    json
+}
+
+/// Relation and ACL fields have no column.
+fn is_stored_elsewhere(schema: &ClassSchema, field: &str) -> bool {
+    matches!(schema.field_type(field), Some(FieldType::Relation { .. } | FieldType::Acl))
+}
+
+macro_rules! store_through_executor {
+    ($type:ty) => {
+        #[async_trait]
+        impl Store for $type {
+            async fn load_schemas(&self) -> ParseResult<Vec<ClassSchema>> {
+                self.executor()?.load_schemas().await
+            }
+
+            async fn create_class(&self, schema: &ClassSchema) -> ParseResult<()> {
+                self.executor()?.create_class(schema).await
+            }
+
+            async fn update_class(&self, schema: &ClassSchema) -> ParseResult<()> {
+                self.executor()?.update_class(schema).await
+            }
+
+            async fn delete_class(&self, class_name: &str) -> ParseResult<()> {
+                self.executor()?.delete_class(class_name).await
+            }
+
+            async fn insert(&self, schema: &ClassSchema, object: &Object) -> ParseResult<()> {
+                self.executor()?.insert(schema, object).await
+            }
+
+            async fn update(
+                &self,
+                schema: &ClassSchema,
+                object_id: &str,
+                filter: &Filter,
+                updates: &Updates,
+            ) -> ParseResult<Option<Object>> {
+                self.executor()?.update(schema, object_id, filter, updates).await
+            }
+
+            async fn delete(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
+                self.executor()?.delete(schema, filter).await
+            }
+
+            async fn find(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Vec<Object>> {
+                self.executor()?.find(schema, query).await
+            }
+
+            async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
+                self.executor()?.count(schema, filter).await
+            }
+
+            /// The join table is named by owner class and field; `target_class` is not needed.
+            async fn related_ids(
+                &self,
+                owner_class: &str,
+                field: &str,
+                _target_class: &str,
+                owning_id: &str,
+            ) -> ParseResult<Vec<String>> {
+                self.executor()?.related_ids(owner_class, field, owning_id).await
+            }
+
+            async fn owning_ids(
+                &self,
+                owner_class: &str,
+                field: &str,
+                _target_class: &str,
+                related_ids: &[String],
+            ) -> ParseResult<Vec<String>> {
+                self.executor()?.owning_ids(owner_class, field, related_ids).await
+            }
+        }
+    };
+}
+
+store_through_executor!(PostgresStorage);
+store_through_executor!(PostgresTransaction);
+
+#[async_trait]
+impl Storage for PostgresStorage {
+    async fn begin(&self) -> ParseResult<Box<dyn Transaction>> {
+        let client = self.connection().await?;
+        client.batch_execute("BEGIN").await.map_err(pg_error)?;
+        Ok(Box::new(PostgresTransaction { client: Some(client), schema: self.schema.clone() }))
+    }
+
+    async fn purge(&self, schema: &ClassSchema) -> ParseResult<()> {
+        self.executor()?.purge(schema).await
+    }
+
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+#[async_trait]
+impl Transaction for PostgresTransaction {
+    async fn commit(mut self: Box<Self>) -> ParseResult<()> {
+        let client =
+            self.client.take().ok_or_else(|| ParseError::internal("the transaction is already finished"))?;
+        match client.batch_execute("COMMIT").await {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                // A failed COMMIT leaves nothing to keep: close the connection.
+                drop(deadpool_postgres::Object::take(client));
+                Err(pg_error(error))
+            }
+        }
+    }
+
+    async fn rollback(mut self: Box<Self>) -> ParseResult<()> {
+        let client =
+            self.client.take().ok_or_else(|| ParseError::internal("the transaction is already finished"))?;
+        match client.batch_execute("ROLLBACK").await {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                drop(deadpool_postgres::Object::take(client));
+                Err(pg_error(error))
+            }
+        }
+    }
+}
+
+impl Drop for PostgresTransaction {
+    /// Rolls back a transaction dropped without `commit`: on the runtime when there is one
+    /// (the connection returns to the pool only after the rollback), otherwise by closing the
+    /// connection, which makes the server roll back.
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if client.batch_execute("ROLLBACK").await.is_err() {
+                        drop(deadpool_postgres::Object::take(client));
+                    }
+                });
+            }
+            Err(_) => drop(deadpool_postgres::Object::take(client)),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The shared storage conformance suite, run on the local PostgreSQL (127.0.0.1:5432, user
+//! `postgres`): each test gets a fresh schema with a random name, dropped at the end (best
+//! effort), so tests run in parallel. When PostgreSQL is unreachable the tests are skipped,
+//! unless `CI=true`, where that is a failure.
+
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use reparse_storage_postgres::{PostgresConfig, PostgresStorage};
+
+fn config() -> PostgresConfig {
+    let mut config = PostgresConfig::new();
+    config.host("127.0.0.1").port(5432).user("postgres").dbname("postgres");
+    config
+}
+
+/// A storage in its own schema, dropped with the fixture.
+struct TemporaryStorage {
+    storage: Option<PostgresStorage>,
+    schema: String,
+}
+
+impl Deref for TemporaryStorage {
+    type Target = PostgresStorage;
+
+    fn deref(&self) -> &PostgresStorage {
+        self.storage.as_ref().expect("storage")
+    }
+}
+
+impl Drop for TemporaryStorage {
+    fn drop(&mut self) {
+        let schema = self.schema.clone();
+        // Best effort, on a thread of its own: the test's runtime is shutting down.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok((client, connection)) = config().connect(tokio_postgres::NoTls).await {
+                    tokio::spawn(connection);
+                    let _ =
+                        client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn unique_schema_name() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|time| time.subsec_nanos()).unwrap_or(0);
+    format!("reparse_test_{}_{nanos}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// `None` (after saying why) when PostgreSQL is not there and this is not CI.
+async fn fresh_storage() -> Option<TemporaryStorage> {
+    let schema = unique_schema_name();
+    match PostgresStorage::connect(config(), &schema, 4).await {
+        Ok(storage) => Some(TemporaryStorage { storage: Some(storage), schema }),
+        Err(error) => {
+            if std::env::var("CI").is_ok_and(|value| value == "true") {
+                panic!("PostgreSQL at 127.0.0.1:5432 is required on CI: {error}");
+            }
+            eprintln!("skipped: PostgreSQL at 127.0.0.1:5432 is unreachable ({error})");
+            None
+        }
+    }
+}
+
+/// Runs one suite function when PostgreSQL is reachable.
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                if let Some(storage) = fresh_storage().await {
+                    reparse_storage::conformance::$name(&*storage).await;
+                }
+            }
+        )*
+    };
+}
+
+suite!(
+    creates_classes_once,
+    updates_class_fields_and_relations,
+    updates_class_indexes,
+    deletes_classes,
+    round_trips_every_field_type,
+    rejects_duplicate_object_ids,
+    rejects_fields_missing_from_the_schema,
+    constraints_agree_with_the_matcher,
+    orders_skips_and_limits,
+    counts_like_find,
+    updates_with_every_operator,
+    update_of_a_non_matching_object_returns_none,
+    failed_update_changes_nothing,
+    deletes_by_filter_with_their_relations,
+    tracks_relations,
+    commits_transactions,
+    rolls_back_transactions,
+    dropped_transactions_roll_back,
+    purges_objects_but_keeps_the_schema,
+    keeps_system_classes_unique_and_internal_fields_stored,
+);
