@@ -11,7 +11,7 @@
 //   REPARSE_START_TIMEOUT_MS how long to wait for the "listening" line (default 30000)
 //   REPARSE_TEST_LOG=1       echo the server's stdout/stderr to this process's stderr
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,28 @@ export function uniq(prefix = 'C') {
   return `${prefix}_${randomBytes(6).toString('hex')}`;
 }
 
+/**
+ * The database a test server uses: a fresh SQLite file, or with REPARSE_TEST_DATABASE=postgres
+ * a fresh PostgreSQL database on 127.0.0.1:5432 (created with psql, dropped at exit).
+ */
+const createdDatabases = [];
+function testDatabaseURI(dir) {
+  if (process.env.REPARSE_TEST_DATABASE !== 'postgres') return `sqlite://${dir}/data.sqlite`;
+  const name = `reparse_sdk_${randomBytes(6).toString('hex')}`;
+  execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-qc', `CREATE DATABASE ${name}`]);
+  createdDatabases.push(name);
+  return `postgres://postgres@127.0.0.1:5432/${name}`;
+}
+process.on('exit', () => {
+  for (const name of createdDatabases) {
+    try {
+      execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+    } catch {
+      // best effort
+    }
+  }
+});
+
 function randomKey(prefix) {
   return `${prefix}-${randomBytes(8).toString('hex')}`;
 }
@@ -60,7 +82,7 @@ export async function startServer(overrides = {}) {
     javascriptKey: randomKey('js'),
     restAPIKey: randomKey('rest'),
     port: 0,
-    databaseURI: `sqlite://${dir}/data.sqlite`,
+    databaseURI: testDatabaseURI(dir),
     allowClientClassCreation: true,
     mountPath: '/parse',
     ...overrides,

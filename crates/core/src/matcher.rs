@@ -24,8 +24,8 @@ pub fn compile_regex(pattern: &str, options: &str) -> ParseResult<Regex> {
 }
 
 /// Rewrites PCRE's `\Q…\E` literal quoting (what the SDKs' `startsWith`, `endsWith` and
-/// `contains` send) as escaped text, which the `regex` crate understands.
-fn expand_literal_quotes(pattern: &str) -> String {
+/// `contains` send) as escaped text, which the `regex` crate (and PostgreSQL) understand.
+pub fn expand_literal_quotes(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len());
     let mut rest = pattern;
     while let Some(start) = rest.find("\\Q") {

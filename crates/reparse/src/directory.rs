@@ -13,8 +13,8 @@ use reparse_registry::{AppRecord, Registry};
 use reparse_server::{App, AppConfig, AppDirectory};
 use reparse_storage::Storage;
 
-use crate::settings::{Database, apply_app_options};
-use crate::storage::open_storage;
+use crate::settings::apply_app_options;
+use crate::storage::open_sqlite;
 
 const RECHECK_AFTER: Duration = Duration::from_secs(1);
 
@@ -42,8 +42,8 @@ impl RegistryDirectory {
         if let Some(entry) = open.get(&record.app_id) {
             return Ok(entry.app.clone());
         }
-        let database = Database::Sqlite(self.registry.app_dir(&record.app_id).join("data.sqlite"));
-        let app = self.build_app(record, open_storage(&database)?)?;
+        let app =
+            self.build_app(record, open_sqlite(&self.registry.app_dir(&record.app_id).join("data.sqlite"))?)?;
         open.insert(
             record.app_id.clone(),
             OpenApp { app: app.clone(), record: record.clone(), checked: Instant::now() },

@@ -22,7 +22,7 @@ use crate::directory::RegistryDirectory;
 /// at a tenth of the request's CPU in profiles.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use crate::settings::{ServerSettings, single_app};
+use crate::settings::{Database, ServerSettings, single_app};
 
 fn cli() -> Command {
     let data_dir = Arg::new("data-dir")
@@ -181,8 +181,11 @@ fn serve(args: &ArgMatches) -> Result<(), String> {
 
         let directory: Arc<dyn AppDirectory> = if options.contains_key("appId") {
             let (config, database) = single_app(&options, &data_dir, &public_url)?;
-            let storage = storage::open_storage(&database)?;
-            println!("Serving app {:?} from {:?}", config.app_id, database);
+            let storage = storage::open_storage(&database).await?;
+            match &database {
+                Database::Sqlite(path) => println!("Serving app {:?} from {}", config.app_id, path.display()),
+                Database::Postgres(_) => println!("Serving app {:?} from PostgreSQL", config.app_id),
+            }
             Arc::new(StaticDirectory::new(vec![Arc::new(App::new(config, storage)?)]))
         } else {
             if let Some(key) = options.keys().find(|key| !settings::SERVER_WIDE.contains(&key.as_str())) {

@@ -54,7 +54,7 @@ options! {
     "port", "PORT", "port", Integer, "The port to run the server on (default 1337; 0 picks a free one)";
     "host", "PARSE_SERVER_HOST", "host", Text, "The host to serve on (default 0.0.0.0)";
     "mountPath", "PARSE_SERVER_MOUNT_PATH", "mount-path", Text, "Mount path for the server (default /parse)";
-    "databaseURI", "PARSE_SERVER_DATABASE_URI", "database-uri", Text, "sqlite://<path> or a plain file path (postgres:// arrives with the PostgreSQL adapter)";
+    "databaseURI", "PARSE_SERVER_DATABASE_URI", "database-uri", Text, "sqlite://<path>, a plain file path, or postgres://user@host:port/database (parse-server's layout)";
     "allowClientClassCreation", "PARSE_SERVER_ALLOW_CLIENT_CLASS_CREATION", "allow-client-class-creation", Bool, "Let clients create classes on first save (default false)";
     "allowCustomObjectId", "PARSE_SERVER_ALLOW_CUSTOM_OBJECT_ID", "allow-custom-object-id", Bool, "Let clients set objectId on create (default false)";
     "maxLimit", "PARSE_SERVER_MAX_LIMIT", "max-limit", Integer, "Largest limit a query may ask for (default unbounded)";

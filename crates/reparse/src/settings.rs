@@ -11,6 +11,8 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Database {
     Sqlite(PathBuf),
+    /// A `postgres://` URL (parse-server's layout, in the `public` schema).
+    Postgres(String),
 }
 
 impl Database {
@@ -20,9 +22,7 @@ impl Database {
             return Ok(Database::Sqlite(PathBuf::from(path)));
         }
         if uri.starts_with("postgres://") || uri.starts_with("postgresql://") {
-            return Err(
-                "databaseURI: PostgreSQL is not supported by this version of Reparse yet (it arrives with the PostgreSQL adapter); use sqlite://<path> or omit databaseURI".into(),
-            );
+            return Ok(Database::Postgres(uri.to_string()));
         }
         if uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://") {
             return Err("databaseURI: MongoDB is not supported; migrate by import (see the README)".into());
@@ -163,8 +163,10 @@ mod tests {
             Database::from_uri("data/app.sqlite").unwrap(),
             Database::Sqlite("data/app.sqlite".into())
         );
-        let error = Database::from_uri("postgres://localhost/db").unwrap_err();
-        assert!(error.contains("PostgreSQL") && error.contains("not supported"), "{error}");
+        assert_eq!(
+            Database::from_uri("postgres://localhost/db").unwrap(),
+            Database::Postgres("postgres://localhost/db".into())
+        );
         assert!(Database::from_uri("mongodb://x").is_err());
     }
 

@@ -625,5 +625,6 @@ fn regex_with_options(pattern: &str, options: &str) -> String {
     if options.contains('x') {
         flags.push('x');
     }
-    format!("(?{flags}){pattern}")
+    // PostgreSQL's regexes have no `\Q…\E`; the SDKs quote with it.
+    format!("(?{flags}){}", reparse_core::matcher::expand_literal_quotes(pattern))
 }

@@ -622,6 +622,8 @@ fn matcher_queries() -> Vec<Value> {
         json!({"o.missing": {"$ne": 1}}),
         json!({"f": {"__type": "File", "name": "file.txt"}}),
         json!({"f": {"$exists": false}}),
+        json!({"s": {"$regex": "^\\Qapple p\\E"}}),
+        json!({"s": {"$regex": "\\Q.\\E|rry$"}}),
         json!({"f.name": "file.txt"}),
         json!({"g.latitude": {"$gt": 0}}),
         json!({"g": {"$exists": true}}),
