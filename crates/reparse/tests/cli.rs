@@ -102,7 +102,10 @@ fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<Value>) 
 }
 
 fn run_cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(BINARY).args(args).current_dir(dir).output().expect("run reparse");
+    // An ephemeral port: a `serve` expected to fail may still bind before it does (a database
+    // it cannot reach), and tests run in parallel.
+    let output =
+        Command::new(BINARY).args(args).current_dir(dir).env("PORT", "0").output().expect("run reparse");
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
