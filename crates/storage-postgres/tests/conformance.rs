@@ -70,39 +70,4 @@ async fn fresh_storage() -> Option<TemporaryStorage> {
     }
 }
 
-/// Runs one suite function when PostgreSQL is reachable.
-macro_rules! suite {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $name() {
-                if let Some(storage) = fresh_storage().await {
-                    reparse_storage::conformance::$name(&*storage).await;
-                }
-            }
-        )*
-    };
-}
-
-suite!(
-    creates_classes_once,
-    updates_class_fields_and_relations,
-    updates_class_indexes,
-    deletes_classes,
-    round_trips_every_field_type,
-    rejects_duplicate_object_ids,
-    rejects_fields_missing_from_the_schema,
-    constraints_agree_with_the_matcher,
-    orders_skips_and_limits,
-    counts_like_find,
-    updates_with_every_operator,
-    update_of_a_non_matching_object_returns_none,
-    failed_update_changes_nothing,
-    deletes_by_filter_with_their_relations,
-    tracks_relations,
-    commits_transactions,
-    rolls_back_transactions,
-    dropped_transactions_roll_back,
-    purges_objects_but_keeps_the_schema,
-    keeps_system_classes_unique_and_internal_fields_stored,
-);
+reparse_storage::storage_conformance_tests!(optional fresh_storage());

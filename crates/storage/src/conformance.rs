@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! reparse_storage::storage_conformance_tests!(open_fresh_storage());
+//! reparse_storage::storage_conformance_tests!(optional connect_or_skip()); // yields an Option
 //! ```
 //!
 //! where the expression is evaluated once per test and awaited, and yields something that
@@ -33,7 +34,9 @@ use crate::{Storage, Store};
 /// every test.
 #[macro_export]
 macro_rules! storage_conformance_tests {
-    ($make_storage:expr) => {
+    // `optional`: the expression yields an `Option`; `None` (a database that is not there)
+    // skips the test, so the adapter decides when that is allowed.
+    (optional $make_storage:expr) => {
         $crate::storage_conformance_tests!(@each $make_storage;
             creates_classes_once,
             updates_class_fields_and_relations,
@@ -57,11 +60,14 @@ macro_rules! storage_conformance_tests {
             keeps_system_classes_unique_and_internal_fields_stored,
         );
     };
+    ($make_storage:expr) => {
+        $crate::storage_conformance_tests!(optional async { Some($make_storage.await) });
+    };
     (@each $make_storage:expr; $($name:ident),* $(,)?) => {
         $(
             #[::tokio::test]
             async fn $name() {
-                let storage = $make_storage.await;
+                let Some(storage) = $make_storage.await else { return };
                 $crate::conformance::$name(&*storage).await;
             }
         )*
