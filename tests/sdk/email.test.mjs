@@ -18,6 +18,27 @@ function emailAdapter(sink) {
   return { smtp: { host: sink.host, port: sink.port, tls: 'none', from: 'Reparse Test <noreply@example.com>' } };
 }
 
+/** An SMTP sink and a server that mails through it (one per describe block). */
+async function startMailServer(options) {
+  const sink = await startSmtpSink();
+  const server = await startServer({ emailAdapter: emailAdapter(sink), ...options });
+  return { sink, server, Parse: initParse(server) };
+}
+
+async function stopMailServer(sink, server) {
+  await server?.stop();
+  server?.cleanup();
+  await sink?.close();
+}
+
+/** Asks for a password reset mail for `email` and returns the link it carries. */
+async function resetLinkFor(sink, Parse, email) {
+  const before = sink.messages.length;
+  await Parse.User.requestPasswordReset(email);
+  const mail = await sink.waitForMail(m => m.to === email && sink.messages.indexOf(m) >= before, 10000);
+  return { mail, link: firstLink(mail) };
+}
+
 /** GET without following redirects. */
 async function visit(url) {
   const res = await fetch(url, { redirect: 'manual' });
@@ -30,22 +51,15 @@ describe('e-mail verification', () => {
   let Parse;
 
   before(async () => {
-    sink = await startSmtpSink();
-    server = await startServer({
+    ({ sink, server, Parse } = await startMailServer({
       appName: 'Mail Test',
       verifyUserEmails: true,
       preventLoginWithUnverifiedEmail: true,
       emailVerifyTokenValidityDuration: 3600,
-      emailAdapter: emailAdapter(sink),
-    });
-    Parse = initParse(server);
+    }));
   });
 
-  after(async () => {
-    await server?.stop();
-    server?.cleanup();
-    await sink?.close();
-  });
+  after(() => stopMailServer(sink, server));
 
   it('sign-up sends a link; until it is followed the user cannot log in; afterwards they can', async () => {
     const username = uniq('ver');
@@ -120,6 +134,49 @@ describe('e-mail verification', () => {
   });
 });
 
+describe('an expired verification link', () => {
+  let sink;
+  let server;
+
+  before(async () => {
+    ({ sink, server } = await startMailServer({
+      appName: 'Expiry Test',
+      verifyUserEmails: true,
+      emailVerifyTokenValidityDuration: 1,
+    }));
+  });
+
+  after(() => stopMailServer(sink, server));
+
+  it('lands on the page that offers a new link; the new link verifies', async () => {
+    const username = uniq('late');
+    const email = `${username.toLowerCase()}@example.com`;
+    assertStatus(await server.request('POST', '/users', { body: { username, password: 'pw', email } }), 201);
+    const first = await sink.waitForMail(m => m.to === email, 10000);
+    await new Promise(resolve => setTimeout(resolve, 1500));
+    const expired = await visit(firstLink(first));
+    assert.equal(expired.status, 302);
+    const page = new URL(expired.location);
+    assert.equal(`${page.origin}${page.pathname}`, `${server.url}/apps/invalid_verification_link.html`);
+    assert.equal(page.searchParams.get('username'), username);
+    assert.equal(page.searchParams.get('appId'), server.appId);
+    assert.match((await visit(expired.location)).text, /Send a new link/);
+
+    const before = sink.messages.length;
+    const resend = await fetch(`${server.url}/apps/${server.appId}/resend_verification_email`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ username }).toString(),
+    });
+    assert.equal(resend.status, 302);
+    assert.equal(resend.headers.get('location'), `${server.url}/apps/link_send_success.html`);
+    const second = await sink.waitForMail(m => m.to === email && sink.messages.indexOf(m) >= before, 10000);
+    const verified = await visit(firstLink(second));
+    assert.match(verified.location, /verify_email_success\.html/);
+  });
+});
+
 describe('password reset', () => {
   let sink;
   let server;
@@ -127,13 +184,10 @@ describe('password reset', () => {
   let browser;
 
   before(async () => {
-    sink = await startSmtpSink();
-    server = await startServer({
+    ({ sink, server, Parse } = await startMailServer({
       appName: 'Reset Test',
-      emailAdapter: emailAdapter(sink),
       passwordPolicy: { resetTokenValidityDuration: 3600, doNotAllowUsername: true },
-    });
-    Parse = initParse(server);
+    }));
     if (haveChromium) {
       const { chromium } = await import('playwright-core');
       browser = await chromium.launch({
@@ -147,17 +201,10 @@ describe('password reset', () => {
 
   after(async () => {
     await browser?.close();
-    await server?.stop();
-    server?.cleanup();
-    await sink?.close();
+    await stopMailServer(sink, server);
   });
 
-  async function requestReset(email) {
-    const before = sink.messages.length;
-    await Parse.User.requestPasswordReset(email);
-    const mail = await sink.waitForMail(m => m.to === email && sink.messages.indexOf(m) >= before, 10000);
-    return mail;
-  }
+  const requestReset = async email => (await resetLinkFor(sink, Parse, email)).mail;
 
   it('the mailed link opens the served form in Chromium; the new password works, the old does not', {
     skip: !haveChromium && 'chromium not installed',
@@ -254,28 +301,17 @@ describe('password policy and lockout around resets', () => {
   let Parse;
 
   before(async () => {
-    sink = await startSmtpSink();
-    server = await startServer({
+    ({ sink, server, Parse } = await startMailServer({
       appName: 'Policy Test',
-      emailAdapter: emailAdapter(sink),
       // maxPasswordAge is in days: about 2.6 s here.
       passwordPolicy: { maxPasswordAge: 0.00003, resetTokenValidityDuration: 600, resetTokenReuseIfValid: true },
       accountLockout: { threshold: 2, duration: 10, unlockOnPasswordReset: true },
-    });
-    Parse = initParse(server);
+    }));
   });
 
-  after(async () => {
-    await server?.stop();
-    server?.cleanup();
-    await sink?.close();
-  });
+  after(() => stopMailServer(sink, server));
 
-  async function resetLink(email) {
-    const before = sink.messages.length;
-    await Parse.User.requestPasswordReset(email);
-    return firstLink(await sink.waitForMail(m => m.to === email && sink.messages.indexOf(m) >= before, 10000));
-  }
+  const resetLink = async email => (await resetLinkFor(sink, Parse, email)).link;
 
   async function resetThroughForm(link, password) {
     const token = new URL(link).searchParams.get('token');

@@ -141,7 +141,7 @@ pub fn check_class_permission(
 /// (parse-server's `addPointerPermissions`). Fields of other types match nothing.
 pub fn pointer_permission_filter(schema: &ClassSchema, fields: &[String], user_id: Option<&str>) -> Filter {
     let Some(user_id) = user_id else { return Filter::Or(Vec::new()) };
-    let pointer = serde_json::json!({"__type": "Pointer", "className": "_User", "objectId": user_id});
+    let pointer = crate::value::pointer_value("_User", user_id);
     let alternatives = fields
         .iter()
         .filter_map(|field| {

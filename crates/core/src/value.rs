@@ -35,6 +35,11 @@ pub fn date_value(iso: &str) -> Value {
     json!({"__type": "Date", "iso": iso})
 }
 
+/// An instant as a REST Date value.
+pub fn encode_date(time: DateTime<Utc>) -> Value {
+    date_value(&format_date(time))
+}
+
 /// `{"__type": "Pointer", "className": …, "objectId": …}`.
 pub fn pointer_value(class_name: &str, object_id: &str) -> Value {
     json!({"__type": "Pointer", "className": class_name, "objectId": object_id})

@@ -59,6 +59,17 @@ impl Auth {
         MASTER.clone()
     }
 
+    /// The caller as `user_id`, for building what that user sees of their own objects (login,
+    /// `users/me`, `sessions/me`); no session is attached.
+    pub fn viewing_as(user_id: &str) -> Auth {
+        let user = SessionUser {
+            user_id: user_id.to_string(),
+            session_id: String::new(),
+            session_token: String::new(),
+        };
+        Auth { user: Some(user), ..Auth::default() }
+    }
+
     /// The signed-in user's id, if any.
     pub fn user_id(&self) -> Option<&str> {
         self.user.as_ref().map(|user| user.user_id.as_str())

@@ -172,13 +172,8 @@ async fn verify_email(app: &App, query: &Form) -> ApiResult<Response> {
             let url = page_url(app, &pages.verify_email_success, "verify_email_success.html");
             Ok(redirect(with_query(url, &[("username", &username)])))
         }
-        Err(LinkError::Expired) => {
+        Err(LinkError::Expired { username }) => {
             // The user can ask for a new link from that page.
-            let username = find_users(&ctx, equals("_email_verify_token", token))
-                .await?
-                .pop()
-                .and_then(|user| user.get("username").and_then(|u| u.as_str()).map(str::to_string))
-                .unwrap_or_default();
             let url = page_url(app, &pages.invalid_verification_link, "invalid_verification_link.html");
             Ok(redirect(with_query(url, &[("username", &username), ("appId", &app.config.app_id)])))
         }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use rand::RngExt;
 use reparse_core::query::{Constraint, FieldPath, Filter, Query};
-use reparse_core::value::{Object, format_date, parse_date};
+use reparse_core::value::{Object, encode_date, format_date, parse_date, pointer_value};
 use reparse_core::{ErrorCode, ParseError, ParseResult};
 use serde_json::{Map, Value, json};
 
@@ -179,11 +179,12 @@ pub fn equals(field: &str, value: &str) -> Filter {
 
 /// `field` points at `_User` `user_id`.
 pub fn points_to_user(field: &str, user_id: &str) -> Filter {
-    Filter::Field { path: FieldPath::top(field), constraint: Constraint::Eq(user_pointer(user_id)) }
+    Filter::Field { path: FieldPath::top(field), constraint: Constraint::Eq(pointer_value("_User", user_id)) }
 }
 
-pub fn user_pointer(user_id: &str) -> Value {
-    json!({"__type": "Pointer", "className": "_User", "objectId": user_id})
+/// A stored session's token.
+pub fn token_of(session: &Object) -> Option<&str> {
+    session.get("sessionToken").and_then(Value::as_str)
 }
 
 /// The objectId a pointer field holds.
@@ -222,14 +223,14 @@ pub async fn create_session(
     session.insert("updatedAt".into(), json!(now));
     session.extend(extra);
     session.insert("sessionToken".into(), json!(new_session_token()));
-    session.insert("user".into(), user_pointer(user_id));
+    session.insert("user".into(), pointer_value("_User", user_id));
     session.insert("createdWith".into(), created_with);
     session.insert("restricted".into(), json!(false));
     if let Some(installation_id) = installation_id {
         session.insert("installationId".into(), json!(installation_id));
     }
     if let Some(expires_at) = ctx.app.config.accounts.session_expiry(ctx.now) {
-        session.insert("expiresAt".into(), json!({"__type": "Date", "iso": format_date(expires_at)}));
+        session.insert("expiresAt".into(), encode_date(expires_at));
     }
     session.insert("_rperm".into(), json!([user_id]));
     session.insert("_wperm".into(), json!([user_id]));

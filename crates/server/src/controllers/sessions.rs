@@ -112,15 +112,8 @@ pub async fn current(ctx: &Ctx<'_>) -> ApiResult<ParseResponse> {
     let Some(session) = sessions::find_by_token(ctx.app, ctx.store, token).await? else {
         return Err(ParseError::new(ErrorCode::InvalidSessionToken, "Session token not found.").into());
     };
-    let user_id = sessions::pointer_id(&session, "user").unwrap_or_default();
-    let as_owner = crate::context::Auth {
-        user: Some(crate::context::SessionUser {
-            user_id,
-            session_id: session["objectId"].as_str().unwrap_or_default().to_string(),
-            session_token: token.to_string(),
-        }),
-        ..crate::context::Auth::default()
-    };
+    let as_owner =
+        crate::context::Auth::viewing_as(&sessions::pointer_id(&session, "user").unwrap_or_default());
     let client = sessions::session_for_client(&ctx.with_auth(&as_owner), session).await?;
     Ok(ParseResponse::ok(Value::Object(client)))
 }

@@ -6,13 +6,13 @@
 
 use reparse_core::query::{Constraint, FieldPath, Filter, Query};
 use reparse_core::update::FieldUpdate;
-use reparse_core::value::{Object, format_date};
+use reparse_core::value::{Object, encode_date, format_date};
 use reparse_core::{ErrorCode, ParseError};
 use serde_json::{Map, Value, json};
 
 use crate::account_mail;
 use crate::auth_data::{self, AuthDataChange};
-use crate::context::{Auth, Ctx, MASTER, SessionUser};
+use crate::context::{Auth, Ctx, MASTER};
 use crate::controllers::objects::{self, by_id, to_client_object};
 use crate::error::ApiResult;
 use crate::passwords::{check_password_history, check_password_policy, hash_password};
@@ -79,7 +79,7 @@ pub async fn create(ctx: &Ctx<'_>, mut body: Map<String, Value>) -> ApiResult<Pa
     if let Some(password) = password {
         prepared.object.insert("_hashed_password".into(), json!(hash_password(password).await?));
         if policy.max_password_age.is_some() {
-            prepared.object.insert("_password_changed_at".into(), date(ctx));
+            prepared.object.insert("_password_changed_at".into(), encode_date(ctx.now));
         }
     }
     if let Some(change) = &auth_data {
@@ -89,7 +89,7 @@ pub async fn create(ctx: &Ctx<'_>, mut body: Map<String, Value>) -> ApiResult<Pa
     if let Some(token) = &verification_token {
         prepared.object.insert("_email_verify_token".into(), json!(token));
         if let Some(validity) = ctx.app.config.accounts.email_verify_token_validity {
-            prepared.object.insert("_email_verify_token_expires_at".into(), date_at(ctx.now + validity));
+            prepared.object.insert("_email_verify_token_expires_at".into(), encode_date(ctx.now + validity));
         }
     }
     let has_acl = prepared.has_acl();
@@ -144,7 +144,7 @@ async fn log_in_with_auth_data(
     let provider = change.first_provider().unwrap_or("anonymous");
     let session =
         sessions::create_session(ctx, &user_id, created_with("login", Some(provider)), Map::new()).await?;
-    let body = user_for_self(ctx, user, &session).await?;
+    let body = user_for_self(ctx, user, sessions::token_of(&session)).await?;
     Ok(ParseResponse {
         status: 200,
         body: Value::Object(body),
@@ -196,7 +196,7 @@ pub async fn update(ctx: &Ctx<'_>, user_id: &str, mut body: Map<String, Value>) 
         body.insert("emailVerified".into(), json!(false));
         server_updates.push(set("_email_verify_token", json!(token)));
         if let Some(validity) = accounts.email_verify_token_validity {
-            server_updates.push(set("_email_verify_token_expires_at", date_at(ctx.now + validity)));
+            server_updates.push(set("_email_verify_token_expires_at", encode_date(ctx.now + validity)));
         }
     }
     if email_changed || password.is_some() {
@@ -280,7 +280,7 @@ async fn password_change(
     check_password_history(policy, password, current_hash, &history).await?;
     let mut updates = vec![set("_hashed_password", json!(hash_password(password.to_string()).await?))];
     if policy.max_password_age.is_some() {
-        updates.push(set("_password_changed_at", date(ctx)));
+        updates.push(set("_password_changed_at", encode_date(ctx.now)));
     }
     if policy.max_password_history > 0
         && let Some(current_hash) = current_hash
@@ -335,22 +335,19 @@ async fn link_accounts(
     Ok(change.updates())
 }
 
-/// The user as they see themselves, with the session token they use (login, sign-up with
-/// `authData`, `users/me`).
-pub async fn user_for_self(ctx: &Ctx<'_>, user: Object, session: &Object) -> ApiResult<Map<String, Value>> {
-    let token = session.get("sessionToken").and_then(Value::as_str).unwrap_or_default();
-    let user_id = user_id_of(&user);
-    let as_user = Auth {
-        user: Some(SessionUser {
-            user_id: user_id.clone(),
-            session_id: session.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string(),
-            session_token: token.to_string(),
-        }),
-        ..Auth::default()
-    };
+/// The user as they see themselves, with the session token they use when there is one
+/// (login, sign-up with `authData`, `users/me`; not `verifyPassword`).
+pub async fn user_for_self(
+    ctx: &Ctx<'_>,
+    user: Object,
+    token: Option<&str>,
+) -> ApiResult<Map<String, Value>> {
+    let as_user = Auth::viewing_as(&user_id_of(&user));
     let schema = ctx.schema("_User").await?.ok_or_else(ParseError::object_not_found)?;
     let mut object = to_client_object(&ctx.with_auth(&as_user), &schema, user);
-    object.insert("sessionToken".into(), json!(token));
+    if let Some(token) = token {
+        object.insert("sessionToken".into(), json!(token));
+    }
     Ok(object)
 }
 
@@ -494,14 +491,6 @@ fn set(field: &str, value: Value) -> (FieldPath, FieldUpdate) {
 
 fn unset(field: &str) -> (FieldPath, FieldUpdate) {
     (FieldPath::top(field), FieldUpdate::Delete)
-}
-
-fn date(ctx: &Ctx<'_>) -> Value {
-    date_at(ctx.now)
-}
-
-fn date_at(instant: chrono::DateTime<chrono::Utc>) -> Value {
-    json!({"__type": "Date", "iso": format_date(instant)})
 }
 
 #[cfg(test)]

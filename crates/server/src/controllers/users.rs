@@ -4,7 +4,7 @@
 
 use reparse_core::query::{FieldPath, Filter};
 use reparse_core::update::FieldUpdate;
-use reparse_core::value::{Object, date_iso, format_date, parse_date};
+use reparse_core::value::{Object, date_iso, encode_date, format_date, parse_date};
 use reparse_core::{ErrorCode, ParseError};
 use serde_json::{Map, Value, json};
 
@@ -26,15 +26,13 @@ pub async fn log_in(ctx: &Ctx<'_>, params: Map<String, Value>) -> ApiResult<Pars
     let user_id = user_id_of(&user);
     let session =
         sessions::create_session(ctx, &user_id, created_with("login", Some("password")), Map::new()).await?;
-    Ok(ParseResponse::ok(Value::Object(user_for_self(ctx, user, &session).await?)))
+    Ok(ParseResponse::ok(Value::Object(user_for_self(ctx, user, sessions::token_of(&session)).await?)))
 }
 
 /// `GET|POST /verifyPassword`: the user, if the password is right; no session is made.
 pub async fn verify_password_route(ctx: &Ctx<'_>, params: Map<String, Value>) -> ApiResult<ParseResponse> {
     let user = authenticate_with_password(ctx, &params).await?;
-    let mut body = user_for_self(ctx, user, &Object::new()).await?;
-    body.remove("sessionToken");
-    Ok(ParseResponse::ok(Value::Object(body)))
+    Ok(ParseResponse::ok(Value::Object(user_for_self(ctx, user, None).await?)))
 }
 
 /// `GET /users/me`: the user of the session token sent, with that token.
@@ -48,9 +46,7 @@ pub async fn me(ctx: &Ctx<'_>) -> ApiResult<ParseResponse> {
     };
     let master = ctx.with_auth(&MASTER);
     let user = load_user(&master, &session_user.user_id).await?.ok_or_else(invalid)?;
-    let session = json!({"objectId": session_user.session_id, "sessionToken": token});
-    let session = session.as_object().cloned().unwrap_or_default();
-    Ok(ParseResponse::ok(Value::Object(user_for_self(ctx, user, &session).await?)))
+    Ok(ParseResponse::ok(Value::Object(user_for_self(ctx, user, Some(token)).await?)))
 }
 
 /// `POST /logout`: ends the session of the token sent, if there is one.
@@ -82,7 +78,7 @@ pub async fn log_in_as(ctx: &Ctx<'_>, params: Map<String, Value>) -> ApiResult<P
         .ok_or_else(|| ParseError::new(ErrorCode::ObjectNotFound, "user not found"))?;
     let session =
         sessions::create_session(ctx, &user_id, created_with("login", Some("masterkey")), Map::new()).await?;
-    Ok(ParseResponse::ok(Value::Object(user_for_self(ctx, user, &session).await?)))
+    Ok(ParseResponse::ok(Value::Object(user_for_self(ctx, user, sessions::token_of(&session)).await?)))
 }
 
 /// `POST /upgradeToRevocableSession`: every Reparse session is revocable already; like
@@ -211,7 +207,8 @@ async fn apply_lockout(master: &Ctx<'_>, user: Object, valid: bool) -> ApiResult
     let threshold = f64::from(lockout.threshold);
     if count >= threshold {
         let until = master.now + lockout.duration;
-        let lock = vec![(FieldPath::top("_account_lockout_expires_at"), FieldUpdate::Set(date_value(until)))];
+        let lock =
+            vec![(FieldPath::top("_account_lockout_expires_at"), FieldUpdate::Set(encode_date(until)))];
         master.store.update(&schema, &user_id, &everything, &lock).await?;
         // The failure that reaches the threshold is answered like any other; later ones are not.
         if count > threshold {
@@ -237,7 +234,7 @@ async fn check_password_age(master: &Ctx<'_>, user: &Object) -> ApiResult<()> {
             // Set before the policy existed: the clock starts now.
             let schema = master.schema("_User").await?.ok_or_else(ParseError::object_not_found)?;
             let start =
-                vec![(FieldPath::top("_password_changed_at"), FieldUpdate::Set(date_value(master.now)))];
+                vec![(FieldPath::top("_password_changed_at"), FieldUpdate::Set(encode_date(master.now)))];
             master.store.update(&schema, &user_id_of(user), &Filter::everything(), &start).await?;
             Ok(())
         }
@@ -248,10 +245,6 @@ fn stored_date(object: &Object, field: &str) -> Option<chrono::DateTime<chrono::
     let value = object.get(field)?;
     let iso = date_iso(value).or_else(|| value.as_str())?;
     parse_date(iso).ok()
-}
-
-fn date_value(instant: chrono::DateTime<chrono::Utc>) -> Value {
-    json!({"__type": "Date", "iso": format_date(instant)})
 }
 
 /// The `email` parameter of the e-mail routes: 204 when missing, 125 when not a string.
@@ -362,7 +355,7 @@ impl UserToken {
         if let Some(validity) = validity {
             updates.push((
                 FieldPath::top(self.expires_field),
-                FieldUpdate::Set(date_value(master.now + validity)),
+                FieldUpdate::Set(encode_date(master.now + validity)),
             ));
         }
         let schema = master.schema("_User").await?.ok_or_else(ParseError::object_not_found)?;
@@ -379,19 +372,20 @@ impl UserToken {
             return Ok(Err(LinkError::Invalid));
         };
         if stored_date(&user, self.expires_field).is_some_and(|expiry| expiry <= master.now) {
-            return Ok(Err(LinkError::Expired));
+            let username = user.get("username").and_then(Value::as_str).unwrap_or_default().to_string();
+            return Ok(Err(LinkError::Expired { username }));
         }
         Ok(Ok(user))
     }
 }
 
 /// Why an e-mailed link did not work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkError {
     /// No user has this token (never issued, already used, or replaced).
     Invalid,
-    /// The token was issued but its validity ran out.
-    Expired,
+    /// The token was issued but its validity ran out (to whom: the page offers a new link).
+    Expired { username: String },
 }
 
 /// Marks the user holding this verification token as verified; the token is spent.
