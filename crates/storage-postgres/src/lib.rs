@@ -36,7 +36,7 @@ use reparse_core::{ErrorCode, ParseError, ParseResult};
 use reparse_storage::{Storage, Store, Transaction};
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, NoTls, Row};
 
 use crate::columns::{BASE_COLUMNS, CREATED_AT, Codec, OBJECT_ID, UPDATED_AT, decode_row, encode_field};
 use crate::sql::{Params, SqlStatement, quote_identifier};
@@ -169,6 +169,18 @@ macro_rules! with_client {
         }
         result
     }};
+}
+
+/// Runs a query built with [`Params`], prepared with their types declared (see there).
+async fn query_with(client: &Client, sql: &str, params: &Params) -> Result<Vec<Row>, tokio_postgres::Error> {
+    let statement = params.prepare(client, sql).await?;
+    client.query(&statement, &params.values()).await
+}
+
+/// Executes a statement built with [`Params`]; returns the rows it changed.
+async fn execute_with(client: &Client, sql: &str, params: &Params) -> Result<u64, tokio_postgres::Error> {
+    let statement = params.prepare(client, sql).await?;
+    client.execute(&statement, &params.values()).await
 }
 
 /// Maps a PostgreSQL failure: unique violations are 137, anything else internal.
@@ -515,7 +527,7 @@ impl Executor<'_> {
             values.join(", ")
         );
         with_client!(self, false, |client| {
-            client.execute(&sql, &params.values()).await.map(|_| ()).map_err(pg_error)
+            execute_with(client, &sql, &params).await.map(|_| ()).map_err(pg_error)
         })
     }
 
@@ -525,7 +537,7 @@ impl Executor<'_> {
         schema: &ClassSchema,
         statement: &SqlStatement,
     ) -> ParseResult<Vec<Object>> {
-        let rows = match client.query(&statement.sql, &statement.params.values()).await {
+        let rows = match query_with(client, &statement.sql, &statement.params).await {
             Ok(rows) => rows,
             Err(error) if is_missing_table(&error) => return Ok(Vec::new()),
             Err(error) => return Err(pg_error(error)),
@@ -548,8 +560,10 @@ impl Executor<'_> {
         let condition = sql::condition(&table, &schema, filter, &mut params)?;
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE {condition}");
         with_client!(self, false, |client| {
-            match client.query_one(&sql, &params.values()).await {
-                Ok(row) => Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or_default()),
+            match query_with(client, &sql, &params).await {
+                Ok(rows) => {
+                    Ok(rows.first().map_or(0, |row| u64::try_from(row.get::<_, i64>(0)).unwrap_or_default()))
+                }
                 Err(error) if is_missing_table(&error) => Ok(0),
                 Err(error) => Err(pg_error(error)),
             }
@@ -607,7 +621,7 @@ impl Executor<'_> {
                     }
                     let id = params.text(object_id.to_string());
                     let sql = format!("UPDATE {table} SET {} WHERE \"objectId\" = {id}", assignments.join(", "));
-                    client.execute(&sql, &params.values()).await.map_err(pg_error)?;
+                    execute_with(client, &sql, &params).await.map_err(pg_error)?;
                 }
                 for (path, update) in updates {
                     let FieldUpdate::Relation(change) = update else { continue };
@@ -654,10 +668,10 @@ impl Executor<'_> {
                         "DELETE FROM {} WHERE \"owningId\" IN (SELECT {table}.\"objectId\" FROM {table} WHERE {condition})",
                         self.table(&join_table)
                     );
-                    client.execute(&sql, &params.values()).await.map_err(pg_error)?;
+                    execute_with(client, &sql, &params).await.map_err(pg_error)?;
                 }
                 let sql = format!("DELETE FROM {table} WHERE {condition}");
-                client.execute(&sql, &params.values()).await.map_err(pg_error)
+                execute_with(client, &sql, &params).await.map_err(pg_error)
             }
             .await
         })

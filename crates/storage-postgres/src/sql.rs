@@ -20,7 +20,7 @@ use reparse_core::schema::ClassSchema;
 use reparse_core::value::{Object, date_iso, parse_date, pointer_parts};
 use reparse_core::{ParseError, ParseResult};
 use serde_json::Value;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 
 use crate::columns::Codec;
 
@@ -33,45 +33,63 @@ pub(crate) fn quote_identifier(name: &str) -> String {
 }
 
 /// Statement parameters, bound by number with an explicit type.
+///
+/// The types are also declared when the statement is prepared ([`Params::prepare`]): a filter
+/// may bind a value its SQL ends up not using (a JSON path bound before the constraint on it
+/// compiled to a constant), and PostgreSQL accepts an unreferenced parameter only when its
+/// type is given.
 #[derive(Default)]
-pub(crate) struct Params(Vec<Box<dyn ToSql + Sync + Send>>);
+pub(crate) struct Params {
+    values: Vec<Box<dyn ToSql + Sync + Send>>,
+    types: Vec<Type>,
+}
 
 impl Params {
-    fn push(&mut self, value: Box<dyn ToSql + Sync + Send>, cast: &str) -> String {
-        self.0.push(value);
-        format!("${}::{cast}", self.0.len())
+    fn push(&mut self, value: Box<dyn ToSql + Sync + Send>, cast: &str, sql_type: Type) -> String {
+        self.values.push(value);
+        self.types.push(sql_type);
+        format!("${}::{cast}", self.values.len())
     }
 
     pub(crate) fn text(&mut self, value: String) -> String {
-        self.push(Box::new(value), "text")
+        self.push(Box::new(value), "text", Type::TEXT)
     }
 
     pub(crate) fn float(&mut self, value: f64) -> String {
-        self.push(Box::new(value), "float8")
+        self.push(Box::new(value), "float8", Type::FLOAT8)
     }
 
     pub(crate) fn boolean(&mut self, value: bool) -> String {
-        self.push(Box::new(value), "boolean")
+        self.push(Box::new(value), "boolean", Type::BOOL)
     }
 
     pub(crate) fn time(&mut self, value: DateTime<Utc>) -> String {
-        self.push(Box::new(value), "timestamptz")
+        self.push(Box::new(value), "timestamptz", Type::TIMESTAMPTZ)
     }
 
     pub(crate) fn json(&mut self, value: Value) -> String {
-        self.push(Box::new(value), "jsonb")
+        self.push(Box::new(value), "jsonb", Type::JSONB)
     }
 
     pub(crate) fn text_array(&mut self, value: Vec<String>) -> String {
-        self.push(Box::new(value), "text[]")
+        self.push(Box::new(value), "text[]", Type::TEXT_ARRAY)
     }
 
     pub(crate) fn integer(&mut self, value: i64) -> String {
-        self.push(Box::new(value), "int8")
+        self.push(Box::new(value), "int8", Type::INT8)
     }
 
     pub(crate) fn values(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.0.iter().map(|value| value.as_ref() as &(dyn ToSql + Sync)).collect()
+        self.values.iter().map(|value| value.as_ref() as &(dyn ToSql + Sync)).collect()
+    }
+
+    /// Prepares `sql` with these parameters' types declared.
+    pub(crate) async fn prepare(
+        &self,
+        client: &tokio_postgres::Client,
+        sql: &str,
+    ) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+        client.prepare_typed(sql, &self.types).await
     }
 }
 

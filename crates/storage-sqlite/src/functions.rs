@@ -78,11 +78,12 @@ fn text_argument<'a>(context: &'a Context<'_>, index: usize) -> rusqlite::Result
 }
 
 /// A JSON text argument, parsed; `None` for NULL.
+/// A JSON text argument, or `None` when it is not JSON. SQLite does not promise to evaluate
+/// the `json_type(…) IN ('array', 'object')` guard beside a call first, so the call may see a
+/// scalar that `json_extract` returned as plain text (`a` for the string "a"); the guard makes
+/// the call's result irrelevant then, and it must not fail the statement.
 fn json_argument(context: &Context<'_>, index: usize) -> rusqlite::Result<Option<Value>> {
-    let Some(text) = text_argument(context, index)? else {
-        return Ok(None);
-    };
-    serde_json::from_str(text).map(Some).map_err(|error| rusqlite::Error::UserFunctionError(error.into()))
+    Ok(text_argument(context, index)?.and_then(|text| serde_json::from_str(text).ok()))
 }
 
 fn cached_regex(pattern: &str, options: &str) -> rusqlite::Result<Arc<Regex>> {

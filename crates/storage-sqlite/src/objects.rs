@@ -84,7 +84,8 @@ fn query_objects(
     let Some(mut prepared) = prepare_if_tables_exist(connection, &statement.sql)? else {
         return Ok(Vec::new());
     };
-    let mut rows = prepared.query(params_from_iter(statement.params.values())).map_err(sqlite_error)?;
+    statement.params.bind_to(&mut prepared).map_err(sqlite_error)?;
+    let mut rows = prepared.raw_query();
     let mut objects = Vec::new();
     while let Some(row) = rows.next().map_err(sqlite_error)? {
         objects.push(decode_row(schema, row)?);
@@ -98,9 +99,11 @@ pub(crate) fn count(connection: &Connection, schema: &ClassSchema, filter: &Filt
     let Some(mut prepared) = prepare_if_tables_exist(connection, &statement.sql)? else {
         return Ok(0);
     };
-    let count: i64 = prepared
-        .query_row(params_from_iter(statement.params.values()), |row| row.get(0))
-        .map_err(sqlite_error)?;
+    statement.params.bind_to(&mut prepared).map_err(sqlite_error)?;
+    let count: i64 = match prepared.raw_query().next().map_err(sqlite_error)? {
+        Some(row) => row.get(0).map_err(sqlite_error)?,
+        None => 0,
+    };
     Ok(u64::try_from(count).unwrap_or_default())
 }
 
@@ -199,11 +202,13 @@ pub(crate) fn delete(connection: &Connection, schema: &ClassSchema, filter: &Fil
             quote_identifier(&join_table)
         );
         let mut statement = connection.prepare_cached(&sql).map_err(sqlite_error)?;
-        statement.execute(params_from_iter(params.values())).map_err(sqlite_error)?;
+        params.bind_to(&mut statement).map_err(sqlite_error)?;
+        statement.raw_execute().map_err(sqlite_error)?;
     }
     let sql = format!("DELETE FROM {table} WHERE {condition}");
     let mut statement = connection.prepare_cached(&sql).map_err(sqlite_error)?;
-    let deleted = statement.execute(params_from_iter(params.values())).map_err(sqlite_error)?;
+    params.bind_to(&mut statement).map_err(sqlite_error)?;
+    let deleted = statement.raw_execute().map_err(sqlite_error)?;
     Ok(deleted as u64)
 }
 

@@ -58,6 +58,17 @@ impl Params {
     pub(crate) fn values(&self) -> &[SqlValue] {
         &self.0
     }
+
+    /// Binds the values a filter's statement refers to, for `raw_query`/`raw_execute`. A filter
+    /// may bind a value its SQL ends up not using (a JSON path bound before the constraint on it
+    /// compiled to a constant), and SQLite counts parameters up to the highest `?N` in the text:
+    /// values past that are left out instead of failing the statement.
+    pub(crate) fn bind_to(&self, statement: &mut rusqlite::Statement<'_>) -> rusqlite::Result<()> {
+        for (index, value) in self.0.iter().enumerate().take(statement.parameter_count()) {
+            statement.raw_bind_parameter(index + 1, value)?;
+        }
+        Ok(())
+    }
 }
 
 /// SQL text with its parameters.
@@ -307,8 +318,9 @@ impl<'a> FilterCompiler<'a> {
             Constraint::Exists(false) => format!("{column} IS NULL"),
             // Only arrays satisfy these, and a native column never holds one.
             Constraint::All(_) | Constraint::ContainedBy(_) => FALSE.to_string(),
+            // Timestamps are dates to queries, and a date never matches a regex.
             Constraint::Regex { pattern, options } => match codec {
-                Codec::Text | Codec::Timestamp => {
+                Codec::Text => {
                     let pattern = self.params.bind(pattern.clone());
                     let options = self.params.bind(options.clone());
                     format!("reparse_regex({column}, {pattern}, {options})")
@@ -520,7 +532,9 @@ fn json_equals(json_type: &str, json_value: &str, operand: &JsonOperand) -> Stri
 /// column can be (a string against a Number column, a pointer to another class…).
 fn equality_operand(codec: &Codec, value: &Value) -> Option<SqlValue> {
     match (codec, value) {
-        (Codec::Text | Codec::Timestamp, Value::String(text)) => Some(SqlValue::Text(text.clone())),
+        (Codec::Text, Value::String(text)) => Some(SqlValue::Text(text.clone())),
+        // Timestamps are stored canonical; a string equals one when it is the same instant.
+        (Codec::Timestamp, Value::String(text)) => canonical_iso(text).map(SqlValue::Text),
         (Codec::Number, Value::Number(number)) => Some(number_to_sql(number)),
         (Codec::Boolean, Value::Bool(flag)) => Some(SqlValue::Integer(i64::from(*flag))),
         // A Date value equals a stored date at the same instant. For createdAt/updatedAt this
@@ -543,16 +557,14 @@ fn comparison_operand(codec: &Codec, comparison: Comparison, bound: &Value) -> C
         None => ComparisonOperand::Nothing,
     };
     match (codec, bound) {
-        (Codec::Text | Codec::Timestamp, Value::String(text)) => {
-            ComparisonOperand::Column(SqlValue::Text(text.clone()))
-        }
+        (Codec::Text, Value::String(text)) => ComparisonOperand::Column(SqlValue::Text(text.clone())),
         // A string against a Date bound is compared as a date when it parses as one.
         (Codec::Text, bound) => match date_iso(bound).map(canonical_iso) {
             Some(Some(iso)) => ComparisonOperand::ColumnAsDate(iso),
             _ => ComparisonOperand::Nothing,
         },
         // Timestamps are stored canonical, so comparing their text compares instants.
-        (Codec::Timestamp, bound) => as_date(date_iso(bound)),
+        (Codec::Timestamp, bound) => as_date(date_iso(bound).or_else(|| bound.as_str())),
         (Codec::Number, Value::Number(number)) => ComparisonOperand::Column(number_to_sql(number)),
         (Codec::Boolean, Value::Bool(flag)) => ComparisonOperand::Column(SqlValue::Integer(i64::from(*flag))),
         (Codec::Date, bound) => as_date(date_iso(bound).or_else(|| bound.as_str())),
