@@ -27,7 +27,7 @@ mod sql;
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{ClientWrapper as Client, Manager, ManagerConfig, Pool, RecyclingMethod};
 use reparse_core::query::{Filter, Query};
 use reparse_core::schema::{ClassSchema, FieldSpec, FieldType, system_indexes};
 use reparse_core::update::{FieldUpdate, Updates, apply_updates};
@@ -36,7 +36,7 @@ use reparse_core::{ErrorCode, ParseError, ParseResult};
 use reparse_storage::{Storage, Store, Transaction};
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{NoTls, Row};
 
 use crate::columns::{BASE_COLUMNS, CREATED_AT, Codec, OBJECT_ID, UPDATED_AT, decode_row, encode_field};
 use crate::sql::{Params, SqlStatement, quote_identifier};
@@ -101,7 +101,7 @@ impl PostgresStorage {
     }
 
     fn executor(&self) -> ParseResult<Executor<'_>> {
-        Ok(Executor { place: Place::Pool(self), schema: &self.schema })
+        Ok(Executor { place: Place::Pool(self), pool: &self.pool, schema: &self.schema })
     }
 }
 
@@ -109,6 +109,8 @@ impl PostgresStorage {
 pub struct PostgresTransaction {
     /// `None` once committed or rolled back.
     client: Option<deadpool_postgres::Object>,
+    /// The storage's pool, whose statement caches a schema change clears.
+    pool: Pool,
     schema: String,
 }
 
@@ -118,7 +120,7 @@ impl PostgresTransaction {
             .client
             .as_ref()
             .ok_or_else(|| ParseError::internal("the transaction is already finished"))?;
-        Ok(Executor { place: Place::Transaction(client), schema: &self.schema })
+        Ok(Executor { place: Place::Transaction(client), pool: &self.pool, schema: &self.schema })
     }
 }
 
@@ -129,6 +131,7 @@ enum Place<'a> {
 
 struct Executor<'a> {
     place: Place<'a>,
+    pool: &'a Pool,
     schema: &'a str,
 }
 
@@ -140,7 +143,7 @@ macro_rules! with_client {
         let ($client, open, close, undo): (&Client, &str, &str, &str) = match &$executor.place {
             Place::Pool(storage) => {
                 pooled = storage.connection().await?;
-                if $atomic { (&**pooled, "BEGIN", "COMMIT", "ROLLBACK") } else { (&**pooled, "", "", "") }
+                if $atomic { (&*pooled, "BEGIN", "COMMIT", "ROLLBACK") } else { (&*pooled, "", "", "") }
             }
             Place::Transaction(client) => (
                 *client,
@@ -169,18 +172,6 @@ macro_rules! with_client {
         }
         result
     }};
-}
-
-/// Runs a query built with [`Params`], prepared with their types declared (see there).
-async fn query_with(client: &Client, sql: &str, params: &Params) -> Result<Vec<Row>, tokio_postgres::Error> {
-    let statement = params.prepare(client, sql).await?;
-    client.query(&statement, &params.values()).await
-}
-
-/// Executes a statement built with [`Params`]; returns the rows it changed.
-async fn execute_with(client: &Client, sql: &str, params: &Params) -> Result<u64, tokio_postgres::Error> {
-    let statement = params.prepare(client, sql).await?;
-    client.execute(&statement, &params.values()).await
 }
 
 /// Maps a PostgreSQL failure: unique violations are 137, anything else internal.
@@ -227,6 +218,60 @@ impl Executor<'_> {
         format!("{}.{}", quote_identifier(self.schema), quote_identifier(name))
     }
 
+    /// Runs a query built with [`Params`] through the connection's statement cache.
+    async fn query_with(
+        &self,
+        client: &Client,
+        sql: &str,
+        params: &Params,
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        let mut retried = false;
+        loop {
+            let statement = params.prepare(client, sql).await?;
+            match client.query(&statement, &params.values()).await {
+                Err(error) if !retried && self.may_retry_stale_plan(client, &error) => retried = true,
+                result => return result,
+            }
+        }
+    }
+
+    /// Executes a statement built with [`Params`]; returns the rows it changed.
+    async fn execute_with(
+        &self,
+        client: &Client,
+        sql: &str,
+        params: &Params,
+    ) -> Result<u64, tokio_postgres::Error> {
+        let mut retried = false;
+        loop {
+            let statement = params.prepare(client, sql).await?;
+            match client.execute(&statement, &params.values()).await {
+                Err(error) if !retried && self.may_retry_stale_plan(client, &error) => retried = true,
+                result => return result,
+            }
+        }
+    }
+
+    /// A cached `SELECT *` fails once its table gained or lost a column ("cached plan must not
+    /// change result type"). This node clears every cache when it changes a schema
+    /// ([`Executor::schema_changed`]); a change made by another node surfaces here: the
+    /// connection's cache is cleared, and the statement may run again unless a transaction is
+    /// open (the failure aborted it; the next request prepares afresh).
+    fn may_retry_stale_plan(&self, client: &Client, error: &tokio_postgres::Error) -> bool {
+        let stale = error.as_db_error().is_some_and(|db_error| {
+            *db_error.code() == SqlState::FEATURE_NOT_SUPPORTED && db_error.message().contains("cached plan")
+        });
+        if stale {
+            client.statement_cache.clear();
+        }
+        stale && matches!(self.place, Place::Pool(_))
+    }
+
+    /// Forgets every prepared statement of the pool: a class's table changed shape.
+    fn schema_changed(&self) {
+        self.pool.manager().statement_caches.clear();
+    }
+
     // -----------------------------------------------------------------------------------------
     // Schema operations
 
@@ -250,7 +295,7 @@ impl Executor<'_> {
 
     async fn create_class(&self, schema: &ClassSchema) -> ParseResult<()> {
         let class_name = &schema.class_name;
-        with_client!(self, true, |client| {
+        let changed = with_client!(self, true, |client| {
             async {
                 if self.class_exists(client, class_name).await? {
                     return Err(ParseError::new(
@@ -272,12 +317,16 @@ impl Executor<'_> {
                 Ok(())
             }
             .await
-        })
+        });
+        if changed.is_ok() {
+            self.schema_changed();
+        }
+        changed
     }
 
     async fn update_class(&self, schema: &ClassSchema) -> ParseResult<()> {
         let class_name = &schema.class_name;
-        with_client!(self, true, |client| {
+        let changed = with_client!(self, true, |client| {
             async {
                 if !self.class_exists(client, class_name).await? {
                     return Err(ParseError::new(
@@ -292,11 +341,15 @@ impl Executor<'_> {
                 Ok(())
             }
             .await
-        })
+        });
+        if changed.is_ok() {
+            self.schema_changed();
+        }
+        changed
     }
 
     async fn delete_class(&self, class_name: &str) -> ParseResult<()> {
-        with_client!(self, true, |client| {
+        let changed = with_client!(self, true, |client| {
             async {
                 for join_table in self.existing_join_tables(client, class_name).await?.into_values() {
                     client
@@ -313,7 +366,11 @@ impl Executor<'_> {
                 Ok(())
             }
             .await
-        })
+        });
+        if changed.is_ok() {
+            self.schema_changed();
+        }
+        changed
     }
 
     async fn purge(&self, schema: &ClassSchema) -> ParseResult<()> {
@@ -527,7 +584,7 @@ impl Executor<'_> {
             values.join(", ")
         );
         with_client!(self, false, |client| {
-            execute_with(client, &sql, &params).await.map(|_| ()).map_err(pg_error)
+            self.execute_with(client, &sql, &params).await.map(|_| ()).map_err(pg_error)
         })
     }
 
@@ -537,7 +594,7 @@ impl Executor<'_> {
         schema: &ClassSchema,
         statement: &SqlStatement,
     ) -> ParseResult<Vec<Object>> {
-        let rows = match query_with(client, &statement.sql, &statement.params).await {
+        let rows = match self.query_with(client, &statement.sql, &statement.params).await {
             Ok(rows) => rows,
             Err(error) if is_missing_table(&error) => return Ok(Vec::new()),
             Err(error) => return Err(pg_error(error)),
@@ -560,7 +617,7 @@ impl Executor<'_> {
         let condition = sql::condition(&table, &schema, filter, &mut params)?;
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE {condition}");
         with_client!(self, false, |client| {
-            match query_with(client, &sql, &params).await {
+            match self.query_with(client, &sql, &params).await {
                 Ok(rows) => {
                     Ok(rows.first().map_or(0, |row| u64::try_from(row.get::<_, i64>(0)).unwrap_or_default()))
                 }
@@ -621,7 +678,7 @@ impl Executor<'_> {
                     }
                     let id = params.text(object_id.to_string());
                     let sql = format!("UPDATE {table} SET {} WHERE \"objectId\" = {id}", assignments.join(", "));
-                    execute_with(client, &sql, &params).await.map_err(pg_error)?;
+                    self.execute_with(client, &sql, &params).await.map_err(pg_error)?;
                 }
                 for (path, update) in updates {
                     let FieldUpdate::Relation(change) = update else { continue };
@@ -668,10 +725,10 @@ impl Executor<'_> {
                         "DELETE FROM {} WHERE \"owningId\" IN (SELECT {table}.\"objectId\" FROM {table} WHERE {condition})",
                         self.table(&join_table)
                     );
-                    execute_with(client, &sql, &params).await.map_err(pg_error)?;
+                    self.execute_with(client, &sql, &params).await.map_err(pg_error)?;
                 }
                 let sql = format!("DELETE FROM {table} WHERE {condition}");
-                execute_with(client, &sql, &params).await.map_err(pg_error)
+                self.execute_with(client, &sql, &params).await.map_err(pg_error)
             }
             .await
         })
@@ -854,7 +911,11 @@ impl Storage for PostgresStorage {
     async fn begin(&self) -> ParseResult<Box<dyn Transaction>> {
         let client = self.connection().await?;
         client.batch_execute("BEGIN").await.map_err(pg_error)?;
-        Ok(Box::new(PostgresTransaction { client: Some(client), schema: self.schema.clone() }))
+        Ok(Box::new(PostgresTransaction {
+            client: Some(client),
+            pool: self.pool.clone(),
+            schema: self.schema.clone(),
+        }))
     }
 
     async fn purge(&self, schema: &ClassSchema) -> ParseResult<()> {

@@ -32,6 +32,9 @@ pub(crate) fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// How many prepared statements a connection keeps before its cache starts over.
+const STATEMENT_CACHE_CAPACITY: usize = 256;
+
 /// Statement parameters, bound by number with an explicit type.
 ///
 /// The types are also declared when the statement is prepared ([`Params::prepare`]): a filter
@@ -83,13 +86,18 @@ impl Params {
         self.values.iter().map(|value| value.as_ref() as &(dyn ToSql + Sync)).collect()
     }
 
-    /// Prepares `sql` with these parameters' types declared.
+    /// Prepares `sql` with these parameters' types declared, through the connection's
+    /// statement cache (a get by id is then one round trip, not two). Query shapes are many
+    /// (an `$in` of each length is a statement), so a full cache starts over rather than grow.
     pub(crate) async fn prepare(
         &self,
-        client: &tokio_postgres::Client,
+        client: &deadpool_postgres::ClientWrapper,
         sql: &str,
     ) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
-        client.prepare_typed(sql, &self.types).await
+        if client.statement_cache.size() >= STATEMENT_CACHE_CAPACITY {
+            client.statement_cache.clear();
+        }
+        client.prepare_typed_cached(sql, &self.types).await
     }
 }
 

@@ -21,7 +21,7 @@ use reparse_core::matcher::{compare, lookup, matches};
 use reparse_core::query::{Query, SortKey, parse_order, parse_where};
 use reparse_core::schema::{ClassSchema, FieldSpec, FieldType};
 use reparse_core::value::Object;
-use reparse_storage::{Storage, Store};
+use reparse_storage::Storage;
 use reparse_storage_postgres::{PostgresConfig, PostgresStorage};
 use reparse_storage_sqlite::SqliteStorage;
 use serde_json::{Value, json};
