@@ -609,6 +609,22 @@ impl Executor<'_> {
         with_client!(self, false, |client| self.query_objects(client, &schema, &statement).await)
     }
 
+    /// `EXPLAIN (ANALYZE, FORMAT JSON)` of the find, as parse-server runs it: its rows, each
+    /// `{"QUERY PLAN": […]}`.
+    async fn explain(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Value> {
+        check_resolved(&query.filter)?;
+        let schema = storage_layout(schema);
+        let statement = sql::select_statement(&self.table(&schema.class_name), &schema, query)?;
+        let sql = format!("EXPLAIN (ANALYZE, FORMAT JSON) {}", statement.sql);
+        with_client!(self, false, |client| match self.query_with(client, &sql, &statement.params).await {
+            Ok(rows) => Ok(Value::Array(
+                rows.iter().map(|row| serde_json::json!({"QUERY PLAN": row.get::<_, Value>(0)})).collect(),
+            )),
+            Err(error) if is_missing_table(&error) => Ok(Value::Array(Vec::new())),
+            Err(error) => Err(pg_error(error)),
+        })
+    }
+
     async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
         check_resolved(filter)?;
         let schema = storage_layout(schema);
@@ -877,6 +893,10 @@ macro_rules! store_through_executor {
 
             async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
                 self.executor()?.count(schema, filter).await
+            }
+
+            async fn explain(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Value> {
+                self.executor()?.explain(schema, query).await
             }
 
             /// The join table is named by owner class and field; `target_class` is not needed.

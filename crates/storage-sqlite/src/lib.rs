@@ -41,6 +41,7 @@ use reparse_core::value::Object;
 use reparse_core::{ParseError, ParseResult};
 use reparse_storage::{Storage, Store, Transaction};
 use rusqlite::{Connection, TransactionBehavior};
+use serde_json::Value;
 use tokio::sync::OwnedMutexGuard;
 
 use crate::cache::ObjectCache;
@@ -211,6 +212,11 @@ impl Executor<'_> {
         self.read(move |connection| objects::count(connection, &schema, &filter)).await
     }
 
+    async fn explain(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Value> {
+        let (schema, query) = (layout_of(schema), query.clone());
+        self.read(move |connection| objects::explain(connection, &schema, &query)).await
+    }
+
     async fn related_ids(&self, owner_class: &str, field: &str, owning_id: &str) -> ParseResult<Vec<String>> {
         let (owner_class, field) = (owner_class.to_string(), field.to_string());
         let owning_id = owning_id.to_string();
@@ -348,6 +354,10 @@ macro_rules! store_through_executor {
 
             async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
                 self.executor()?.count(schema, filter).await
+            }
+
+            async fn explain(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Value> {
+                self.executor()?.explain(schema, query).await
             }
 
             /// The join table is named by owner class and field; `target_class` is not needed.

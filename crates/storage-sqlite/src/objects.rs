@@ -93,6 +93,29 @@ fn query_objects(
     Ok(objects)
 }
 
+/// `EXPLAIN QUERY PLAN` of the find: one `{"QUERY PLAN": [{id, parent, detail}, …]}` row.
+pub(crate) fn explain(connection: &Connection, schema: &ClassSchema, query: &Query) -> ParseResult<Value> {
+    check_resolved(&query.filter)?;
+    let statement = sql::select_statement(schema, query)?;
+    let Some(mut prepared) =
+        prepare_if_tables_exist(connection, &format!("EXPLAIN QUERY PLAN {}", statement.sql))?
+    else {
+        return Ok(Value::Array(Vec::new()));
+    };
+    statement.params.bind_to(&mut prepared).map_err(sqlite_error)?;
+    let mut rows = prepared.raw_query();
+    let mut steps = Vec::new();
+    while let Some(row) = rows.next().map_err(sqlite_error)? {
+        let (id, parent, detail): (i64, i64, String) = (
+            row.get(0).map_err(sqlite_error)?,
+            row.get(1).map_err(sqlite_error)?,
+            row.get(3).map_err(sqlite_error)?,
+        );
+        steps.push(serde_json::json!({"id": id, "parent": parent, "detail": detail}));
+    }
+    Ok(serde_json::json!([{"QUERY PLAN": steps}]))
+}
+
 pub(crate) fn count(connection: &Connection, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
     check_resolved(filter)?;
     let statement = sql::count_statement(schema, filter)?;

@@ -48,6 +48,7 @@ macro_rules! storage_conformance_tests {
             constraints_agree_with_the_matcher,
             orders_skips_and_limits,
             counts_like_find,
+            explains_finds,
             updates_with_every_operator,
             update_of_a_non_matching_object_returns_none,
             failed_update_changes_nothing,
@@ -837,6 +838,30 @@ pub async fn counts_like_find(storage: &dyn Storage) {
     let missing = class_schema("NotThere", &[]);
     assert_eq!(storage.count(&missing, &Filter::everything()).await.expect("count"), 0);
     assert!(find_all(storage, &missing).await.is_empty());
+}
+
+/// `explain` answers the database's plan as `{"QUERY PLAN": …}` rows, for a query the adapter
+/// can run, and nothing for a class without a table.
+pub async fn explains_finds(storage: &dyn Storage) {
+    let schema = class_schema("Explained", &[("n", FieldType::Number), ("s", FieldType::String)]);
+    create(storage, &schema).await;
+    let objects: Vec<Object> = (1..=5).map(|n| stored_object(&format!("e{n}"), n, json!({"n": n}))).collect();
+    insert_all(storage, &schema, &objects).await;
+    let query = Query {
+        filter: filter(json!({"n": {"$gt": 2}, "s": {"$exists": false}})),
+        order: parse_order("-n").expect("order"),
+        skip: 1,
+        limit: Some(2),
+    };
+    let plan = storage.explain(&schema, &query).await.expect("explain");
+    let rows = plan.as_array().expect("a list of rows");
+    assert!(!rows.is_empty(), "{plan}");
+    for row in rows {
+        assert!(row.get("QUERY PLAN").is_some_and(|step| !step.is_null()), "{plan}");
+    }
+    let missing = class_schema("NotThere", &[]);
+    let none = storage.explain(&missing, &Query::matching(Filter::everything())).await.expect("explain");
+    assert_eq!(none, json!([]));
 }
 
 pub async fn updates_with_every_operator(storage: &dyn Storage) {

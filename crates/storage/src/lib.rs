@@ -22,6 +22,7 @@ use reparse_core::query::{Filter, Query};
 use reparse_core::schema::ClassSchema;
 use reparse_core::update::Updates;
 use reparse_core::value::Object;
+use serde_json::Value;
 
 pub mod conformance;
 
@@ -65,6 +66,12 @@ pub trait Store: Send + Sync {
 
     /// Counts objects matching `filter`.
     async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64>;
+
+    /// The database's plan for `find(schema, query)`, as parse-server's `explain` answers it:
+    /// a list of `{"QUERY PLAN": …}` rows in the database's own terms (PostgreSQL's
+    /// `EXPLAIN (ANALYZE, FORMAT JSON)`, SQLite's `EXPLAIN QUERY PLAN`). A class without a table
+    /// has no plan: an empty list.
+    async fn explain(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Value>;
 
     /// Ids of the objects in relation `field` of `owner_class`'s object `owning_id`.
     async fn related_ids(

@@ -271,7 +271,11 @@ pub async fn find(ctx: &Ctx<'_>, class_name: &str, params: Map<String, Value>) -
         Some(key) => query::relation_target(ctx, class_name, &key).await?,
         None => None,
     };
-    let (results, count) = query::find(ctx, queried.as_deref().unwrap_or(class_name), request).await?;
+    let queried_class = queried.as_deref().unwrap_or(class_name);
+    if request.explain {
+        return Ok(ParseResponse::ok(json!({"results": query::explain(ctx, queried_class, request).await?})));
+    }
+    let (results, count) = query::find(ctx, queried_class, request).await?;
     let mut body = json!({"results": results});
     if let Some(count) = count {
         body["count"] = json!(count);

@@ -35,6 +35,10 @@ pub const FIND_PARAMS: &[&str] = &[
     "includeReadPreference",
     "subqueryReadPreference",
     "comment",
+    "explain",
+    // A MongoDB index hint; parse-server's PostgreSQL adapter ignores it, and so does Reparse
+    // (both databases choose their own plans).
+    "hint",
 ];
 /// Parameters `GET /classes/:className/:objectId` accepts.
 pub const GET_PARAMS: &[&str] =
@@ -60,6 +64,8 @@ pub struct FindRequest {
     pub exclude_keys: HashSet<String>,
     pub include: Vec<Vec<String>>,
     pub include_all: bool,
+    /// `explain`: answer the database's plan instead of the objects.
+    pub explain: bool,
 }
 
 impl FindRequest {
@@ -125,6 +131,7 @@ impl FindRequest {
             keys,
             exclude_keys: list("excludeKeys").iter().map(|key| top_field(key)).collect(),
             include_all: truthy(params.get("includeAll")) || include_list.iter().any(|path| path == "*"),
+            explain: truthy(params.get("explain")),
             include: include_list
                 .iter()
                 .filter(|path| path.as_str() != "*")
@@ -184,11 +191,10 @@ pub async fn find(
     // A count that fetches nothing (`limit=0`) is a count only, checked against `count` alone.
     let counting_only = request.count && request.limit == Some(0);
     let operation = if counting_only { Operation::Count } else { request.operation };
-    let scope = read_scope(ctx, &schema, operation)?;
     if request.count && !counting_only {
         ctx.auth.class_scope(&schema, Operation::Count)?;
     }
-    let filter = ctx.auth.readable(Filter::And(vec![resolve(ctx, &schema, request.filter).await?, scope]));
+    let filter = readable_filter(ctx, &schema, request.filter, operation).await?;
     let count = match request.count {
         true => Some(ctx.store.count(&schema, &filter).await?),
         false => None,
@@ -222,6 +228,32 @@ pub async fn find(
         }
     }
     Ok((results, count))
+}
+
+/// `explain`: the plan the database makes for the find a request describes (what the caller
+/// may read of it, as `find` would run it). The master key only, as in parse-server 9 (whose
+/// `allowPublicExplain` defaults to false): a plan tells how much data there is and where.
+pub async fn explain(ctx: &Ctx<'_>, class_name: &str, request: FindRequest) -> ParseResult<Value> {
+    if !ctx.auth.master {
+        return Err(ParseError::invalid_query("Using the explain query parameter requires the master key"));
+    }
+    let Some(schema) = ctx.schema(class_name).await? else {
+        return Ok(json!([]));
+    };
+    let filter = readable_filter(ctx, &schema, request.filter, request.operation).await?;
+    let query = Query { filter, order: request.order, skip: request.skip, limit: request.limit };
+    ctx.store.explain(&schema, &query).await
+}
+
+/// A request's filter, resolved and narrowed to what the caller may read of the class.
+async fn readable_filter(
+    ctx: &Ctx<'_>,
+    schema: &ClassSchema,
+    filter: Filter,
+    operation: Operation,
+) -> ParseResult<Filter> {
+    let scope = read_scope(ctx, schema, operation)?;
+    Ok(ctx.auth.readable(Filter::And(vec![resolve(ctx, schema, filter).await?, scope])))
 }
 
 /// Sessions are their users' business: a client without a session reads none (209), a user
