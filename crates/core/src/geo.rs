@@ -20,10 +20,13 @@
 //! Where implementations may differ: the SQLite adapter calls these functions, so it agrees
 //! bit for bit. PostgreSQL without PostGIS evaluates the same haversine operations in SQL
 //! (`sin`, `cos`, `asin`, `sqrt` of the C library); results agree exactly when PostgreSQL and
-//! Reparse use the same C library, otherwise within an ulp, which matters only for a point at
-//! exactly the maximum distance. With PostGIS, distances come from `ST_DistanceSphere`, a
-//! different formula for the same angle (same caveat, a few ulps). Boxes and polygons are
-//! computed identically everywhere.
+//! Reparse use the same C library (tested), otherwise within an ulp, which matters only for a
+//! point at exactly the maximum distance. With PostGIS, distances come from
+//! `ST_DistanceSphere`, another formula for the same angle: it agrees to a relative 1e-13,
+//! except that it counts points within 1e-12 radians (micrometers) as one, and near antipodes,
+//! where the haversine loses precision (up to 3e-8 radians, ~20 cm) and PostGIS does not. So
+//! with PostGIS a point within those margins of the maximum distance may fall on the other
+//! side. Boxes and polygons are computed identically everywhere.
 //!
 //! Coordinates are `[longitude, latitude]` wherever a query gives them as a pair (`$polygon`
 //! pairs, a Polygon's `coordinates` inside `$polygon`, the center of `$centerSphere`), as

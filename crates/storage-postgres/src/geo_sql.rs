@@ -32,11 +32,14 @@ pub(crate) async fn detect_postgis(client: &Client) -> Result<GeoDistances, toki
 /// planner can inline it.
 pub(crate) fn distance_function(schema_name: &str, distances: &GeoDistances) -> String {
     let body = match distances {
-        // Radius 1: the distance on the unit sphere is the angle itself.
+        // Radius 1: the distance on the unit sphere is the angle itself. Coordinates are
+        // snapped as the core snaps them, so that tiny ones mean the same everywhere.
         GeoDistances::Postgis { extension_schema } => {
             let postgis = quote_identifier(extension_schema);
+            let (x, y) = (snapped("location[0]"), snapped("location[1]"));
+            let (longitude, latitude) = (snapped("longitude"), snapped("latitude"));
             format!(
-                "{postgis}.ST_DistanceSphere({postgis}.geometry(location), {postgis}.ST_MakePoint(longitude, latitude), 1::float8)"
+                "{postgis}.ST_DistanceSphere({postgis}.ST_MakePoint({x}, {y}), {postgis}.ST_MakePoint({longitude}, {latitude}), 1::float8)"
             )
         }
         GeoDistances::PlainSql => haversine("location[1]", "location[0]", "latitude", "longitude"),
@@ -52,17 +55,25 @@ pub(crate) fn distance_function(schema_name: &str, distances: &GeoDistances) -> 
 /// expressions (degrees).
 fn haversine(latitude_from: &str, longitude_from: &str, latitude_to: &str, longitude_to: &str) -> String {
     // `{:?}` prints the shortest text that reads back as the same double.
-    let snap = format!("{:?}::float8", DISTANCE_SNAP_DEGREES);
     let per_degree = format!("{:?}::float8", std::f64::consts::PI / 180.0);
-    let radians = |degrees: &str| {
-        format!("((CASE WHEN abs({degrees}) < {snap} THEN 0::float8 ELSE {degrees} END) * {per_degree})")
-    };
+    let radians = |degrees: &str| format!("({} * {per_degree})", snapped(degrees));
     let (latitude_from, latitude_to) = (radians(latitude_from), radians(latitude_to));
     let (longitude_from, longitude_to) = (radians(longitude_from), radians(longitude_to));
     let half_latitude = format!("sin((({latitude_to} - {latitude_from}) / 2::float8))");
     let half_longitude = format!("sin((({longitude_to} - {longitude_from}) / 2::float8))");
+    let root = format!(
+        "sqrt((({half_latitude} * {half_latitude}) + (((cos({latitude_from}) * cos({latitude_to})) * {half_longitude}) * {half_longitude})))"
+    );
+    // Capped at 1 with CASE, not LEAST: LEAST ignores NULLs, and a missing location must
+    // give no distance.
+    format!("(2::float8 * asin(CASE WHEN {root} > 1::float8 THEN 1::float8 ELSE {root} END))")
+}
+
+/// `reparse_core::geo::snap_degrees` of a float8 expression.
+fn snapped(degrees: &str) -> String {
     format!(
-        "(2::float8 * asin(LEAST(sqrt((({half_latitude} * {half_latitude}) + (((cos({latitude_from}) * cos({latitude_to})) * {half_longitude}) * {half_longitude}))), 1::float8)))"
+        "(CASE WHEN abs({degrees}) < {:?}::float8 THEN 0::float8 ELSE {degrees} END)",
+        DISTANCE_SNAP_DEGREES
     )
 }
 
