@@ -165,7 +165,7 @@ async fn native_polygon_and_box_operators_are_the_cores() {
                 longitude: center.longitude + generator.between(-5.0, 5.0),
             })
             .collect();
-        if generator.next() % 2 == 0 {
+        if generator.next().is_multiple_of(2) {
             vertices.push(vertices[0]);
         }
         // Points inside, outside, on vertices and edges, and within or just past 1e-6 of them.

@@ -835,7 +835,7 @@ fn geo_queries() -> Vec<Value> {
         json!({"loc": near_within(37.6189722, -122.3748889, "$maxDistanceInKilometers", 4800.0)}),
         json!({"loc": near_within(37.6189722, -122.3748889, "$maxDistanceInMiles", 62.0)}),
         json!({"loc": near_within(37.6189722, -122.3748889, "$maxDistanceInMiles", 2200.0)}),
-        json!({"loc": near_within(-89.9, -0.1, "$maxDistance", 3.14)}),
+        json!({"loc": near_within(-89.9, -0.1, "$maxDistance", 3.1)}),
         json!({"loc": near_within(-89.9, -0.1, "$maxDistance", std::f64::consts::PI)}),
         json!({"loc": near_within(0.0, 180.0, "$maxDistance", degree * 178.5)}),
         json!({"o.inner": near_within(1.0, 1.0, "$maxDistance", 0.0)}),
