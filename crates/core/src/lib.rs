@@ -5,6 +5,7 @@
 pub mod access;
 pub mod acl;
 pub mod error;
+pub mod geo;
 pub mod matcher;
 pub mod query;
 pub mod redact;

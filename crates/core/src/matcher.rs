@@ -8,6 +8,7 @@ use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 
 use crate::error::{ParseError, ParseResult};
+use crate::geo::{GeoPoint, distance_radians, polygon_contains, polygon_vertices};
 use crate::query::{Constraint, FieldPath, Filter};
 use crate::value::{Object, date_iso, date_value, parse_date, pointer_parts, values_equal};
 
@@ -127,11 +128,28 @@ fn constraint_holds(constraint: &Constraint, actual: Option<&Value>) -> bool {
             Some(Value::String(text)) => fold_case(text) == fold_case(expected),
             _ => false,
         },
+        Constraint::NearSphere { point, max_distance } => match actual.and_then(GeoPoint::from_value) {
+            Some(found) => max_distance.is_none_or(|max| distance_radians(found, *point) <= max),
+            None => false,
+        },
+        Constraint::Within(region) => {
+            actual.and_then(GeoPoint::from_value).is_some_and(|found| region.contains(found))
+        }
+        Constraint::PolygonContains(point) => {
+            actual.and_then(polygon_vertices).is_some_and(|vertices| polygon_contains(&vertices, *point))
+        }
         Constraint::InQuery(_)
         | Constraint::NotInQuery(_)
         | Constraint::Select { .. }
         | Constraint::DontSelect { .. } => false,
     }
+}
+
+/// The distance (radians) a `SortBy::DistanceFrom(from)` key orders `object` by; `None` when
+/// there is no GeoPoint at `path`, which sorts like a missing value (after every distance
+/// when ascending).
+pub fn distance_for_sort(object: &Object, path: &FieldPath, from: GeoPoint) -> Option<f64> {
+    lookup(object, path).and_then(GeoPoint::from_value).map(|found| distance_radians(found, from))
 }
 
 /// The case folding `EqIgnoringCase` compares with; adapters must fold the same way.
@@ -223,5 +241,47 @@ mod tests {
         check(json!({"s": {"$regex": "^\\Qab\\E"}}), object.clone(), true);
         check(json!({"s": {"$regex": "\\Qa.c\\E"}}), object.clone(), false);
         check(json!({"s": {"$regex": "\\Qbc\\E$"}}), object, true);
+    }
+
+    #[test]
+    fn matches_geo_constraints() {
+        let geo = |latitude: f64, longitude: f64| json!({"__type": "GeoPoint", "latitude": latitude, "longitude": longitude});
+        let object = json!({
+            "loc": geo(0.0, 1.0),
+            "o": {"inner": geo(10.0, 10.0)},
+            "area": {"__type": "Polygon", "coordinates": [[0, 0], [0, 10], [10, 10], [10, 0], [0, 0]]},
+            "name": "x",
+        });
+        let near = |max: f64| json!({"loc": {"$nearSphere": geo(0.0, 0.0), "$maxDistance": max}});
+        let one_degree = 1.0_f64.to_radians();
+        check(near(one_degree), object.clone(), true);
+        check(near(one_degree * 0.999_999), object.clone(), false);
+        check(json!({"loc": {"$nearSphere": geo(80.0, 170.0)}}), object.clone(), true);
+        check(json!({"missing": {"$nearSphere": geo(0.0, 0.0)}}), object.clone(), false);
+        check(json!({"name": {"$nearSphere": geo(0.0, 0.0)}}), object.clone(), false);
+        check(json!({"area": {"$nearSphere": geo(0.0, 0.0)}}), object.clone(), false);
+        check(
+            json!({"o.inner": {"$within": {"$box": [geo(0.0, 0.0), geo(10.0, 10.0)]}}}),
+            object.clone(),
+            true,
+        );
+        check(json!({"loc": {"$within": {"$box": [geo(0.5, 0.0), geo(10.0, 10.0)]}}}), object.clone(), false);
+        check(json!({"loc": {"$geoWithin": {"$polygon": [[0, 0], [1, 0], [1, 1]]}}}), object.clone(), true);
+        check(json!({"loc": {"$geoWithin": {"$polygon": [[0, 0], [0, 1], [1, 1]]}}}), object.clone(), false);
+        check(json!({"loc": {"$geoWithin": {"$centerSphere": [[0, 0], one_degree]}}}), object.clone(), true);
+        check(json!({"area": {"$geoIntersects": {"$point": geo(5.0, 5.0)}}}), object.clone(), true);
+        check(json!({"area": {"$geoIntersects": {"$point": geo(10.0, 10.0)}}}), object.clone(), true);
+        check(json!({"area": {"$geoIntersects": {"$point": geo(5.0, 11.0)}}}), object.clone(), false);
+        check(json!({"loc": {"$geoIntersects": {"$point": geo(0.0, 1.0)}}}), object.clone(), false);
+        check(
+            json!({"$nor": [{"missing": {"$within": {"$box": [geo(0.0, 0.0), geo(1.0, 1.0)]}}}]}),
+            object.clone(),
+            true,
+        );
+        check(
+            json!({"$or": [{"loc": {"$nearSphere": geo(0.0, 0.0), "$maxDistance": 0}}, {"name": "x"}]}),
+            object,
+            true,
+        );
     }
 }

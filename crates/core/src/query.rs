@@ -19,9 +19,22 @@
 //!             | "$regex" : string [ "$options" : "imxs"* ]
 //!             | "$inQuery" | "$notInQuery" : subquery
 //!             | "$select" | "$dontSelect" : { "query": subquery, "key": field }
+//!             | "$nearSphere" : GeoPoint [ maxdist : number ≥ 0 ]   finds sort nearest first
+//!             | "$within" : { "$box": [GeoPoint, GeoPoint] }     south-west, north-east
+//!             | "$geoWithin" : { "$polygon": [point, point, point, …] | Polygon }
+//!             | "$geoWithin" : { "$centerSphere": [point, radians] }
+//!             | "$geoIntersects" : { "$point": GeoPoint }        a Polygon containing it
+//! maxdist    := "$maxDistance" | "$maxDistanceInRadians"        (radians)
+//!             | "$maxDistanceInMiles" | "$maxDistanceInKilometers"
+//! point      := GeoPoint | [longitude, latitude]                 (GeoJSON's order, as parse-server)
 //! subquery   := { "className": name, "where": where, "limit"?, "skip"?, "order"? }
 //! value      := JSON in Parse's REST encoding (Date, Pointer, GeoPoint, … by `__type`)
 //! ```
+//!
+//! Geo operands are validated as parse-server does (see [`crate::geo`]): malformed ones are
+//! 107, coordinates out of range are code 1 (parse-server throws a TypeError there). A
+//! Polygon given to `$polygon` has its `coordinates` read as `[longitude, latitude]` too, as
+//! parse-server reads them (a stored Polygon's are `[latitude, longitude]`).
 //!
 //! `$inQuery`, `$notInQuery`, `$select`, `$dontSelect` and `$relatedTo` need other queries run
 //! first; the server resolves them into `$in`/`$nin` on concrete values before a query reaches
@@ -30,6 +43,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, ParseError, ParseResult};
+use crate::geo::{self, GeoPoint, GeoRegion};
 
 /// A path to a value: a top-level field and an optional path inside an Object field.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -170,6 +184,17 @@ pub enum Constraint {
         query: Box<SubQuery>,
         key: String,
     },
+    /// `$nearSphere` (with its `$maxDistance…`): a GeoPoint at most `max_distance` radians
+    /// from `point` (at any distance when `None`). A find also sorts by that distance, nearest
+    /// first ([`Query::find`]).
+    NearSphere {
+        point: GeoPoint,
+        max_distance: Option<f64>,
+    },
+    /// `$within: {$box}`, `$geoWithin: {$polygon | $centerSphere}`: a GeoPoint in the region.
+    Within(GeoRegion),
+    /// `$geoIntersects: {$point}`: a Polygon containing the point, its boundary included.
+    PolygonContains(GeoPoint),
 }
 
 /// A query on another class, nested in a `where`.
@@ -183,10 +208,34 @@ pub struct SubQuery {
 }
 
 /// One key of `order`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SortKey {
     pub path: FieldPath,
     pub descending: bool,
+    /// What is compared at `path`.
+    pub by: SortBy,
+}
+
+/// What a [`SortKey`] compares.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortBy {
+    /// The value itself (every key of a request's `order`).
+    Value,
+    /// The distance of the GeoPoint there from this point (what `$nearSphere` orders by); an
+    /// object without a GeoPoint has no distance and sorts like a missing value.
+    DistanceFrom(GeoPoint),
+}
+
+impl SortKey {
+    /// A key on the value at `path`.
+    pub fn value(path: FieldPath, descending: bool) -> SortKey {
+        SortKey { path, descending, by: SortBy::Value }
+    }
+
+    /// Nearest to `point` first.
+    pub fn nearest_first(path: FieldPath, point: GeoPoint) -> SortKey {
+        SortKey { path, descending: false, by: SortBy::DistanceFrom(point) }
+    }
 }
 
 /// What storage is asked to find.
@@ -202,6 +251,29 @@ pub struct Query {
 impl Query {
     pub fn matching(filter: Filter) -> Query {
         Query { filter, order: Vec::new(), skip: 0, limit: None }
+    }
+
+    /// The query of a find: `order` as requested, then the distance from the point of each
+    /// `$nearSphere` in [`nearness_order`], nearest first. An explicit order takes precedence
+    /// over the distance, as the REST guide says (MongoDB's behaviour; parse-server's
+    /// PostgreSQL adapter drops the explicit order instead); the distance still breaks its ties.
+    pub fn find(filter: Filter, mut order: Vec<SortKey>, skip: u64, limit: Option<u64>) -> Query {
+        order.extend(nearness_order(&filter));
+        Query { filter, order, skip, limit }
+    }
+}
+
+/// The distance keys a `$nearSphere` gives a find: one per `$nearSphere` that every result
+/// satisfies, i.e. reached from the top through `$and`s (and a `where`'s keys) only, in the
+/// order written. One under `$or` or `$nor` filters without ordering, as on parse-server
+/// (MongoDB refuses it there; its PostgreSQL adapter ignores the ordering).
+pub fn nearness_order(filter: &Filter) -> Vec<SortKey> {
+    match filter {
+        Filter::And(parts) => parts.iter().flat_map(nearness_order).collect(),
+        Filter::Field { path, constraint: Constraint::NearSphere { point, .. } } => {
+            vec![SortKey::nearest_first(path.clone(), *point)]
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -282,6 +354,13 @@ fn parse_field_clause(key: &str, value: &Value) -> ParseResult<Filter> {
             }
             continue;
         }
+        // The `$maxDistance…` keys belong to the `$nearSphere` beside them.
+        if geo::is_max_distance_operator(op) {
+            if !operators.contains_key("$nearSphere") {
+                return Err(ParseError::invalid_query(format!("bad {op}: it needs $nearSphere")));
+            }
+            continue;
+        }
         constraints.push(parse_operator(op, argument, operators)?);
     }
     let mut filters: Vec<Filter> =
@@ -342,15 +421,14 @@ fn parse_operator(op: &str, argument: &Value, operators: &Map<String, Value>) ->
                 Constraint::DontSelect { query, key }
             }
         }
-        "$nearSphere"
-        | "$within"
-        | "$geoWithin"
-        | "$geoIntersects"
-        | "$maxDistance"
-        | "$maxDistanceInRadians"
-        | "$maxDistanceInMiles"
-        | "$maxDistanceInKilometers"
-        | "$text" => {
+        "$nearSphere" => {
+            let (point, max_distance) = geo::parse_near_sphere(argument, operators)?;
+            Constraint::NearSphere { point, max_distance }
+        }
+        "$within" => Constraint::Within(geo::parse_within(argument)?),
+        "$geoWithin" => Constraint::Within(geo::parse_geo_within(argument)?),
+        "$geoIntersects" => Constraint::PolygonContains(geo::parse_geo_intersects(argument)?),
+        "$text" => {
             return Err(ParseError::invalid_query(format!("{op} is not supported yet")));
         }
         other => return Err(ParseError::invalid_json(format!("bad constraint: {other}"))),
@@ -407,7 +485,7 @@ pub fn parse_order(order: &str) -> ParseResult<Vec<SortKey>> {
         if !valid {
             return Err(ParseError::invalid_key_name(name));
         }
-        keys.push(SortKey { path: FieldPath::parse(name), descending });
+        keys.push(SortKey::value(FieldPath::parse(name), descending));
     }
     Ok(keys)
 }
@@ -471,13 +549,91 @@ mod tests {
             (json!({"a..b": 1}), ErrorCode::InvalidKeyName),
             (json!({"a": {"$gt": [1]}}), ErrorCode::InvalidJson),
             (json!({"a": {"$inQuery": {"where": {}}}}), ErrorCode::InvalidQuery),
-            (json!({"a": {"$nearSphere": {}}}), ErrorCode::InvalidQuery),
+            (json!({"a": {"$nearSphere": {}}}), ErrorCode::InvalidJson),
+            (json!({"a": {"$maxDistance": 1}}), ErrorCode::InvalidQuery),
+            (json!({"a": {"$nearSphere": geo_point(0.0, 0.0), "$maxDistance": -1}}), ErrorCode::InvalidJson),
+            (json!({"a": {"$nearSphere": geo_point(0.0, 0.0), "$maxDistance": "1"}}), ErrorCode::InvalidJson),
+            (
+                json!({"a": {"$nearSphere": geo_point(0.0, 0.0), "$maxDistance": 1, "$maxDistanceInMiles": 1}}),
+                ErrorCode::InvalidQuery,
+            ),
+            (json!({"a": {"$nearSphere": geo_point(91.0, 0.0)}}), ErrorCode::InternalServerError),
+            (json!({"a": {"$within": 5}}), ErrorCode::InvalidJson),
+            (json!({"a": {"$geoWithin": {"$polygon": []}}}), ErrorCode::InvalidJson),
+            (json!({"a": {"$geoIntersects": {}}}), ErrorCode::InvalidJson),
             (json!("nope"), ErrorCode::InvalidQuery),
         ];
         for (bad, code) in cases {
             let error = parse_where(&bad).unwrap_err();
             assert_eq!(error.code, code, "{bad}");
         }
+    }
+
+    fn geo_point(latitude: f64, longitude: f64) -> Value {
+        json!({"__type": "GeoPoint", "latitude": latitude, "longitude": longitude})
+    }
+
+    #[test]
+    fn parses_geo_operators() {
+        let center = GeoPoint { latitude: 10.0, longitude: 20.0 };
+        let near = |max: Value| {
+            parse_where(
+                &json!({"loc": {"$nearSphere": geo_point(10.0, 20.0), "$maxDistanceInKilometers": max}}),
+            )
+        };
+        assert_eq!(
+            near(json!(6371)).unwrap(),
+            field("loc", Constraint::NearSphere { point: center, max_distance: Some(1.0) })
+        );
+        let miles =
+            parse_where(&json!({"loc": {"$nearSphere": geo_point(10.0, 20.0), "$maxDistanceInMiles": 3959}}));
+        assert_eq!(
+            miles.unwrap(),
+            field("loc", Constraint::NearSphere { point: center, max_distance: Some(1.0) })
+        );
+        let bare = parse_where(&json!({"loc": {"$nearSphere": geo_point(10.0, 20.0)}})).unwrap();
+        assert_eq!(bare, field("loc", Constraint::NearSphere { point: center, max_distance: None }));
+        let both = parse_where(&json!({"loc": {
+            "$within": {"$box": [geo_point(0.0, 0.0), geo_point(1.0, 1.0)]},
+            "$geoWithin": {"$centerSphere": [[20, 10], 0.5]},
+        }}))
+        .unwrap();
+        assert_eq!(
+            both,
+            Filter::And(vec![
+                field(
+                    "loc",
+                    Constraint::Within(GeoRegion::Box { west: 0.0, south: 0.0, east: 1.0, north: 1.0 })
+                ),
+                field("loc", Constraint::Within(GeoRegion::Sphere { center, radius: 0.5 })),
+            ])
+        );
+        let contains =
+            parse_where(&json!({"area": {"$geoIntersects": {"$point": geo_point(10.0, 20.0)}}})).unwrap();
+        assert_eq!(contains, field("area", Constraint::PolygonContains(center)));
+    }
+
+    #[test]
+    fn finds_sort_by_distance_after_the_explicit_order() {
+        let filter = parse_where(&json!({
+            "loc": {"$nearSphere": geo_point(1.0, 2.0)},
+            "$and": [{"other": {"$nearSphere": geo_point(3.0, 4.0)}}],
+            "$or": [{"ignored": {"$nearSphere": geo_point(5.0, 6.0)}}, {"n": 1}],
+            "$nor": [{"ignored": {"$nearSphere": geo_point(5.0, 6.0)}}],
+        }))
+        .unwrap();
+        let query = Query::find(filter, parse_order("-n").unwrap(), 0, Some(10));
+        let first = GeoPoint { latitude: 1.0, longitude: 2.0 };
+        let second = GeoPoint { latitude: 3.0, longitude: 4.0 };
+        assert_eq!(
+            query.order,
+            vec![
+                SortKey::value(FieldPath::top("n"), true),
+                SortKey::nearest_first(FieldPath::top("loc"), first),
+                SortKey::nearest_first(FieldPath::top("other"), second),
+            ]
+        );
+        assert!(Query::find(parse_where(&json!({"n": 1})).unwrap(), Vec::new(), 0, None).order.is_empty());
     }
 
     #[test]

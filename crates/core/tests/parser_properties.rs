@@ -1,6 +1,6 @@
 //! Property tests of the `where` parser: arbitrary JSON never panics it, every failure carries
-//! one of the codes parse-server uses for bad queries, and whatever parses can be evaluated by
-//! the matcher without panicking.
+//! one of the codes parse-server uses for bad queries (102/105/107, and 1 for geo coordinates
+//! out of range), and whatever parses can be evaluated by the matcher without panicking.
 
 use proptest::prelude::*;
 use reparse_core::ErrorCode;
@@ -27,6 +27,16 @@ fn key() -> impl Strategy<Value = String> {
         Just("$inQuery".to_string()),
         Just("$select".to_string()),
         Just("$containedBy".to_string()),
+        Just("$nearSphere".to_string()),
+        Just("$maxDistance".to_string()),
+        Just("$maxDistanceInMiles".to_string()),
+        Just("$within".to_string()),
+        Just("$box".to_string()),
+        Just("$geoWithin".to_string()),
+        Just("$polygon".to_string()),
+        Just("$centerSphere".to_string()),
+        Just("$geoIntersects".to_string()),
+        Just("$point".to_string()),
         Just("__type".to_string()),
         Just("className".to_string()),
         Just("where".to_string()),
@@ -45,6 +55,10 @@ fn json_value() -> impl Strategy<Value = Value> {
         "[a-z(\\[\\\\Q.*]{0,5}".prop_map(Value::String),
         Just(json!({"__type": "Date", "iso": "2024-01-01T00:00:00.000Z"})),
         Just(json!({"__type": "Pointer", "className": "A", "objectId": "x"})),
+        (-200.0..200.0f64, -200.0..200.0f64).prop_map(|(latitude, longitude)| {
+            json!({"__type": "GeoPoint", "latitude": latitude, "longitude": longitude})
+        }),
+        Just(json!({"__type": "Polygon", "coordinates": [[0, 0], [0, 1], [1, 1]]})),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
@@ -66,8 +80,10 @@ proptest! {
                     let _ = matches(&filter, &object);
                 }
             }
+            // Geo coordinates out of range are code 1, as parse-server's TypeError is.
             Err(error) => prop_assert!(
-                matches!(error.code, ErrorCode::InvalidQuery | ErrorCode::InvalidJson | ErrorCode::InvalidKeyName),
+                matches!(error.code, ErrorCode::InvalidQuery | ErrorCode::InvalidJson | ErrorCode::InvalidKeyName)
+                    || (error.code == ErrorCode::InternalServerError && error.message.starts_with("GeoPoint")),
                 "unexpected code {:?} for {}", error.code, value
             ),
         }

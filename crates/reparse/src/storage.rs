@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use reparse_storage::Storage;
-use reparse_storage_postgres::PostgresStorage;
+use reparse_storage_postgres::{GeoDistances, PostgresStorage};
 use reparse_storage_sqlite::SqliteStorage;
 
 use crate::settings::Database;
@@ -15,7 +15,17 @@ pub(crate) async fn open_storage(database: &Database) -> Result<Arc<dyn Storage>
         Database::Sqlite(path) => open_sqlite(path),
         Database::Postgres(url) => PostgresStorage::connect_url(url)
             .await
-            .map(|storage| Arc::new(storage) as Arc<dyn Storage>)
+            .map(|storage| {
+                match storage.geo_distances() {
+                    GeoDistances::Postgis { extension_schema } => {
+                        tracing::info!(schema = %extension_schema, "geo distances computed by PostGIS")
+                    }
+                    GeoDistances::PlainSql => {
+                        tracing::info!("geo distances computed in plain SQL (PostGIS is not installed)")
+                    }
+                }
+                Arc::new(storage) as Arc<dyn Storage>
+            })
             .map_err(|error| format!("cannot use PostgreSQL at {}: {}", redact_password(url), error.message)),
     }
 }

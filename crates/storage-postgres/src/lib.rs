@@ -12,8 +12,19 @@
 //!   `case_insensitive_username` on `lower("username")`, …).
 //!
 //! Each app lives in its own PostgreSQL schema (default `public`): every table is qualified
-//! with it. One helper function, `reparse_instant(text)` (a date string's instant, NULL when it
-//! is not one), is created in that schema.
+//! with it. Two helper functions are created in that schema: `reparse_instant(text)` (a date
+//! string's instant, NULL when it is not one) and `reparse_geo_distance(point, latitude,
+//! longitude)` (the great-circle angle in radians, what `$nearSphere` and `$centerSphere`
+//! compare and sort by).
+//!
+//! Geo queries need no extension. At connect the adapter looks for PostGIS in the database
+//! (`CREATE EXTENSION postgis`, by whoever administers it; Reparse never installs it): when it
+//! is there, `reparse_geo_distance` is PostGIS's `ST_DistanceSphere` (as parse-server computes
+//! distances); otherwise it is the haversine formula in plain SQL, operation for operation the
+//! one of `reparse_core::geo`. Boxes and polygons use PostgreSQL's own geometric operators
+//! (`point <@ box`, `point <@ polygon`, `polygon @> point`) either way, as parse-server does;
+//! the core ports their semantics, tolerance included. Results agree with the core's matcher
+//! except, possibly, for a point at exactly the maximum distance (see `reparse_core::geo`).
 //!
 //! Connections come from a deadpool-postgres pool over tokio-postgres, without TLS for now;
 //! TLS through tokio-postgres-rustls comes next (never OpenSSL). Writes outside a transaction
@@ -22,6 +33,7 @@
 //! savepoint so that a failed one leaves the transaction as it was.
 
 mod columns;
+mod geo_sql;
 mod sql;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,19 +58,48 @@ pub use tokio_postgres::Config as PostgresConfig;
 /// parse-server's message for a unique-constraint violation (code 137).
 const DUPLICATE_VALUE_MESSAGE: &str = "A duplicate value for a field with unique values was provided";
 
+/// Whether geo distances may use PostGIS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostgisUse {
+    /// When the extension is installed in the database.
+    IfInstalled,
+    /// Never: plain SQL, even where PostGIS is installed (tests of that path).
+    Never,
+}
+
+/// How this storage computes geo distances, decided at connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GeoDistances {
+    /// PostGIS's `ST_DistanceSphere`, the extension living in this PostgreSQL schema.
+    Postgis { extension_schema: String },
+    /// The haversine formula in plain SQL.
+    PlainSql,
+}
+
 /// An app's data in one PostgreSQL schema.
 pub struct PostgresStorage {
     pool: Pool,
     schema: String,
+    geo_distances: GeoDistances,
 }
 
 impl PostgresStorage {
     /// Connects with `config`, keeping the app's tables in PostgreSQL schema `schema` (created
-    /// if missing) with `_SCHEMA` and the helper function.
+    /// if missing) with `_SCHEMA` and the helper functions; PostGIS is used if installed.
     pub async fn connect(
         config: PostgresConfig,
         schema: &str,
         max_connections: usize,
+    ) -> ParseResult<PostgresStorage> {
+        PostgresStorage::connect_with(config, schema, max_connections, PostgisUse::IfInstalled).await
+    }
+
+    /// [`PostgresStorage::connect`], saying whether PostGIS may be used.
+    pub async fn connect_with(
+        config: PostgresConfig,
+        schema: &str,
+        max_connections: usize,
+        postgis: PostgisUse,
     ) -> ParseResult<PostgresStorage> {
         let manager =
             Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
@@ -66,7 +107,8 @@ impl PostgresStorage {
             .max_size(max_connections.max(1))
             .build()
             .map_err(|error| ParseError::internal(format!("PostgreSQL pool: {error}")))?;
-        let storage = PostgresStorage { pool, schema: schema.to_string() };
+        let mut storage =
+            PostgresStorage { pool, schema: schema.to_string(), geo_distances: GeoDistances::PlainSql };
         let client = storage.connection().await?;
         let schema_name = quote_identifier(schema);
         let sql = format!(
@@ -81,7 +123,20 @@ impl PostgresStorage {
                END $$;"
         );
         client.batch_execute(&sql).await.map_err(pg_error)?;
+        storage.geo_distances = match postgis {
+            PostgisUse::IfInstalled => geo_sql::detect_postgis(&client).await.map_err(pg_error)?,
+            PostgisUse::Never => GeoDistances::PlainSql,
+        };
+        client
+            .batch_execute(&geo_sql::distance_function(&schema_name, &storage.geo_distances))
+            .await
+            .map_err(pg_error)?;
         Ok(storage)
+    }
+
+    /// How geo distances are computed (decided at connect).
+    pub fn geo_distances(&self) -> &GeoDistances {
+        &self.geo_distances
     }
 
     /// Connects to a `postgres://` URL (or key=value string), schema `public`.

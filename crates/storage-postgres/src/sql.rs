@@ -10,12 +10,17 @@
 //! Native columns compare directly. jsonb columns, nested paths and the structured types
 //! (File, GeoPoint, Polygon seen as their REST encoding) are read as a jsonb expression, and
 //! every operation on it that could fail on the wrong JSON type is guarded by a `CASE`.
+//!
+//! Geo constraints use the native `point` and `polygon` columns (and rebuild those types from
+//! jsonb for GeoPoints and Polygons nested in Object fields): `<@ box`, `<@ polygon`,
+//! `@>`, and the app schema's `reparse_geo_distance` (PostGIS or plain SQL, see `geo_sql.rs`).
 
 use std::slice;
 
 use chrono::{DateTime, Utc};
+use reparse_core::geo::{GeoPoint, GeoRegion};
 use reparse_core::matcher::{fold_case, matches};
-use reparse_core::query::{Constraint, FieldPath, Filter, Query, SortKey};
+use reparse_core::query::{Constraint, FieldPath, Filter, Query, SortBy, SortKey};
 use reparse_core::schema::ClassSchema;
 use reparse_core::value::{Object, date_iso, parse_date, pointer_parts};
 use reparse_core::{ParseError, ParseResult};
@@ -23,6 +28,7 @@ use serde_json::Value;
 use tokio_postgres::types::{ToSql, Type};
 
 use crate::columns::Codec;
+use crate::geo_sql::{point_from_jsonb, polygon_from_jsonb, polygon_text};
 
 const TRUE: &str = "true";
 const FALSE: &str = "false";
@@ -113,8 +119,7 @@ pub(crate) fn select_statement(
     query: &Query,
 ) -> ParseResult<SqlStatement> {
     let mut params = Params::default();
-    let mut compiler =
-        FilterCompiler { instant: instant_function(table), schema, table, params: &mut params };
+    let mut compiler = FilterCompiler::new(table, schema, &mut params);
     let condition = compiler.filter(&query.filter)?;
     let order = compiler.order_by(&query.order);
     let mut sql = format!("SELECT * FROM {table} WHERE {condition}{order}");
@@ -135,13 +140,14 @@ pub(crate) fn condition(
     filter: &Filter,
     params: &mut Params,
 ) -> ParseResult<String> {
-    FilterCompiler { instant: instant_function(table), schema, table, params }.filter(filter)
+    FilterCompiler::new(table, schema, params).filter(filter)
 }
 
-/// `reparse_instant` in the schema of `table` (a qualified, quoted `"schema"."table"`).
-fn instant_function(table: &str) -> String {
+/// The helper function `name` in the schema of `table` (a qualified, quoted
+/// `"schema"."table"`).
+fn schema_function(table: &str, name: &str) -> String {
     let schema_end = table.find("\".\"").map_or(0, |at| at + 1);
-    format!("{}.reparse_instant", &table[..schema_end])
+    format!("{}.{name}", &table[..schema_end])
 }
 
 fn saturating_i64(value: u64) -> i64 {
@@ -204,12 +210,24 @@ impl Comparison {
 struct FilterCompiler<'a> {
     /// The qualified name of the app schema's `reparse_instant` function.
     instant: String,
+    /// The qualified name of the app schema's `reparse_geo_distance` function.
+    distance: String,
     schema: &'a ClassSchema,
     table: &'a str,
     params: &'a mut Params,
 }
 
-impl FilterCompiler<'_> {
+impl<'a> FilterCompiler<'a> {
+    fn new(table: &'a str, schema: &'a ClassSchema, params: &'a mut Params) -> FilterCompiler<'a> {
+        FilterCompiler {
+            instant: schema_function(table, "reparse_instant"),
+            distance: schema_function(table, "reparse_geo_distance"),
+            schema,
+            table,
+            params,
+        }
+    }
+
     fn filter(&mut self, filter: &Filter) -> ParseResult<String> {
         match filter {
             Filter::And(parts) => self.combine(parts, " AND ", TRUE),
@@ -237,6 +255,9 @@ impl FilterCompiler<'_> {
                 | Constraint::DontSelect { .. }
         ) {
             return Err(unresolved());
+        }
+        if let Some(sql) = self.geo_constraint(path, constraint) {
+            return Ok(sql);
         }
         Ok(match self.target(path) {
             Target::Column { column, codec: Codec::Permissions } => self.permissions(&column, constraint),
@@ -310,6 +331,10 @@ impl FilterCompiler<'_> {
                 Codec::Text => format!("lower({column}) = {}", self.params.text(fold_case(text))),
                 _ => FALSE.to_string(),
             },
+            // Compiled by `geo_constraint` before a target is chosen.
+            Constraint::NearSphere { .. } | Constraint::Within(_) | Constraint::PolygonContains(_) => {
+                FALSE.to_string()
+            }
             Constraint::InQuery(_)
             | Constraint::NotInQuery(_)
             | Constraint::Select { .. }
@@ -399,6 +424,89 @@ impl FilterCompiler<'_> {
                 None => FALSE.to_string(),
             },
             _ => FALSE.to_string(),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Geo constraints
+
+    /// The SQL of a geo constraint (`None` for other constraints). GeoPoint and Polygon
+    /// columns are compared natively; a GeoPoint or Polygon inside jsonb is rebuilt as a
+    /// `point`/`polygon` (NULL when it is not one); any other column holds none.
+    fn geo_constraint(&mut self, path: &FieldPath, constraint: &Constraint) -> Option<String> {
+        let sql = match constraint {
+            Constraint::NearSphere { point, max_distance } => match self.point_at(path) {
+                Some(location) => match max_distance {
+                    Some(max_distance) => {
+                        let distance = self.distance(&location, *point);
+                        format!("{distance} <= {}", self.params.float(*max_distance))
+                    }
+                    None => format!("{location} IS NOT NULL"),
+                },
+                None => FALSE.to_string(),
+            },
+            Constraint::Within(region) => match self.point_at(path) {
+                Some(location) => self.within(&location, region),
+                None => FALSE.to_string(),
+            },
+            Constraint::PolygonContains(point) => match self.polygon_at(path) {
+                Some(polygon) => {
+                    let longitude = self.params.float(point.longitude);
+                    let latitude = self.params.float(point.latitude);
+                    format!("{polygon} @> point({longitude}, {latitude})")
+                }
+                None => FALSE.to_string(),
+            },
+            _ => return None,
+        };
+        Some(sql)
+    }
+
+    fn within(&mut self, location: &str, region: &GeoRegion) -> String {
+        match region {
+            GeoRegion::Box { west, south, east, north } => {
+                let [west, south, east, north] =
+                    [west, south, east, north].map(|edge| self.params.float(*edge));
+                format!("{location} <@ box(point({west}, {south}), point({east}, {north}))")
+            }
+            GeoRegion::Polygon(vertices) => {
+                format!("{location} <@ {}::polygon", self.params.text(polygon_text(vertices)))
+            }
+            GeoRegion::Sphere { center, radius } => {
+                let distance = self.distance(location, *center);
+                format!("{distance} <= {}", self.params.float(*radius))
+            }
+        }
+    }
+
+    /// `reparse_geo_distance(location, …)` from `from`, in radians.
+    fn distance(&mut self, location: &str, from: GeoPoint) -> String {
+        let latitude = self.params.float(from.latitude);
+        let longitude = self.params.float(from.longitude);
+        format!("{}({location}, {latitude}, {longitude})", self.distance)
+    }
+
+    /// The `point` at `path`, if the path can hold a GeoPoint.
+    fn point_at(&mut self, path: &FieldPath) -> Option<String> {
+        match (Codec::for_field(self.schema, &path.field)?, path.is_nested()) {
+            (Codec::GeoPoint, false) => Some(format!("{}.{}", self.table, quote_identifier(&path.field))),
+            (Codec::Json, _) | (_, true) => match self.target(path) {
+                Target::Json(value) => Some(point_from_jsonb(&value)),
+                Target::Column { .. } | Target::Absent => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The `polygon` at `path`, if the path can hold a Polygon.
+    fn polygon_at(&mut self, path: &FieldPath) -> Option<String> {
+        match (Codec::for_field(self.schema, &path.field)?, path.is_nested()) {
+            (Codec::Polygon, false) => Some(format!("{}.{}", self.table, quote_identifier(&path.field))),
+            (Codec::Json, _) | (_, true) => match self.target(path) {
+                Target::Json(value) => Some(polygon_from_jsonb(&value)),
+                Target::Column { .. } | Target::Absent => None,
+            },
+            _ => None,
         }
     }
 
@@ -495,6 +603,10 @@ impl FilterCompiler<'_> {
                 format!(
                     "CASE WHEN {json_type} = 'string' THEN lower({value} #>> '{{}}') = {folded} ELSE false END"
                 )
+            }
+            // Compiled by `geo_constraint` before a target is chosen.
+            Constraint::NearSphere { .. } | Constraint::Within(_) | Constraint::PolygonContains(_) => {
+                FALSE.to_string()
             }
             Constraint::InQuery(_)
             | Constraint::NotInQuery(_)
@@ -614,10 +726,18 @@ impl FilterCompiler<'_> {
         }
     }
 
-    /// ` ORDER BY …` (or nothing). Keys on paths no object has are dropped.
+    /// ` ORDER BY …` (or nothing). Keys on paths no object has are dropped, and so are
+    /// distances where no GeoPoint can be (every distance would be NULL).
     fn order_by(&mut self, keys: &[SortKey]) -> String {
         let mut terms = Vec::new();
         for key in keys {
+            if let SortBy::DistanceFrom(from) = &key.by {
+                let Some(location) = self.point_at(&key.path) else { continue };
+                let distance = self.distance(&location, *from);
+                let direction = if key.descending { "DESC NULLS FIRST" } else { "ASC NULLS LAST" };
+                terms.push(format!("{distance} {direction}"));
+                continue;
+            }
             let expression = match self.target(&key.path) {
                 Target::Column { column, codec: Codec::Text | Codec::Pointer { .. } } => {
                     format!("{column} COLLATE \"C\"")

@@ -8,11 +8,19 @@
 //! - `reparse_compare(actual, bound)`: `-1/0/1` (or NULL when incomparable) for two JSON texts
 //!   by [`compare`]; used for ordering operators on values inside JSON columns.
 //! - `reparse_instant(text)`: the canonical ISO text of a date string, NULL if it is not one.
+//! - Geo, through `reparse_core::geo` (so SQLite and the matcher share the arithmetic); each
+//!   takes the JSON text of the value (`doc -> path`) and is NULL when it is not a GeoPoint
+//!   (resp. Polygon):
+//!   `reparse_geo_distance(point, latitude, longitude)` (radians, haversine),
+//!   `reparse_geo_in_box(point, west, south, east, north)`,
+//!   `reparse_geo_in_polygon(point, polygon)` (the query's polygon as a REST Polygon's JSON,
+//!   parsed once per statement) and `reparse_polygon_contains(polygon, latitude, longitude)`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use regex::Regex;
+use reparse_core::geo::{self, GeoPoint, GeoRegion};
 use reparse_core::matcher::{compare, compile_regex};
 use reparse_core::value::values_equal;
 use rusqlite::Connection;
@@ -64,7 +72,60 @@ pub(crate) fn register(connection: &Connection) -> rusqlite::Result<()> {
     connection.create_scalar_function("reparse_lower", 1, flags, |context| {
         Ok(text_argument(context, 0)?.map(reparse_core::matcher::fold_case))
     })?;
+    connection.create_scalar_function("reparse_geo_distance", 3, flags, |context| {
+        let (Some(found), Some(from)) = (stored_point(context, 0)?, point_arguments(context, 1)?) else {
+            return Ok(None);
+        };
+        Ok(Some(geo::distance_radians(found, from)))
+    })?;
+    connection.create_scalar_function("reparse_geo_in_box", 5, flags, |context| {
+        let Some(found) = stored_point(context, 0)? else { return Ok(None) };
+        let [west, south, east, north] =
+            [1, 2, 3, 4].map(|index| context.get::<Option<f64>>(index).ok().flatten());
+        let (Some(west), Some(south), Some(east), Some(north)) = (west, south, east, north) else {
+            return Ok(None);
+        };
+        Ok(Some(GeoRegion::Box { west, south, east, north }.contains(found)))
+    })?;
+    connection.create_scalar_function("reparse_geo_in_polygon", 2, flags, |context| {
+        let Some(found) = stored_point(context, 0)? else { return Ok(None) };
+        // The polygon is a bound parameter: parsed on the first row, kept for the statement.
+        let vertices = context.get_or_create_aux(1, |value| -> Result<Vec<GeoPoint>, String> {
+            let text = value.as_str().map_err(|error| error.to_string())?;
+            let polygon: Value = serde_json::from_str(text).map_err(|error| error.to_string())?;
+            geo::polygon_vertices(&polygon).ok_or_else(|| format!("not a polygon: {text}"))
+        })?;
+        Ok(Some(geo::polygon_contains(&vertices, found)))
+    })?;
+    connection.create_scalar_function("reparse_polygon_contains", 3, flags, |context| {
+        let stored = lenient_json_argument(context, 0)?;
+        let (Some(vertices), Some(point)) =
+            (stored.as_ref().and_then(geo::polygon_vertices), point_arguments(context, 1)?)
+        else {
+            return Ok(None);
+        };
+        Ok(Some(geo::polygon_contains(&vertices, point)))
+    })?;
     Ok(())
+}
+
+/// The GeoPoint whose JSON text is argument `index`; `None` for NULL, for JSON that is not a
+/// GeoPoint, and for text that is not JSON at all.
+fn stored_point(context: &Context<'_>, index: usize) -> rusqlite::Result<Option<GeoPoint>> {
+    Ok(lenient_json_argument(context, index)?.as_ref().and_then(GeoPoint::from_value))
+}
+
+/// A JSON text argument, parsed; `None` for NULL or text that is not JSON (a geo function is
+/// false on what is not a geo value, it does not fail the query).
+fn lenient_json_argument(context: &Context<'_>, index: usize) -> rusqlite::Result<Option<Value>> {
+    Ok(text_argument(context, index)?.and_then(|text| serde_json::from_str(text).ok()))
+}
+
+/// The point given as arguments `index` (latitude) and `index + 1` (longitude).
+fn point_arguments(context: &Context<'_>, index: usize) -> rusqlite::Result<Option<GeoPoint>> {
+    let latitude = context.get::<Option<f64>>(index)?;
+    let longitude = context.get::<Option<f64>>(index + 1)?;
+    Ok(latitude.zip(longitude).map(|(latitude, longitude)| GeoPoint { latitude, longitude }))
 }
 
 /// A text argument; `None` for NULL or any non-text value.
@@ -140,5 +201,30 @@ mod tests {
             Some("2024-01-01T00:00:00.000Z".into())
         );
         assert_eq!(query::<Option<String>>("SELECT reparse_instant('soon')"), None);
+    }
+
+    #[test]
+    fn geo_functions_call_the_core() {
+        let point = r#"'{"__type":"GeoPoint","latitude":0,"longitude":1}'"#;
+        let distance: f64 = query(&format!("SELECT reparse_geo_distance({point}, 0.0, 0.0)"));
+        assert_eq!(
+            distance,
+            geo::distance_radians(
+                GeoPoint { latitude: 0.0, longitude: 1.0 },
+                GeoPoint { latitude: 0.0, longitude: 0.0 }
+            )
+        );
+        assert_eq!(query::<Option<f64>>("SELECT reparse_geo_distance('\"text\"', 0.0, 0.0)"), None);
+        assert_eq!(query::<Option<f64>>("SELECT reparse_geo_distance('not json', 0.0, 0.0)"), None);
+        assert!(query::<bool>(&format!("SELECT reparse_geo_in_box({point}, 0.0, 0.0, 1.0, 1.0)")));
+        assert!(!query::<bool>(&format!("SELECT reparse_geo_in_box({point}, 0.0, 0.5, 1.0, 1.0)")));
+        let triangle = r#"'{"__type":"Polygon","coordinates":[[0,0],[0,1],[1,1]]}'"#;
+        assert!(query::<bool>(&format!("SELECT reparse_geo_in_polygon({point}, {triangle})")));
+        assert!(query::<bool>(&format!("SELECT reparse_polygon_contains({triangle}, 0.5, 0.9)")));
+        assert!(!query::<bool>(&format!("SELECT reparse_polygon_contains({triangle}, 0.9, 0.5)")));
+        assert_eq!(
+            query::<Option<bool>>(&format!("SELECT reparse_polygon_contains({point}, 0.5, 0.9)")),
+            None
+        );
     }
 }

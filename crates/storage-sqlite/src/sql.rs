@@ -22,11 +22,15 @@
 //!   by `reparse_json_equal`, ordering inside JSON by `reparse_compare` (see `functions.rs`).
 //! - Order: NULLs last on ascending keys and first on descending ones, PostgreSQL's default,
 //!   so that both adapters (and parse-server on PostgreSQL) sort alike.
+//! - Geo constraints and distance keys call the `reparse_geo_*` functions (`functions.rs`) on
+//!   the value's JSON text (`doc -> path`, which keeps a string a JSON string), so they compute
+//!   with `reparse_core::geo` itself.
 
 use std::slice;
 
+use reparse_core::geo::{GeoPoint, GeoRegion};
 use reparse_core::matcher::matches;
-use reparse_core::query::{Constraint, FieldPath, Filter, Query, SortKey};
+use reparse_core::query::{Constraint, FieldPath, Filter, Query, SortBy, SortKey};
 use reparse_core::schema::ClassSchema;
 use reparse_core::value::{Object, date_iso, pointer_parts};
 use reparse_core::{ParseError, ParseResult};
@@ -334,6 +338,10 @@ impl<'a> FilterCompiler<'a> {
                 }
                 _ => FALSE.to_string(),
             },
+            // GeoPoints and Polygons are JSON columns; a native column never holds one.
+            Constraint::NearSphere { .. } | Constraint::Within(_) | Constraint::PolygonContains(_) => {
+                FALSE.to_string()
+            }
             Constraint::InQuery(_)
             | Constraint::NotInQuery(_)
             | Constraint::Select { .. }
@@ -426,6 +434,30 @@ impl<'a> FilterCompiler<'a> {
                 let folded = self.params.bind(reparse_core::matcher::fold_case(text));
                 format!("{json_type} = 'text' AND reparse_lower(json_extract({doc}, {path})) = {folded}")
             }
+            Constraint::NearSphere { point, max_distance } => {
+                let distance = self.distance(doc, path, *point);
+                match max_distance {
+                    Some(max_distance) => format!("{distance} <= {}", self.params.bind(*max_distance)),
+                    None => format!("{distance} IS NOT NULL"),
+                }
+            }
+            Constraint::Within(GeoRegion::Sphere { center, radius }) => {
+                let distance = self.distance(doc, path, *center);
+                format!("{distance} <= {}", self.params.bind(*radius))
+            }
+            Constraint::Within(GeoRegion::Box { west, south, east, north }) => {
+                let corners = [west, south, east, north].map(|edge| self.params.bind(*edge));
+                format!("reparse_geo_in_box(({doc}) -> {path}, {})", corners.join(", "))
+            }
+            Constraint::Within(GeoRegion::Polygon(vertices)) => {
+                let polygon = self.params.bind(polygon_json(vertices));
+                format!("reparse_geo_in_polygon(({doc}) -> {path}, {polygon})")
+            }
+            Constraint::PolygonContains(point) => {
+                let latitude = self.params.bind(point.latitude);
+                let longitude = self.params.bind(point.longitude);
+                format!("reparse_polygon_contains(({doc}) -> {path}, {latitude}, {longitude})")
+            }
             Constraint::InQuery(_)
             | Constraint::NotInQuery(_)
             | Constraint::Select { .. }
@@ -485,14 +517,24 @@ impl<'a> FilterCompiler<'a> {
         }
     }
 
-    /// ` ORDER BY …` (or nothing). Keys on paths no object has are dropped.
+    /// The distance (radians) of the GeoPoint at `path` in `doc` from `from`; NULL where there
+    /// is none.
+    fn distance(&mut self, doc: &str, path: &str, from: GeoPoint) -> String {
+        let latitude = self.params.bind(from.latitude);
+        let longitude = self.params.bind(from.longitude);
+        format!("reparse_geo_distance(({doc}) -> {path}, {latitude}, {longitude})")
+    }
+
+    /// ` ORDER BY …` (or nothing). Keys on paths no object has are dropped, and so are
+    /// distances on native columns (which hold no GeoPoint: every distance would be NULL).
     fn order_by(&mut self, keys: &[SortKey]) -> String {
         let mut terms = Vec::new();
         for key in keys {
-            let expression = match self.target(&key.path) {
-                Target::Column { column, .. } => column,
-                Target::Json { doc, path } => format!("json_extract({doc}, {path})"),
-                Target::Absent => continue,
+            let expression = match (self.target(&key.path), &key.by) {
+                (Target::Column { column, .. }, SortBy::Value) => column,
+                (Target::Json { doc, path }, SortBy::Value) => format!("json_extract({doc}, {path})"),
+                (Target::Json { doc, path }, SortBy::DistanceFrom(from)) => self.distance(&doc, &path, *from),
+                (Target::Column { .. }, SortBy::DistanceFrom(_)) | (Target::Absent, _) => continue,
             };
             let direction = if key.descending { "DESC NULLS FIRST" } else { "ASC NULLS LAST" };
             terms.push(format!("{expression} {direction}"));
@@ -584,6 +626,14 @@ fn comparison_operand(codec: &Codec, comparison: Comparison, bound: &Value) -> C
         },
         _ => ComparisonOperand::Nothing,
     }
+}
+
+/// A query polygon as the JSON of a REST Polygon (`[latitude, longitude]` pairs), for
+/// `reparse_geo_in_polygon`; serde writes each coordinate so that it parses back exactly.
+fn polygon_json(vertices: &[GeoPoint]) -> String {
+    let coordinates: Vec<Value> =
+        vertices.iter().map(|vertex| serde_json::json!([vertex.latitude, vertex.longitude])).collect();
+    serde_json::json!({"__type": "Polygon", "coordinates": coordinates}).to_string()
 }
 
 /// The SQLite JSON path of a subpath: `["x", "y"]` → `$."x"."y"`. Keys are quoted so any

@@ -19,9 +19,14 @@
 
 use std::time::Duration;
 
+use std::cmp::Ordering;
+
 use reparse_core::ErrorCode;
-use reparse_core::matcher::matches;
-use reparse_core::query::{Constraint, FieldPath, Filter, Query, parse_order, parse_where};
+use reparse_core::geo::{GeoPoint, distance_radians};
+use reparse_core::matcher::{distance_for_sort, lookup, matches};
+use reparse_core::query::{
+    Constraint, FieldPath, Filter, Query, SortBy, SortKey, nearness_order, parse_order, parse_where,
+};
 use reparse_core::schema::{ClassSchema, FieldSpec, FieldType};
 use reparse_core::update::{Updates, parse_field_update};
 use reparse_core::value::Object;
@@ -46,7 +51,9 @@ macro_rules! storage_conformance_tests {
             rejects_duplicate_object_ids,
             rejects_fields_missing_from_the_schema,
             constraints_agree_with_the_matcher,
+            geo_constraints_agree_with_the_matcher,
             orders_skips_and_limits,
+            orders_by_distance,
             counts_like_find,
             explains_finds,
             updates_with_every_operator,
@@ -724,6 +731,343 @@ pub async fn constraints_agree_with_the_matcher(storage: &dyn Storage) {
         }
     }
     assert!(disagreements.is_empty(), "storage and matcher disagree:\n{}", disagreements.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Geo queries
+
+fn geo_point(latitude: f64, longitude: f64) -> Value {
+    json!({"__type": "GeoPoint", "latitude": latitude, "longitude": longitude})
+}
+
+/// A Polygon as stored: `[latitude, longitude]` pairs, closed.
+fn stored_polygon(pairs: &[(f64, f64)]) -> Value {
+    let mut coordinates: Vec<Value> =
+        pairs.iter().map(|(latitude, longitude)| json!([latitude, longitude])).collect();
+    coordinates.push(coordinates[0].clone());
+    json!({"__type": "Polygon", "coordinates": coordinates})
+}
+
+/// Places on a GeoPoint field `loc`, Polygons on `area`, geo values nested in an Object `o` and
+/// an Array `a`, and objects without any.
+fn geo_fixture() -> (ClassSchema, Vec<Object>) {
+    let schema = class_schema(
+        "Place",
+        &[
+            ("loc", FieldType::GeoPoint),
+            ("area", FieldType::Polygon),
+            ("o", FieldType::Object),
+            ("a", FieldType::Array),
+            ("name", FieldType::String),
+            ("n", FieldType::Number),
+        ],
+    );
+    let square = stored_polygon(&[(0.0, 0.0), (0.0, 10.0), (10.0, 10.0), (10.0, 0.0)]);
+    // Concave: the notch between (10, 10), (5, 5) and (0, 10) is outside.
+    let notched = stored_polygon(&[(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (5.0, 5.0), (0.0, 10.0)]);
+    let far = stored_polygon(&[(40.0, -120.0), (40.0, -110.0), (45.0, -115.0)]);
+    let objects = vec![
+        stored_object(
+            "g01",
+            1,
+            json!({"loc": geo_point(0.0, 0.0), "name": "origin", "n": 1, "area": square}),
+        ),
+        stored_object("g02", 2, json!({"loc": geo_point(0.0, 1.0), "n": 2, "area": notched})),
+        stored_object("g03", 3, json!({"loc": geo_point(0.0, 2.0), "n": 3, "area": far})),
+        stored_object("g04", 4, json!({"loc": geo_point(10.0, 10.0), "name": "corner", "n": 4})),
+        stored_object("g05", 5, json!({"loc": geo_point(37.75, -122.68), "name": "San Francisco", "n": 5})),
+        stored_object("g06", 6, json!({"loc": geo_point(38.52, -121.5), "name": "Sacramento", "n": 6})),
+        stored_object("g07", 7, json!({"loc": geo_point(21.35, -157.93), "name": "Honolulu", "n": 7})),
+        stored_object("g08", 8, json!({"name": "nowhere", "n": 8})),
+        stored_object("g09", 9, json!({"loc": geo_point(-33.86, 151.2), "name": "Sydney"})),
+        stored_object("g10", 10, json!({"loc": geo_point(89.9, 179.9), "n": 10})),
+        // Half a micro-degree outside the square's edges: PostgreSQL's tolerance takes the
+        // first in and leaves the second out (see `reparse_core::geo::polygon_contains`).
+        stored_object("g11", 11, json!({"loc": geo_point(-0.000_000_5, 5.0), "n": 11})),
+        stored_object("g12", 12, json!({"loc": geo_point(5.0, -0.000_000_5), "n": 12})),
+        // Coordinates too small to square without underflow.
+        stored_object("g13", 13, json!({"loc": geo_point(1e-300, -5e-324), "n": 13})),
+        stored_object(
+            "g14",
+            14,
+            json!({"o": {"inner": geo_point(1.0, 1.0), "shape": stored_polygon(&[(0.0, 0.0), (0.0, 5.0), (5.0, 5.0)])}}),
+        ),
+        stored_object("g15", 15, json!({"o": {"inner": "1,1", "shape": [[0, 0], [0, 5], [5, 5]]}})),
+        stored_object(
+            "g16",
+            16,
+            json!({"a": [geo_point(1.0, 1.0)], "o": {"inner": {"latitude": 1, "longitude": 1}}}),
+        ),
+        stored_object(
+            "g17",
+            17,
+            json!({"o": {"shape": {"__type": "Polygon", "coordinates": [[0, 0], [0, "5"], [5, 5]]}}}),
+        ),
+    ];
+    (schema, objects)
+}
+
+/// `where` clauses with every geo operator, their boundaries, and geo mixed with the rest.
+fn geo_queries() -> Vec<Value> {
+    let near = |latitude: f64, longitude: f64| json!({"$nearSphere": geo_point(latitude, longitude)});
+    let near_within = |latitude: f64, longitude: f64, key: &str, max: f64| {
+        let mut operators = near(latitude, longitude);
+        operators[key] = json!(max);
+        operators
+    };
+    let degree = 1.0_f64.to_radians();
+    let box_of =
+        |south_west: Value, north_east: Value| json!({"$within": {"$box": [south_west, north_east]}});
+    let polygon = |points: Value| json!({"$geoWithin": {"$polygon": points}});
+    let sphere = |center: Value, radius: f64| json!({"$geoWithin": {"$centerSphere": [center, radius]}});
+    let contains =
+        |latitude: f64, longitude: f64| json!({"$geoIntersects": {"$point": geo_point(latitude, longitude)}});
+    let unit_square =
+        json!([geo_point(0.0, 0.0), geo_point(0.0, 10.0), geo_point(10.0, 10.0), geo_point(10.0, 0.0)]);
+    vec![
+        // $nearSphere, with and without a maximum distance in each unit.
+        json!({"loc": near(0.0, 0.0)}),
+        json!({"loc": near_within(0.0, 0.0, "$maxDistance", 0.0)}),
+        json!({"loc": near_within(0.0, 0.0, "$maxDistance", degree * 1.000_000_001)}),
+        json!({"loc": near_within(0.0, 0.0, "$maxDistance", degree * 0.999_999_999)}),
+        json!({"loc": near_within(0.0, 0.0, "$maxDistanceInRadians", 2.0 * degree * 1.000_000_001)}),
+        json!({"loc": near_within(37.6189722, -122.3748889, "$maxDistanceInKilometers", 100.0)}),
+        json!({"loc": near_within(37.6189722, -122.3748889, "$maxDistanceInKilometers", 3700.0)}),
+        json!({"loc": near_within(37.6189722, -122.3748889, "$maxDistanceInKilometers", 4800.0)}),
+        json!({"loc": near_within(37.6189722, -122.3748889, "$maxDistanceInMiles", 62.0)}),
+        json!({"loc": near_within(37.6189722, -122.3748889, "$maxDistanceInMiles", 2200.0)}),
+        json!({"loc": near_within(-89.9, -0.1, "$maxDistance", 3.1)}),
+        json!({"loc": near_within(-89.9, -0.1, "$maxDistance", std::f64::consts::PI)}),
+        json!({"loc": near_within(0.0, 180.0, "$maxDistance", degree * 178.5)}),
+        json!({"o.inner": near_within(1.0, 1.0, "$maxDistance", 0.0)}),
+        json!({"a": near(1.0, 1.0)}),
+        json!({"area": near(0.0, 0.0)}),
+        json!({"name": near(0.0, 0.0)}),
+        json!({"zzz": near(0.0, 0.0)}),
+        // $within $box: edges included, corners in either order, a degenerate box.
+        json!({"loc": box_of(geo_point(0.0, 0.0), geo_point(10.0, 10.0))}),
+        json!({"loc": box_of(geo_point(10.0, 0.0), geo_point(0.0, 10.0))}),
+        json!({"loc": box_of(geo_point(0.0, 0.0), geo_point(0.0, 2.0))}),
+        json!({"loc": box_of(geo_point(-0.000_000_1, -1.0), geo_point(5.0, 10.0))}),
+        json!({"loc": box_of(geo_point(30.0, -160.0), geo_point(40.0, -120.0))}),
+        json!({"o.inner": box_of(geo_point(0.0, 0.0), geo_point(1.0, 1.0))}),
+        json!({"o": box_of(geo_point(-90.0, -180.0), geo_point(90.0, 180.0))}),
+        json!({"area": box_of(geo_point(-90.0, -180.0), geo_point(90.0, 180.0))}),
+        // $geoWithin $polygon: GeoPoints, [longitude, latitude] pairs, a Polygon, open or closed.
+        json!({"loc": polygon(unit_square.clone())}),
+        json!({"loc": polygon(json!([[0, 0], [1, 0], [1, 1]]))}),
+        json!({"loc": polygon(json!([[0, 0], [0, 1], [1, 1]]))}),
+        json!({"loc": polygon(json!({"__type": "Polygon", "coordinates": [[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]}))}),
+        json!({"loc": polygon(json!([[-125, 35], [-120, 35], [-120, 40], [-125, 40]]))}),
+        json!({"loc": polygon(json!([[0, 0], [10, 0], [5, 5], [10, 10], [0, 10]]))}),
+        json!({"o.inner": polygon(unit_square.clone())}),
+        // $geoWithin $centerSphere, with a [longitude, latitude] pair or a GeoPoint.
+        json!({"loc": sphere(json!([2, 0]), degree * 1.000_000_001)}),
+        json!({"loc": sphere(geo_point(0.0, 2.0), degree * 0.999_999_999)}),
+        json!({"loc": sphere(json!([-122.3748889, 37.6189722]), 200.0 / 6371.0)}),
+        json!({"loc": sphere(json!([0, 0]), 0.0)}),
+        // $geoIntersects: inside, on a vertex, on an edge, in a concave notch, outside.
+        json!({"area": contains(5.0, 5.0)}),
+        json!({"area": contains(10.0, 10.0)}),
+        json!({"area": contains(0.0, 5.0)}),
+        json!({"area": contains(7.0, 9.0)}),
+        json!({"area": contains(42.0, -115.0)}),
+        json!({"area": contains(-1.0, -1.0)}),
+        json!({"o.shape": contains(1.0, 3.0)}),
+        json!({"loc": contains(0.0, 0.0)}),
+        json!({"name": contains(0.0, 0.0)}),
+        // Mixed with other constraints, negated, nested.
+        json!({"loc": near_within(0.0, 0.0, "$maxDistance", degree * 1.5), "n": {"$gt": 1}}),
+        json!({"$or": [{"loc": box_of(geo_point(0.0, 0.0), geo_point(1.0, 1.0))}, {"name": "nowhere"}]}),
+        json!({"$or": [{"loc": near_within(0.0, 0.0, "$maxDistance", 0.0)}, {"area": contains(42.0, -115.0)}]}),
+        json!({"$and": [{"loc": polygon(unit_square.clone())}, {"$or": [{"n": {"$lt": 3}}, {"name": "corner"}]}]}),
+        json!({"$nor": [{"loc": box_of(geo_point(0.0, 0.0), geo_point(10.0, 10.0))}]}),
+        json!({"$nor": [{"area": contains(5.0, 5.0)}, {"loc": {"$exists": false}}]}),
+        json!({"loc": {"$nearSphere": geo_point(0.0, 0.0), "$within": {"$box": [geo_point(0.0, 0.0), geo_point(10.0, 10.0)]}}}),
+    ]
+}
+
+/// Every geo query selects and counts on storage exactly what the matcher selects.
+pub async fn geo_constraints_agree_with_the_matcher(storage: &dyn Storage) {
+    let (schema, objects) = geo_fixture();
+    create(storage, &schema).await;
+    insert_all(storage, &schema, &objects).await;
+    let stored = find_all(storage, &schema).await;
+    assert_eq!(stored.len(), objects.len());
+    let mut disagreements = Vec::new();
+    for where_clause in geo_queries() {
+        let parsed = filter(where_clause.clone());
+        let expected: Vec<String> =
+            sorted(stored.iter().filter(|object| matches(&parsed, object)).map(id_of).collect());
+        match storage.find(&schema, &Query::matching(parsed.clone())).await {
+            Ok(found) => {
+                let found = sorted(found.iter().map(id_of).collect());
+                if found != expected {
+                    disagreements.push(format!("{where_clause}: storage {found:?}, matcher {expected:?}"));
+                }
+            }
+            Err(error) => disagreements.push(format!("{where_clause}: find failed: {error}")),
+        }
+        match storage.count(&schema, &parsed).await {
+            Ok(count) if count == expected.len() as u64 => {}
+            Ok(count) => {
+                disagreements.push(format!("{where_clause}: count {count}, matcher {}", expected.len()))
+            }
+            Err(error) => disagreements.push(format!("{where_clause}: count failed: {error}")),
+        }
+    }
+    assert!(disagreements.is_empty(), "storage and matcher disagree:\n{}", disagreements.join("\n"));
+
+    // The matcher itself, on cases the fixture was built for.
+    let ids = |where_clause: Value| -> Vec<String> {
+        let parsed = filter(where_clause);
+        sorted(stored.iter().filter(|object| matches(&parsed, object)).map(id_of).collect())
+    };
+    let degree = 1.0_f64.to_radians();
+    assert_eq!(
+        ids(json!({"loc": {"$nearSphere": geo_point(0.0, 0.0), "$maxDistance": degree * 1.000_000_001}})),
+        strings(&["g01", "g02", "g13"])
+    );
+    assert_eq!(
+        ids(json!({"loc": {"$within": {"$box": [geo_point(0.0, 0.0), geo_point(10.0, 10.0)]}}})),
+        strings(&["g01", "g02", "g03", "g04"])
+    );
+    assert_eq!(
+        ids(json!({"loc": {"$geoWithin": {"$polygon": [[0, 0], [10, 0], [10, 10], [0, 10]]}}})),
+        strings(&["g01", "g02", "g03", "g04", "g11", "g13"])
+    );
+    assert_eq!(ids(json!({"area": {"$geoIntersects": {"$point": geo_point(7.0, 9.0)}}})), strings(&["g01"]));
+    assert_eq!(
+        ids(json!({"o.shape": {"$geoIntersects": {"$point": geo_point(1.0, 3.0)}}})),
+        strings(&["g14"])
+    );
+}
+
+/// The reference order of a query: `query.order` over the matcher's selection, for the keys
+/// [`orders_by_distance`] uses (numbers and distances; a missing one last when ascending).
+fn reference_order(objects: &[Object], query: &Query) -> Vec<String> {
+    let mut selected: Vec<&Object> = objects.iter().filter(|object| matches(&query.filter, object)).collect();
+    let sort_value = |object: &Object, key: &SortKey| -> Option<f64> {
+        match &key.by {
+            SortBy::Value => lookup(object, &key.path).and_then(Value::as_f64),
+            SortBy::DistanceFrom(from) => distance_for_sort(object, &key.path, *from),
+        }
+    };
+    selected.sort_by(|a, b| {
+        for key in &query.order {
+            let ordering = match (sort_value(a, key), sort_value(b, key)) {
+                (Some(a), Some(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            };
+            let ordering = if key.descending { ordering.reverse() } else { ordering };
+            if ordering != Ordering::Equal {
+                return ordering;
+            }
+        }
+        Ordering::Equal
+    });
+    let ids: Vec<String> = selected.iter().map(|object| id_of(object)).collect();
+    let skipped = ids.into_iter().skip(query.skip as usize);
+    match query.limit {
+        Some(limit) => skipped.take(limit as usize).collect(),
+        None => skipped.collect(),
+    }
+}
+
+/// `$nearSphere` sorts nearest first, after the explicit order (whose ties it breaks), with
+/// `skip` and `limit` applied to that order; objects without a GeoPoint come last.
+pub async fn orders_by_distance(storage: &dyn Storage) {
+    let schema = class_schema(
+        "Ranked",
+        &[
+            ("loc", FieldType::GeoPoint),
+            ("o", FieldType::Object),
+            ("group", FieldType::Number),
+            ("rank", FieldType::Number),
+            ("name", FieldType::String),
+        ],
+    );
+    create(storage, &schema).await;
+    let objects: Vec<Object> = [
+        ("r1", 0.0, 5.0, 1),
+        ("r2", 0.0, 1.0, 2),
+        ("r3", 3.0, 0.0, 1),
+        ("r4", -2.0, -2.0, 2),
+        ("r5", 45.0, 90.0, 1),
+        ("r6", -60.0, -170.0, 2),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(rank, (id, latitude, longitude, group))| {
+        let day = u32::try_from(rank).unwrap_or_default() + 1;
+        let nested = geo_point(latitude / 2.0, longitude / 2.0);
+        let fields = json!({"loc": geo_point(*latitude, *longitude), "o": {"at": nested}, "group": group, "rank": rank});
+        stored_object(id, day, fields)
+    })
+    .chain([stored_object("r7", 7, json!({"group": 1, "rank": 6, "name": "nowhere"}))])
+    .collect();
+    insert_all(storage, &schema, &objects).await;
+
+    let near_origin = json!({"loc": {"$nearSphere": geo_point(0.0, 0.0)}});
+    let origin = GeoPoint { latitude: 0.0, longitude: 0.0 };
+    let find_query = |where_clause: Value, order: &str, skip: u64, limit: Option<u64>| {
+        Query::find(filter(where_clause), parse_order(order).expect("order"), skip, limit)
+    };
+    let cases: Vec<(Query, Vec<&str>)> = vec![
+        (find_query(near_origin.clone(), "", 0, None), vec!["r2", "r4", "r3", "r1", "r5", "r6"]),
+        (find_query(near_origin.clone(), "", 1, Some(2)), vec!["r4", "r3"]),
+        (find_query(near_origin.clone(), "-group", 0, None), vec!["r2", "r4", "r6", "r3", "r1", "r5"]),
+        (
+            find_query(
+                json!({"loc": {"$nearSphere": geo_point(0.0, 0.0), "$maxDistance": 0.1}}),
+                "",
+                0,
+                None,
+            ),
+            vec!["r2", "r4", "r3", "r1"],
+        ),
+        (
+            find_query(json!({"o.at": {"$nearSphere": geo_point(22.5, 45.0)}}), "", 0, Some(3)),
+            vec!["r5", "r1", "r3"],
+        ),
+        // Under $or a $nearSphere filters without ordering: the explicit order alone.
+        (
+            find_query(json!({"$or": [near_origin.clone(), {"name": "nowhere"}]}), "-group,rank", 0, None),
+            vec!["r2", "r4", "r6", "r1", "r3", "r5", "r7"],
+        ),
+        // A distance key asked directly, descending: missing distances first.
+        (
+            Query {
+                filter: Filter::everything(),
+                order: vec![SortKey {
+                    descending: true,
+                    ..SortKey::nearest_first(FieldPath::top("loc"), origin)
+                }],
+                skip: 0,
+                limit: None,
+            },
+            vec!["r7", "r6", "r5", "r1", "r3", "r4", "r2"],
+        ),
+    ];
+    for (query, expected) in cases {
+        // The expectation is also the reference order computed from the matcher.
+        assert_eq!(reference_order(&objects, &query), strings(&expected), "reference order of {query:?}");
+        let found: Vec<String> = find(storage, &schema, query.clone()).await.iter().map(id_of).collect();
+        assert_eq!(found, strings(&expected), "{query:?}");
+    }
+    assert_eq!(
+        nearness_order(&filter(near_origin.clone())),
+        vec![SortKey::nearest_first(FieldPath::top("loc"), origin)]
+    );
+    let count = storage.count(&schema, &filter(near_origin)).await.expect("count");
+    assert_eq!(count, 6, "a count counts every object with a GeoPoint, ignoring the order");
+    // Distances as the reference computes them, for the record of what "nearest" means here.
+    assert!(
+        distance_radians(GeoPoint { latitude: 0.0, longitude: 1.0 }, origin)
+            < distance_radians(GeoPoint { latitude: -2.0, longitude: -2.0 }, origin)
+    );
 }
 
 /// `_User` keeps usernames and emails unique ignoring case (137 on a duplicate, whatever the

@@ -7,7 +7,8 @@
 //   cd tests/sdk && REPARSE_BIN=$PWD/reference/parse-server-shim.mjs node --test --test-concurrency=2 *.test.mjs
 //
 // The config's databaseURI is ignored: each config file gets its own database
-// (ps_<hash of the config path>), kept across restarts (durability test) and dropped on SIGTERM.
+// (ps_<hash of the config path>, with PostGIS when the server has it, which parse-server's
+// geo queries need), kept across restarts (durability test) and dropped on SIGTERM.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
@@ -27,6 +28,12 @@ const dbName = 'ps_' + createHash('sha1').update(cfgPath).digest('hex').slice(0,
 const admin = pgp(`${pgBase}/postgres`);
 if (!(await admin.oneOrNone('select 1 from pg_database where datname = $1', [dbName]))) {
   await admin.none(`create database ${dbName}`);
+  // parse-server's geo queries on PostgreSQL call PostGIS (ST_DistanceSphere).
+  if (await admin.oneOrNone("select 1 from pg_available_extensions where name = 'postgis'")) {
+    const fresh = pgp(`${pgBase}/${dbName}`);
+    await fresh.none('create extension if not exists postgis');
+    await fresh.$pool.end();
+  }
 }
 
 const port = await new Promise(resolve => {
