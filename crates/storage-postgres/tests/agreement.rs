@@ -17,8 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use reparse_core::geo::{GeoPoint, distance_radians};
 use reparse_core::matcher::{compare, lookup, matches};
-use reparse_core::query::{Query, SortKey, parse_order, parse_where};
+use reparse_core::query::{FieldPath, Query, SortBy, SortKey, parse_order, parse_where};
 use reparse_core::schema::{ClassSchema, FieldSpec, FieldType};
 use reparse_core::value::Object;
 use reparse_storage::Storage;
@@ -40,6 +41,7 @@ fn schema(class_name: &str) -> ClassSchema {
         ("p", FieldType::Pointer { target_class: "Target".into() }),
         ("a", FieldType::Array),
         ("o", FieldType::Object),
+        ("g", FieldType::GeoPoint),
     ] {
         schema.set_field(name, FieldSpec::of(field_type));
     }
@@ -71,6 +73,35 @@ fn date_value() -> impl Strategy<Value = Value> {
 fn pointer_value() -> impl Strategy<Value = Value> {
     prop::sample::select(vec!["t1", "t2", "t3"])
         .prop_map(|id| json!({"__type": "Pointer", "className": "Target", "objectId": id}))
+}
+
+/// Points on a coarse grid, so that equal and symmetric distances happen.
+fn geo_point() -> impl Strategy<Value = Value> {
+    (prop::sample::select(vec![-10.0, 0.0, 5.0, 10.0, 20.0]), prop::sample::select(vec![-20.0, 0.0, 5.0, 10.0]))
+        .prop_map(|(latitude, longitude)| json!({"__type": "GeoPoint", "latitude": latitude, "longitude": longitude}))
+}
+
+/// A `g` clause: every geo operator, and `$exists`.
+fn geo_clause() -> impl Strategy<Value = Value> {
+    let radius = prop::sample::select(vec![0.05, 0.1, 0.2, 0.5, 3.2]);
+    let corner = (prop::sample::select(vec![-10.0, 0.0, 5.0]), prop::sample::select(vec![-20.0, 0.0, 5.0]));
+    let constraint = prop_oneof![
+        geo_point().prop_map(|point| json!({"$nearSphere": point})),
+        (geo_point(), radius.clone())
+            .prop_map(|(point, radius)| json!({"$nearSphere": point, "$maxDistanceInRadians": radius})),
+        (corner, prop::sample::select(vec![5.0, 10.0, 30.0])).prop_map(|((lat, lng), size)| {
+            let sw = json!({"__type": "GeoPoint", "latitude": lat, "longitude": lng});
+            let ne = json!({"__type": "GeoPoint", "latitude": lat + size, "longitude": lng + size});
+            json!({"$within": {"$box": [sw, ne]}})
+        }),
+        prop::collection::vec(geo_point(), 3..5)
+            .prop_map(|points| json!({"$geoWithin": {"$polygon": points}})),
+        (geo_point(), radius).prop_map(|(center, radius)| {
+            json!({"$geoWithin": {"$centerSphere": [[center["longitude"], center["latitude"]], radius]}})
+        }),
+        any::<bool>().prop_map(|exists| json!({"$exists": exists})),
+    ];
+    constraint.prop_map(|constraint| json!({"g": constraint}))
 }
 
 /// What an Array or Object may hold: scalars of several kinds, so type tests matter.
@@ -109,11 +140,20 @@ fn fields() -> impl Strategy<Value = Object> {
         prop::option::of(pointer_value()),
         prop::option::of(array_value()),
         prop::option::of(object_value()),
+        prop::option::of(geo_point()),
     )
-        .prop_map(|(s, n, b, d, p, a, o)| {
+        .prop_map(|(s, n, b, d, p, a, o, g)| {
             let mut object = Object::new();
-            let entries =
-                [("s", s), ("n", n), ("b", b.map(Value::Bool)), ("d", d), ("p", p), ("a", a), ("o", o)];
+            let entries = [
+                ("s", s),
+                ("n", n),
+                ("b", b.map(Value::Bool)),
+                ("d", d),
+                ("p", p),
+                ("a", a),
+                ("o", o),
+                ("g", g),
+            ];
             for (name, value) in entries {
                 if let Some(value) = value {
                     object.insert(name.into(), value);
@@ -155,6 +195,10 @@ const PATHS: [&str; 10] = ["s", "n", "b", "d", "p", "a", "o.x", "o.y.z", "object
 
 /// One `path: {operator}` clause.
 fn clause() -> impl Strategy<Value = Value> {
+    prop_oneof![9 => field_clause(), 1 => geo_clause()]
+}
+
+fn field_clause() -> impl Strategy<Value = Value> {
     prop::sample::select(PATHS.to_vec()).prop_flat_map(|path| {
         let operand = operand_for(path);
         let list = prop::collection::vec(operand_for(path), 0..4);
@@ -196,19 +240,18 @@ fn where_clause() -> impl Strategy<Value = Value> {
     })
 }
 
-/// An order on typed columns (where every adapter's order is defined), ending with objectId so
-/// that the order is total.
+/// An order on typed columns (where every adapter's order is defined). The run appends the
+/// `$nearSphere` distances (as a find does) and then objectId, so that the order is total.
 fn order() -> impl Strategy<Value = String> {
     prop::collection::vec(
         (prop::sample::select(vec!["s", "n", "b", "d", "p", "createdAt"]), any::<bool>()),
         0..3,
     )
     .prop_map(|keys| {
-        let mut terms: Vec<String> = keys
+        let terms: Vec<String> = keys
             .into_iter()
             .map(|(key, descending)| format!("{}{key}", if descending { "-" } else { "" }))
             .collect();
-        terms.push("objectId".into());
         terms.join(",")
     })
 }
@@ -261,8 +304,14 @@ fn reference_order(keys: &[SortKey], left: &Object, right: &Object) -> Ordering 
     Ordering::Equal
 }
 
+/// The value a key sorts by: the field's, or for a `$nearSphere` key the distance of the
+/// GeoPoint there (in radians, by the core's formula).
 fn sort_value(object: &Object, key: &SortKey) -> Option<Value> {
-    lookup(object, &key.path).cloned()
+    let value = lookup(object, &key.path)?;
+    match &key.by {
+        SortBy::Value => Some(value.clone()),
+        SortBy::DistanceFrom(point) => Some(json!(distance_radians(GeoPoint::from_value(value)?, *point))),
+    }
 }
 
 fn ids(objects: &[Object]) -> Vec<String> {
@@ -321,7 +370,10 @@ async fn run_case(
     for (where_json, order_text, skip, limit) in &case.queries {
         let filter =
             parse_where(where_json).map_err(|error| TestCaseError::fail(format!("{where_json}: {error}")))?;
-        let order = parse_order(order_text).expect("generated orders parse");
+        let requested = parse_order(order_text).expect("generated orders parse");
+        let mut query = Query::find(filter.clone(), requested, *skip, *limit);
+        query.order.push(SortKey::value(FieldPath::top("objectId"), false));
+        let order = query.order.clone();
         let mut expected: Vec<Object> =
             case.objects.iter().filter(|object| matches(&filter, object)).cloned().collect();
         let expected_count = expected.len() as u64;
@@ -331,7 +383,6 @@ async fn run_case(
             .skip(*skip as usize)
             .take(limit.map_or(usize::MAX, |limit| limit as usize))
             .collect();
-        let query = Query { filter: filter.clone(), order, skip: *skip, limit: *limit };
         for (name, storage) in databases {
             match storage.find(&schema, &query).await {
                 Ok(found) if ids(&found) == expected => {}
