@@ -17,9 +17,13 @@
 //!             | "$in" | "$nin" | "$all" | "$containedBy" : [value, …]
 //!             | "$exists" : bool
 //!             | "$regex" : string [ "$options" : "imxs"* ]
+//!             | "$text" : { "$search": { "$term": string, "$language"?, "$caseSensitive"?,
+//!                                        "$diacriticSensitive"? } }   (see `crate::text`;
+//!                                                         at most one `$text` per `where`)
 //!             | "$inQuery" | "$notInQuery" : subquery
 //!             | "$select" | "$dontSelect" : { "query": subquery, "key": field }
 //! subquery   := { "className": name, "where": where, "limit"?, "skip"?, "order"? }
+//! order      := key ( "," key )*     key := "-"? path | "$score" | "-$score"
 //! value      := JSON in Parse's REST encoding (Date, Pointer, GeoPoint, … by `__type`)
 //! ```
 //!
@@ -30,6 +34,10 @@
 use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, ParseError, ParseResult};
+use crate::text::TextSearch;
+
+/// The `order` and `keys` entry that stands for the text score of the query's `$text`.
+pub const TEXT_SCORE_KEY: &str = "$score";
 
 /// A path to a value: a top-level field and an optional path inside an Object field.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -113,6 +121,27 @@ impl Filter {
         }
     }
 
+    /// The `$text` constraint, if any (a `where` holds at most one), with its path.
+    pub fn text_search(&self) -> Option<(&FieldPath, &TextSearch)> {
+        match self {
+            Filter::And(parts) | Filter::Or(parts) | Filter::Nor(parts) => {
+                parts.iter().find_map(Filter::text_search)
+            }
+            Filter::Field { path, constraint: Constraint::Text(search) } => Some((path, search)),
+            Filter::Field { .. } | Filter::RelatedTo { .. } => None,
+        }
+    }
+
+    fn count_text_searches(&self) -> usize {
+        match self {
+            Filter::And(parts) | Filter::Or(parts) | Filter::Nor(parts) => {
+                parts.iter().map(Filter::count_text_searches).sum()
+            }
+            Filter::Field { constraint: Constraint::Text(_), .. } => 1,
+            Filter::Field { .. } | Filter::RelatedTo { .. } => 0,
+        }
+    }
+
     /// Every constrained top-level field, for schema checks.
     pub fn fields(&self) -> Vec<&FieldPath> {
         let mut out = Vec::new();
@@ -154,6 +183,8 @@ pub enum Constraint {
         pattern: String,
         options: String,
     },
+    /// A String value that the full-text search matches (`$text`).
+    Text(TextSearch),
     /// A string equal to this one ignoring case (Unicode lower-casing on both sides). Never
     /// parsed from a `where`: the server uses it to keep usernames and emails unique ignoring
     /// case, as parse-server does.
@@ -189,6 +220,19 @@ pub struct SortKey {
     pub descending: bool,
 }
 
+impl SortKey {
+    /// Best text score first: what parse-server makes of both `$score` and `-$score`.
+    pub fn text_score() -> SortKey {
+        SortKey { path: FieldPath::top(TEXT_SCORE_KEY), descending: true }
+    }
+
+    /// Whether this key orders by the text score rather than by a field (field names never
+    /// start with `$`).
+    pub fn is_text_score(&self) -> bool {
+        self.path.field == TEXT_SCORE_KEY && !self.path.is_nested()
+    }
+}
+
 /// What storage is asked to find.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
@@ -197,11 +241,14 @@ pub struct Query {
     pub skip: u64,
     /// `None`: no limit (internal callers only; requests always carry one).
     pub limit: Option<u64>,
+    /// Whether each found object carries the text score of the filter's `$text` constraint
+    /// in [`crate::text::TEXT_SCORE_FIELD`] (`keys=$score`); 0 without such a constraint.
+    pub text_score: bool,
 }
 
 impl Query {
     pub fn matching(filter: Filter) -> Query {
-        Query { filter, order: Vec::new(), skip: 0, limit: None }
+        Query { filter, order: Vec::new(), skip: 0, limit: None, text_score: false }
     }
 }
 
@@ -210,7 +257,12 @@ pub fn parse_where(value: &Value) -> ParseResult<Filter> {
     let Value::Object(map) = value else {
         return Err(ParseError::invalid_query("where must be an object"));
     };
-    parse_where_map(map)
+    let filter = parse_where_map(map)?;
+    // The text score belongs to one search (MongoDB allows one `$text` per query too).
+    if filter.count_text_searches() > 1 {
+        return Err(ParseError::invalid_query("bad $text: a query can have one $text constraint only"));
+    }
+    Ok(filter)
 }
 
 fn parse_where_map(map: &Map<String, Value>) -> ParseResult<Filter> {
@@ -326,6 +378,7 @@ fn parse_operator(op: &str, argument: &Value, operators: &Map<String, Value>) ->
             check_regex(pattern, &options)?;
             Constraint::Regex { pattern: pattern.to_string(), options }
         }
+        "$text" => Constraint::Text(TextSearch::parse(argument)?),
         "$inQuery" => Constraint::InQuery(Box::new(parse_subquery(op, argument)?)),
         "$notInQuery" => Constraint::NotInQuery(Box::new(parse_subquery(op, argument)?)),
         "$select" | "$dontSelect" => {
@@ -349,8 +402,7 @@ fn parse_operator(op: &str, argument: &Value, operators: &Map<String, Value>) ->
         | "$maxDistance"
         | "$maxDistanceInRadians"
         | "$maxDistanceInMiles"
-        | "$maxDistanceInKilometers"
-        | "$text" => {
+        | "$maxDistanceInKilometers" => {
             return Err(ParseError::invalid_query(format!("{op} is not supported yet")));
         }
         other => return Err(ParseError::invalid_json(format!("bad constraint: {other}"))),
@@ -398,6 +450,10 @@ fn parse_subquery(op: &str, value: &Value) -> ParseResult<SubQuery> {
 pub fn parse_order(order: &str) -> ParseResult<Vec<SortKey>> {
     let mut keys = Vec::new();
     for raw in order.split(',').map(str::trim).filter(|key| !key.is_empty()) {
+        if raw.strip_prefix('-').unwrap_or(raw) == TEXT_SCORE_KEY {
+            keys.push(SortKey::text_score());
+            continue;
+        }
         let (descending, name) = match raw.strip_prefix('-') {
             Some(name) => (true, name),
             None => (false, raw),
@@ -486,5 +542,26 @@ mod tests {
         assert_eq!(keys.len(), 2);
         assert!(keys[1].descending);
         assert_eq!(parse_order("bad key").unwrap_err().code, crate::error::ErrorCode::InvalidKeyName);
+        let by_score = parse_order("$score,-$score,name").unwrap();
+        assert_eq!(by_score[..2], [SortKey::text_score(), SortKey::text_score()]);
+        assert!(by_score[0].is_text_score() && by_score[0].descending && !by_score[2].is_text_score());
+        assert_eq!(parse_order("$other").unwrap_err().code, crate::error::ErrorCode::InvalidKeyName);
+    }
+
+    #[test]
+    fn parses_one_text_search_per_where() {
+        let text = json!({"$text": {"$search": {"$term": "coffee", "$language": "es"}}});
+        let filter = parse_where(&json!({"$or": [{"subject": text}, {"n": 1}]})).unwrap();
+        let (path, search) = filter.text_search().expect("the $text constraint");
+        assert_eq!((path.dotted().as_str(), search.term.as_str()), ("subject", "coffee"));
+        assert_eq!(search.language, crate::text::Language::Spanish);
+        assert_eq!(parse_where(&json!({"n": 1})).unwrap().text_search(), None);
+        let twice = parse_where(&json!({"a": text, "$or": [{"b": text}]})).unwrap_err();
+        assert_eq!(twice.code, ErrorCode::InvalidQuery);
+        let bad = parse_where(&json!({"a": {"$text": {"$search": "coffee"}}})).unwrap_err();
+        assert_eq!(
+            (bad.code, bad.message.as_str()),
+            (ErrorCode::InvalidJson, "bad $text: $search, should be object")
+        );
     }
 }

@@ -8,12 +8,17 @@
 //! - `reparse_compare(actual, bound)`: `-1/0/1` (or NULL when incomparable) for two JSON texts
 //!   by [`compare`]; used for ordering operators on values inside JSON columns.
 //! - `reparse_instant(text)`: the canonical ISO text of a date string, NULL if it is not one.
+//! - `reparse_text_match(text, term, language, case_sensitive, diacritic_sensitive)` and
+//!   `reparse_text_score(…same…)`: `$text` by [`TextSearch`] (the core's tokenizer, stemmer
+//!   and scorer): whether the text matches, and its score (0 when it does not occur, and for
+//!   NULL or non-text values). Compiled searches are cached process-wide like regexes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use regex::Regex;
 use reparse_core::matcher::{compare, compile_regex};
+use reparse_core::text::{CompiledSearch, Language, TextSearch};
 use reparse_core::value::values_equal;
 use rusqlite::Connection;
 use rusqlite::functions::{Context, FunctionFlags};
@@ -29,6 +34,14 @@ const REGEX_CACHE_CAPACITY: usize = 256;
 type RegexCache = HashMap<(String, String), Arc<Regex>>;
 
 static REGEX_CACHE: LazyLock<Mutex<RegexCache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// How many distinct text searches stay compiled before the cache starts over.
+const TEXT_SEARCH_CACHE_CAPACITY: usize = 256;
+
+/// Compiled text searches by (term, language, case sensitive, diacritic sensitive).
+type TextSearchCache = HashMap<(String, String, bool, bool), Arc<CompiledSearch>>;
+
+static TEXT_SEARCH_CACHE: LazyLock<Mutex<TextSearchCache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 pub(crate) fn register(connection: &Connection) -> rusqlite::Result<()> {
     let flags =
@@ -64,7 +77,43 @@ pub(crate) fn register(connection: &Connection) -> rusqlite::Result<()> {
     connection.create_scalar_function("reparse_lower", 1, flags, |context| {
         Ok(text_argument(context, 0)?.map(reparse_core::matcher::fold_case))
     })?;
+    connection.create_scalar_function("reparse_text_match", 5, flags, |context| {
+        let Some(text) = text_argument(context, 0)? else {
+            return Ok(false);
+        };
+        Ok(text_search_argument(context)?.matches(text))
+    })?;
+    connection.create_scalar_function("reparse_text_score", 5, flags, |context| {
+        let Some(text) = text_argument(context, 0)? else {
+            return Ok(0.0);
+        };
+        Ok(text_search_argument(context)?.score(text))
+    })?;
     Ok(())
+}
+
+/// The compiled search given by arguments 1–4 (term, language, case and diacritic flags).
+fn text_search_argument(context: &Context<'_>) -> rusqlite::Result<Arc<CompiledSearch>> {
+    let (Some(term), Some(language)) = (text_argument(context, 1)?, text_argument(context, 2)?) else {
+        return Err(rusqlite::Error::UserFunctionError("a text search needs a term and a language".into()));
+    };
+    let case_sensitive = context.get::<bool>(3)?;
+    let diacritic_sensitive = context.get::<bool>(4)?;
+    let key = (term.to_string(), language.to_string(), case_sensitive, diacritic_sensitive);
+    if let Some(search) = TEXT_SEARCH_CACHE.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return Ok(Arc::clone(search));
+    }
+    let language = Language::from_name(language).ok_or_else(|| {
+        rusqlite::Error::UserFunctionError(format!("unknown text search language {language}").into())
+    })?;
+    let search = TextSearch { term: term.to_string(), language, case_sensitive, diacritic_sensitive };
+    let compiled = Arc::new(search.compile());
+    let mut cache = TEXT_SEARCH_CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    if cache.len() >= TEXT_SEARCH_CACHE_CAPACITY {
+        cache.clear();
+    }
+    cache.insert(key, Arc::clone(&compiled));
+    Ok(compiled)
 }
 
 /// A text argument; `None` for NULL or any non-text value.
@@ -139,5 +188,18 @@ mod tests {
             Some("2024-01-01T00:00:00.000Z".into())
         );
         assert_eq!(query::<Option<String>>("SELECT reparse_instant('soon')"), None);
+    }
+
+    #[test]
+    fn text_search_follows_the_core() {
+        assert!(query::<bool>("SELECT reparse_text_match('Coffee Shopping', 'coffees', 'english', 0, 1)"));
+        assert!(!query::<bool>("SELECT reparse_text_match('Coffee Shopping', 'coffee', 'english', 1, 1)"));
+        assert!(query::<bool>("SELECT reparse_text_match('Café', 'CAFE', 'simple', 0, 0)"));
+        assert!(!query::<bool>("SELECT reparse_text_match(NULL, 'coffee', 'english', 0, 1)"));
+        let score = "SELECT reparse_text_score('coffee and coffee', 'coffee', 'en', 0, 1)";
+        assert_eq!(query::<f64>(score), 0.1666666716337204);
+        assert_eq!(query::<f64>("SELECT reparse_text_score(42, 'coffee', 'english', 0, 1)"), 0.0);
+        let unknown = "SELECT reparse_text_match('a', 'a', 'klingon', 0, 1)";
+        assert!(connection().query_row(unknown, [], |row| row.get::<_, bool>(0)).is_err());
     }
 }

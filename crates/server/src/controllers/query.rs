@@ -196,7 +196,8 @@ pub async fn find(
     if request.limit == Some(0) {
         return Ok((Vec::new(), count));
     }
-    let query = Query { filter, order: request.order, skip: request.skip, limit: request.limit };
+    let query =
+        Query { filter, order: request.order, skip: request.skip, limit: request.limit, text_score: false };
     let stored = ctx.store.find(&schema, &query).await?;
     let mut results: Vec<Object> =
         stored.into_iter().map(|object| to_client_object(ctx, &schema, object)).collect();
@@ -435,7 +436,7 @@ async fn run_subquery<'a>(ctx: &'a Ctx<'a>, sub: SubQuery) -> ParseResult<(Strin
     refuse_protected_probes(ctx, &schema, &sub.filter, &sub.order)?;
     let scope = read_scope(ctx, &schema, Operation::Find)?;
     let filter = ctx.auth.readable(Filter::And(vec![resolve(ctx, &schema, sub.filter).await?, scope]));
-    let query = Query { filter, order: sub.order, skip: sub.skip, limit: sub.limit };
+    let query = Query { filter, order: sub.order, skip: sub.skip, limit: sub.limit, text_score: false };
     // Sub-query results are used for their ids and `$select` keys only; they are redacted like
     // any answer so a `$select` on a secret or protected field finds nothing to compare.
     let found = ctx.store.find(&schema, &query).await?;
