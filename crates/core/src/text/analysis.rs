@@ -138,12 +138,14 @@ fn stop_words(language: Language) -> Option<&'static HashSet<String>> {
     SETS.get(&language)
 }
 
-/// Folds diacritics the way PostgreSQL's `unaccent` extension does for the scripts it covers:
-/// Latin and Greek letters lose their accents (through Unicode canonical decomposition), the
-/// combining marks U+0300–U+0362 disappear, `ё` becomes `е`, and the Latin letters that have no
-/// decomposition but an unaccented spelling (`ß`, `æ`, `ø`, `ł`, …) are spelled out. Other
-/// scripts are left alone (Cyrillic `й` stays `й`, as with `unaccent`); so are the symbols and
-/// ligatures `unaccent` also rewrites (`©`, `½`, `ﬁ`), a documented difference.
+/// Folds diacritics the way PostgreSQL's `unaccent` extension does for letters: a Latin or
+/// Greek letter whose canonical decomposition is a plain letter (ASCII, or basic Greek)
+/// followed by combining marks becomes that letter; the combining marks U+0300–U+0362
+/// disappear; `ё` becomes `е`; and the Latin letters that have no decomposition but an
+/// unaccented spelling (`ß`, `æ`, `ø`, `ł`, …) are spelled out. Other scripts are left alone
+/// (Cyrillic `й` stays `й`, as with `unaccent`), and so are the symbols, ligatures, letters with
+/// hooks or strokes and compatibility forms `unaccent` also rewrites (`©`, `½`, `ﬁ`, `ƀ`, `Ａ`),
+/// a documented difference.
 pub fn fold_diacritics(text: &str) -> String {
     let mut folded = String::with_capacity(text.len());
     for c in text.chars() {
@@ -154,20 +156,25 @@ pub fn fold_diacritics(text: &str) -> String {
             folded.push_str(spelled);
             continue;
         }
-        if !has_foldable_accents(c) {
-            folded.push(c);
-            continue;
-        }
-        let mut decomposed = std::iter::once(c).nfd();
-        match decomposed.next() {
-            // `Ǣ` (Æ with macron) and the like keep their accent in `unaccent`.
-            Some(base) if base != c && spelled_out(base).is_none() && decomposed.all(is_folded_mark) => {
-                folded.push(base)
-            }
-            _ => folded.push(c),
-        }
+        folded.push(accentless(c).unwrap_or(c));
     }
     folded
+}
+
+/// The plain letter under an accented one, if `unaccent` takes the accents off.
+fn accentless(c: char) -> Option<char> {
+    if !has_foldable_accents(c) {
+        return None;
+    }
+    // Singletons (`ά` U+1F71, which is `ά` U+03AC again) stay as they are, as in `unaccent`.
+    if std::iter::once(c).nfc().ne(std::iter::once(c)) {
+        return None;
+    }
+    let mut decomposed = std::iter::once(c).nfd();
+    let base = decomposed.next()?;
+    let plain =
+        base.is_ascii_alphabetic() || ('\u{0391}'..='\u{03C9}').contains(&base) || matches!(base, 'е' | 'Е');
+    (base != c && plain && decomposed.all(is_folded_mark)).then_some(base)
 }
 
 /// Combining marks `unaccent` removes.
