@@ -42,17 +42,18 @@
 //! snowball stemmers are a newer release (measured: the same stems for 9,370 English words,
 //! and in all 15 languages for the 2,401 words of PostgreSQL's stop-word lists, but for 15
 //! Spanish and Russian words under the Finnish stemmer; the French one also differs on a final
-//! `ë`, as in `aiguë`); and
-//! it lower-cases with the database's locale (`C` lower-cases ASCII only). The scores are the
-//! same bit for bit where the texts analyse alike.
+//! `ë`, as in `aiguë`); and it lower-cases with the database's locale (`C` lower-cases ASCII
+//! only). The scores are the same bit for bit where the texts analyse alike.
 //!
 //! Where parse-server differs: its PostgreSQL adapter passes `$term` to `to_tsquery`, so a
 //! term of several words is an SQL error there (here they are alternatives, as on MongoDB);
 //! it refuses `$caseSensitive: true` and `$diacriticSensitive: false` (here both work, the
 //! latter on PostgreSQL with the `unaccent` extension, else parse-server's error); it accepts
 //! only PostgreSQL configuration names (here MongoDB's codes too) and ignores unknown options
-//! (here an error); it sorts by `$score` only when `keys` also names it. MongoDB folds
-//! diacritics unless told otherwise; here, as on parse-server's PostgreSQL, it does not.
+//! (here an error); it sorts by `$score` only when `keys` also names it. Here, as on MongoDB,
+//! a `where` has at most one `$text` (102 otherwise), and a term at most [`MAX_TERM_PARTS`]
+//! words and phrases (107). MongoDB folds diacritics unless told otherwise; here, as on
+//! parse-server's PostgreSQL, they count unless `$diacriticSensitive` is false.
 
 mod analysis;
 mod rank;
