@@ -10,6 +10,7 @@ pub mod matcher;
 pub mod query;
 pub mod redact;
 pub mod schema;
+pub mod text;
 pub mod update;
 pub mod value;
 

@@ -124,6 +124,10 @@ fn constraint_holds(constraint: &Constraint, actual: Option<&Value>) -> bool {
             (Some(Value::String(text)), Ok(regex)) => regex.is_match(text),
             _ => false,
         },
+        Constraint::Text(search) => match actual {
+            Some(Value::String(text)) => search.compile().matches(text),
+            _ => false,
+        },
         Constraint::EqIgnoringCase(expected) => match actual {
             Some(Value::String(text)) => fold_case(text) == fold_case(expected),
             _ => false,
@@ -283,5 +287,20 @@ mod tests {
             object,
             true,
         );
+    }
+
+    #[test]
+    fn matches_text_searches_on_strings_only() {
+        let object = json!({"s": "Coffee and cream", "n": 5, "o": {"t": "more coffee"}, "tags": ["coffee"]});
+        let search = |term: &str| json!({"$text": {"$search": {"$term": term}}});
+        check(json!({"s": search("coffees")}), object.clone(), true);
+        check(json!({"s": search("tea")}), object.clone(), false);
+        check(json!({"o.t": search("coffee")}), object.clone(), true);
+        check(json!({"n": search("5")}), object.clone(), false);
+        check(json!({"tags": search("coffee")}), object.clone(), false);
+        check(json!({"missing": search("coffee")}), object.clone(), false);
+        check(json!({"$nor": [{"s": search("cream")}]}), object, false);
+        let stamped = json!({"createdAt": "2024-01-02T00:00:00.000Z"});
+        check(json!({"createdAt": search("2024")}), stamped, false);
     }
 }

@@ -17,6 +17,9 @@
 //!             | "$in" | "$nin" | "$all" | "$containedBy" : [value, …]
 //!             | "$exists" : bool
 //!             | "$regex" : string [ "$options" : "imxs"* ]
+//!             | "$text" : { "$search": { "$term": string, "$language"?, "$caseSensitive"?,
+//!                                        "$diacriticSensitive"? } }   (see `crate::text`;
+//!                                                         at most one `$text` per `where`)
 //!             | "$inQuery" | "$notInQuery" : subquery
 //!             | "$select" | "$dontSelect" : { "query": subquery, "key": field }
 //!             | "$nearSphere" : GeoPoint [ maxdist : number ≥ 0 ]   finds sort nearest first
@@ -28,6 +31,7 @@
 //!             | "$maxDistanceInMiles" | "$maxDistanceInKilometers"
 //! point      := GeoPoint | [longitude, latitude]                 (GeoJSON's order, as parse-server)
 //! subquery   := { "className": name, "where": where, "limit"?, "skip"?, "order"? }
+//! order      := key ( "," key )*     key := "-"? path | "$score" | "-$score"
 //! value      := JSON in Parse's REST encoding (Date, Pointer, GeoPoint, … by `__type`)
 //! ```
 //!
@@ -44,6 +48,10 @@ use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, ParseError, ParseResult};
 use crate::geo::{self, GeoPoint, GeoRegion};
+use crate::text::TextSearch;
+
+/// The `order` and `keys` entry that stands for the text score of the query's `$text`.
+pub const TEXT_SCORE_KEY: &str = "$score";
 
 /// A path to a value: a top-level field and an optional path inside an Object field.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -127,6 +135,27 @@ impl Filter {
         }
     }
 
+    /// The `$text` constraint, if any (a `where` holds at most one), with its path.
+    pub fn text_search(&self) -> Option<(&FieldPath, &TextSearch)> {
+        match self {
+            Filter::And(parts) | Filter::Or(parts) | Filter::Nor(parts) => {
+                parts.iter().find_map(Filter::text_search)
+            }
+            Filter::Field { path, constraint: Constraint::Text(search) } => Some((path, search)),
+            Filter::Field { .. } | Filter::RelatedTo { .. } => None,
+        }
+    }
+
+    fn count_text_searches(&self) -> usize {
+        match self {
+            Filter::And(parts) | Filter::Or(parts) | Filter::Nor(parts) => {
+                parts.iter().map(Filter::count_text_searches).sum()
+            }
+            Filter::Field { constraint: Constraint::Text(_), .. } => 1,
+            Filter::Field { .. } | Filter::RelatedTo { .. } => 0,
+        }
+    }
+
     /// Every constrained top-level field, for schema checks.
     pub fn fields(&self) -> Vec<&FieldPath> {
         let mut out = Vec::new();
@@ -168,6 +197,8 @@ pub enum Constraint {
         pattern: String,
         options: String,
     },
+    /// A String value that the full-text search matches (`$text`).
+    Text(TextSearch),
     /// A string equal to this one ignoring case (Unicode lower-casing on both sides). Never
     /// parsed from a `where`: the server uses it to keep usernames and emails unique ignoring
     /// case, as parse-server does.
@@ -224,6 +255,8 @@ pub enum SortBy {
     /// The distance of the GeoPoint there from this point (what `$nearSphere` orders by); an
     /// object without a GeoPoint has no distance and sorts like a missing value.
     DistanceFrom(GeoPoint),
+    /// The text score of the filter's `$text` (`order=$score`); the key's path is `$score`.
+    TextScore,
 }
 
 impl SortKey {
@@ -238,6 +271,18 @@ impl SortKey {
     }
 }
 
+impl SortKey {
+    /// Best text score first: what parse-server makes of both `$score` and `-$score`.
+    pub fn text_score() -> SortKey {
+        SortKey { path: FieldPath::top(TEXT_SCORE_KEY), descending: true, by: SortBy::TextScore }
+    }
+
+    /// Whether this key orders by the text score rather than by a field.
+    pub fn is_text_score(&self) -> bool {
+        self.by == SortBy::TextScore
+    }
+}
+
 /// What storage is asked to find.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
@@ -246,11 +291,14 @@ pub struct Query {
     pub skip: u64,
     /// `None`: no limit (internal callers only; requests always carry one).
     pub limit: Option<u64>,
+    /// Whether each found object carries the text score of the filter's `$text` constraint
+    /// in [`crate::text::TEXT_SCORE_FIELD`] (`keys=$score`); 0 without such a constraint.
+    pub text_score: bool,
 }
 
 impl Query {
     pub fn matching(filter: Filter) -> Query {
-        Query { filter, order: Vec::new(), skip: 0, limit: None }
+        Query { filter, order: Vec::new(), skip: 0, limit: None, text_score: false }
     }
 
     /// The query of a find: `order` as requested, then the distance from the point of each
@@ -259,7 +307,7 @@ impl Query {
     /// PostgreSQL adapter drops the explicit order instead); the distance still breaks its ties.
     pub fn find(filter: Filter, mut order: Vec<SortKey>, skip: u64, limit: Option<u64>) -> Query {
         order.extend(nearness_order(&filter));
-        Query { filter, order, skip, limit }
+        Query { filter, order, skip, limit, text_score: false }
     }
 }
 
@@ -282,7 +330,12 @@ pub fn parse_where(value: &Value) -> ParseResult<Filter> {
     let Value::Object(map) = value else {
         return Err(ParseError::invalid_query("where must be an object"));
     };
-    parse_where_map(map)
+    let filter = parse_where_map(map)?;
+    // The text score belongs to one search (MongoDB allows one `$text` per query too).
+    if filter.count_text_searches() > 1 {
+        return Err(ParseError::invalid_query("bad $text: a query can have one $text constraint only"));
+    }
+    Ok(filter)
 }
 
 fn parse_where_map(map: &Map<String, Value>) -> ParseResult<Filter> {
@@ -405,6 +458,7 @@ fn parse_operator(op: &str, argument: &Value, operators: &Map<String, Value>) ->
             check_regex(pattern, &options)?;
             Constraint::Regex { pattern: pattern.to_string(), options }
         }
+        "$text" => Constraint::Text(TextSearch::parse(argument)?),
         "$inQuery" => Constraint::InQuery(Box::new(parse_subquery(op, argument)?)),
         "$notInQuery" => Constraint::NotInQuery(Box::new(parse_subquery(op, argument)?)),
         "$select" | "$dontSelect" => {
@@ -428,9 +482,6 @@ fn parse_operator(op: &str, argument: &Value, operators: &Map<String, Value>) ->
         "$within" => Constraint::Within(geo::parse_within(argument)?),
         "$geoWithin" => Constraint::Within(geo::parse_geo_within(argument)?),
         "$geoIntersects" => Constraint::PolygonContains(geo::parse_geo_intersects(argument)?),
-        "$text" => {
-            return Err(ParseError::invalid_query(format!("{op} is not supported yet")));
-        }
         other => return Err(ParseError::invalid_json(format!("bad constraint: {other}"))),
     })
 }
@@ -476,6 +527,10 @@ fn parse_subquery(op: &str, value: &Value) -> ParseResult<SubQuery> {
 pub fn parse_order(order: &str) -> ParseResult<Vec<SortKey>> {
     let mut keys = Vec::new();
     for raw in order.split(',').map(str::trim).filter(|key| !key.is_empty()) {
+        if raw.strip_prefix('-').unwrap_or(raw) == TEXT_SCORE_KEY {
+            keys.push(SortKey::text_score());
+            continue;
+        }
         let (descending, name) = match raw.strip_prefix('-') {
             Some(name) => (true, name),
             None => (false, raw),
@@ -642,5 +697,26 @@ mod tests {
         assert_eq!(keys.len(), 2);
         assert!(keys[1].descending);
         assert_eq!(parse_order("bad key").unwrap_err().code, crate::error::ErrorCode::InvalidKeyName);
+        let by_score = parse_order("$score,-$score,name").unwrap();
+        assert_eq!(by_score[..2], [SortKey::text_score(), SortKey::text_score()]);
+        assert!(by_score[0].is_text_score() && by_score[0].descending && !by_score[2].is_text_score());
+        assert_eq!(parse_order("$other").unwrap_err().code, crate::error::ErrorCode::InvalidKeyName);
+    }
+
+    #[test]
+    fn parses_one_text_search_per_where() {
+        let text = json!({"$text": {"$search": {"$term": "coffee", "$language": "es"}}});
+        let filter = parse_where(&json!({"$or": [{"subject": text}, {"n": 1}]})).unwrap();
+        let (path, search) = filter.text_search().expect("the $text constraint");
+        assert_eq!((path.dotted().as_str(), search.term.as_str()), ("subject", "coffee"));
+        assert_eq!(search.language, crate::text::Language::Spanish);
+        assert_eq!(parse_where(&json!({"n": 1})).unwrap().text_search(), None);
+        let twice = parse_where(&json!({"a": text, "$or": [{"b": text}]})).unwrap_err();
+        assert_eq!(twice.code, ErrorCode::InvalidQuery);
+        let bad = parse_where(&json!({"a": {"$text": {"$search": "coffee"}}})).unwrap_err();
+        assert_eq!(
+            (bad.code, bad.message.as_str()),
+            (ErrorCode::InvalidJson, "bad $text: $search, should be object")
+        );
     }
 }

@@ -16,7 +16,9 @@
 use std::error::Error;
 
 use chrono::{DateTime, Utc};
+use reparse_core::query::TEXT_SCORE_KEY;
 use reparse_core::schema::{ClassSchema, FieldType};
+use reparse_core::text::TEXT_SCORE_FIELD;
 use reparse_core::value::{date_iso, date_value, format_date, parse_date, pointer_parts, pointer_value};
 use reparse_core::{ParseError, ParseResult};
 use serde_json::{Number, Value, json};
@@ -258,6 +260,15 @@ pub(crate) fn decode_row(schema: &ClassSchema, row: &Row) -> ParseResult<serde_j
     let mut object = serde_json::Map::new();
     for (index, column) in row.columns().iter().enumerate() {
         let name = column.name();
+        // The text score a query asked for (`sql::select_statement`), in the field parse-server
+        // names `score`, replacing a stored field of that name in this answer.
+        if name == TEXT_SCORE_KEY {
+            let score: f64 = row
+                .try_get(index)
+                .map_err(|problem| ParseError::internal(format!("text score: {problem}")))?;
+            object.insert(TEXT_SCORE_FIELD.to_string(), Value::from(score));
+            continue;
+        }
         let Some(codec) = Codec::for_field(schema, name) else {
             continue;
         };

@@ -76,6 +76,11 @@ pub enum GeoDistances {
     PlainSql,
 }
 
+/// parse-server's message for `$diacriticSensitive: false` without the `unaccent` extension
+/// (code 107).
+const UNACCENT_MISSING_MESSAGE: &str =
+    "bad $text: $diacriticSensitive - false not supported, install Postgres Unaccent Extension";
+
 /// An app's data in one PostgreSQL schema.
 pub struct PostgresStorage {
     pool: Pool,
@@ -233,6 +238,12 @@ macro_rules! with_client {
 fn pg_error(error: tokio_postgres::Error) -> ParseError {
     if error.code() == Some(&SqlState::UNIQUE_VIOLATION) {
         return ParseError::new(ErrorCode::DuplicateValue, DUPLICATE_VALUE_MESSAGE);
+    }
+    // Only a `$text` search with `$diacriticSensitive: false` calls `unaccent`.
+    if error.code() == Some(&SqlState::UNDEFINED_FUNCTION)
+        && error.as_db_error().is_some_and(|db| db.message().contains("unaccent("))
+    {
+        return ParseError::invalid_json(UNACCENT_MISSING_MESSAGE);
     }
     match error.as_db_error() {
         Some(db) => ParseError::internal(format!("PostgreSQL: {}", db.message())),

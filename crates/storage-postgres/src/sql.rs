@@ -14,14 +14,25 @@
 //! Geo constraints use the native `point` and `polygon` columns (and rebuild those types from
 //! jsonb for GeoPoints and Polygons nested in Object fields): `<@ box`, `<@ polygon`,
 //! `@>`, and the app schema's `reparse_geo_distance` (PostGIS or plain SQL, see `geo_sql.rs`).
+//! `$text` is PostgreSQL's own text search, as parse-server does it: `to_tsvector(<config>,
+//! text) @@ <query>`, the score `ts_rank_cd(…, 32)`. The term is split by the core
+//! (`TermParts`) and every word and phrase is bound and read by `plainto_tsquery` /
+//! `phraseto_tsquery`, so no term is ever a tsquery syntax error; the core's `text` module
+//! defines how they combine, and this builder says the same in SQL. `$diacriticSensitive:
+//! false` wraps both sides in `unaccent(…)` (the extension must be installed; otherwise the
+//! query fails with parse-server's message). The configuration name is written into the SQL
+//! as a literal (`'english'::regconfig`), not bound: it comes from the core's closed list of
+//! languages, never from the request, and a literal lets the expression indexes parse-server
+//! users create (`to_tsvector('english', "subject")`) serve the query.
 
 use std::slice;
 
 use chrono::{DateTime, Utc};
 use reparse_core::geo::{GeoPoint, GeoRegion};
 use reparse_core::matcher::{fold_case, matches};
-use reparse_core::query::{Constraint, FieldPath, Filter, Query, SortBy, SortKey};
+use reparse_core::query::{Constraint, FieldPath, Filter, Query, SortBy, SortKey, TEXT_SCORE_KEY};
 use reparse_core::schema::ClassSchema;
+use reparse_core::text::TextSearch;
 use reparse_core::value::{Object, date_iso, parse_date, pointer_parts};
 use reparse_core::{ParseError, ParseResult};
 use serde_json::Value;
@@ -32,6 +43,8 @@ use crate::geo_sql::{point_from_jsonb, polygon_from_jsonb, polygon_text};
 
 const TRUE: &str = "true";
 const FALSE: &str = "false";
+/// Every object's score when there is no `$text` search, or no String where it looks.
+const NO_TEXT_SCORE: &str = "0::float8";
 
 /// Quotes an identifier: double quotes, embedded double quotes doubled.
 pub(crate) fn quote_identifier(name: &str) -> String {
@@ -121,8 +134,16 @@ pub(crate) fn select_statement(
     let mut params = Params::default();
     let mut compiler = FilterCompiler::new(table, schema, &mut params);
     let condition = compiler.filter(&query.filter)?;
+    // Bound only when used: PostgreSQL refuses parameters a statement does not read.
+    if query.text_score || query.order.iter().any(SortKey::is_text_score) {
+        compiler.text_score = compiler.text_score_expression(&query.filter);
+    }
+    let score_column = match query.text_score {
+        true => format!(", {} AS {}", compiler.text_score, quote_identifier(TEXT_SCORE_KEY)),
+        false => String::new(),
+    };
     let order = compiler.order_by(&query.order);
-    let mut sql = format!("SELECT * FROM {table} WHERE {condition}{order}");
+    let mut sql = format!("SELECT *{score_column} FROM {table} WHERE {condition}{order}");
     if let Some(limit) = query.limit {
         sql.push_str(&format!(" LIMIT {}", saturating_i64(limit)));
     }
@@ -215,6 +236,8 @@ struct FilterCompiler<'a> {
     schema: &'a ClassSchema,
     table: &'a str,
     params: &'a mut Params,
+    /// The text score of the query's `$text` search, for `order` (0 without one).
+    text_score: String,
 }
 
 impl<'a> FilterCompiler<'a> {
@@ -225,6 +248,7 @@ impl<'a> FilterCompiler<'a> {
             schema,
             table,
             params,
+            text_score: NO_TEXT_SCORE.to_string(),
         }
     }
 
@@ -335,6 +359,10 @@ impl<'a> FilterCompiler<'a> {
             Constraint::NearSphere { .. } | Constraint::Within(_) | Constraint::PolygonContains(_) => {
                 FALSE.to_string()
             }
+            Constraint::Text(search) => match codec {
+                Codec::Text => self.text_match(column, search),
+                _ => FALSE.to_string(),
+            },
             Constraint::InQuery(_)
             | Constraint::NotInQuery(_)
             | Constraint::Select { .. }
@@ -608,6 +636,10 @@ impl<'a> FilterCompiler<'a> {
             Constraint::NearSphere { .. } | Constraint::Within(_) | Constraint::PolygonContains(_) => {
                 FALSE.to_string()
             }
+            Constraint::Text(search) => {
+                let text = json_string(value);
+                self.text_match(&text, search)
+            }
             Constraint::InQuery(_)
             | Constraint::NotInQuery(_)
             | Constraint::Select { .. }
@@ -726,11 +758,100 @@ impl<'a> FilterCompiler<'a> {
         }
     }
 
+    // -----------------------------------------------------------------------------------------
+    // `$text`
+
+    /// Whether the text expression `text` matches `search`, as `CompiledSearch::matches`.
+    fn text_match(&mut self, text: &str, search: &TextSearch) -> String {
+        let parts = search.parts();
+        let text = TextSql::new(text, search);
+        // Words are alternatives: one tsquery ORing them, unless each must also be checked
+        // for its case. Phrases must all occur, each on its own (an all-stop-word phrase
+        // is an empty tsquery, which matches nothing, as in the core).
+        let wanted = if parts.phrases.is_empty() {
+            self.any_occurs(&text, &parts.words, &[])
+        } else {
+            let phrases: Vec<String> =
+                parts.phrases.iter().map(|phrase| self.occurs(&text, phrase, Unit::Phrase)).collect();
+            phrases.iter().map(|phrase| format!("({phrase})")).collect::<Vec<_>>().join(" AND ")
+        };
+        if parts.excluded_words.is_empty() && parts.excluded_phrases.is_empty() {
+            return wanted;
+        }
+        let excluded = self.any_occurs(&text, &parts.excluded_words, &parts.excluded_phrases);
+        format!("({wanted}) AND {}", negate(&excluded))
+    }
+
+    /// Any of the words or phrases occurs in the text.
+    fn any_occurs(&mut self, text: &TextSql, words: &[String], phrases: &[String]) -> String {
+        let units = words
+            .iter()
+            .map(|word| (word, Unit::Word))
+            .chain(phrases.iter().map(|phrase| (phrase, Unit::Phrase)));
+        if text.case_sensitive {
+            let alternatives: Vec<String> =
+                units.map(|(written, unit)| self.occurs(text, written, unit)).collect();
+            return any_of(alternatives);
+        }
+        let queries: Vec<String> = units.map(|(written, unit)| self.tsquery(text, written, unit)).collect();
+        if queries.is_empty() {
+            return FALSE.to_string();
+        }
+        format!("{} @@ ({})", text.vector, queries.join(" || "))
+    }
+
+    /// One word or phrase occurs in the text (with its case, for a case-sensitive search).
+    fn occurs(&mut self, text: &TextSql, written: &str, unit: Unit) -> String {
+        let query = self.tsquery(text, written, unit);
+        let occurs = format!("{} @@ {query}", text.vector);
+        if !text.case_sensitive {
+            return occurs;
+        }
+        let written = text.fold(&self.params.text(written.to_string()));
+        format!("{occurs} AND strpos({}, {written}) > 0", text.document)
+    }
+
+    /// The tsquery of a word or phrase, read by PostgreSQL with the search's configuration.
+    fn tsquery(&mut self, text: &TextSql, written: &str, unit: Unit) -> String {
+        let function = match unit {
+            Unit::Word => "plainto_tsquery",
+            Unit::Phrase => "phraseto_tsquery",
+        };
+        let written = text.fold(&self.params.text(written.to_string()));
+        format!("{function}({}, {written})", text.config)
+    }
+
+    /// The score of `filter`'s `$text` search for each row: `ts_rank_cd` of the text against
+    /// any word or phrase of the term, 0 where there is no String to score.
+    fn text_score_expression(&mut self, filter: &Filter) -> String {
+        let Some((path, search)) = filter.text_search() else {
+            return NO_TEXT_SCORE.to_string();
+        };
+        let text = match self.target(path) {
+            Target::Column { column, codec: Codec::Text } => column,
+            Target::Json(value) => json_string(&value),
+            Target::Column { .. } | Target::Absent => return NO_TEXT_SCORE.to_string(),
+        };
+        let parts = search.parts();
+        let text = TextSql::new(&text, search);
+        let words = parts.words.iter().map(|word| (word, Unit::Word));
+        let units = words.chain(parts.phrases.iter().map(|phrase| (phrase, Unit::Phrase)));
+        let queries: Vec<String> = units.map(|(written, unit)| self.tsquery(&text, written, unit)).collect();
+        if queries.is_empty() {
+            return NO_TEXT_SCORE.to_string();
+        }
+        format!("COALESCE(ts_rank_cd({}, {}, 32)::float8, 0)", text.vector, queries.join(" || "))
+    }
+
     /// ` ORDER BY …` (or nothing). Keys on paths no object has are dropped, and so are
     /// distances where no GeoPoint can be (every distance would be NULL).
     fn order_by(&mut self, keys: &[SortKey]) -> String {
         let mut terms = Vec::new();
         for key in keys {
+            if key.is_text_score() {
+                terms.push(format!("{} DESC", self.text_score));
+                continue;
+            }
             if let SortBy::DistanceFrom(from) = &key.by {
                 let Some(location) = self.point_at(&key.path) else { continue };
                 let distance = self.distance(&location, *from);
@@ -750,6 +871,46 @@ impl<'a> FilterCompiler<'a> {
             terms.push(format!("{expression} {direction}"));
         }
         if terms.is_empty() { String::new() } else { format!(" ORDER BY {}", terms.join(", ")) }
+    }
+}
+
+/// The text of a jsonb expression when it is a JSON string, NULL otherwise.
+fn json_string(value: &str) -> String {
+    format!("CASE WHEN jsonb_typeof({value}) = 'string' THEN {value} #>> '{{}}' END")
+}
+
+/// A word of a term, or a quoted phrase.
+#[derive(Clone, Copy)]
+enum Unit {
+    Word,
+    Phrase,
+}
+
+/// The SQL pieces of one search over one text expression.
+struct TextSql {
+    /// `'<config>'::regconfig`.
+    config: String,
+    /// The searched text, diacritics folded when the search folds them.
+    document: String,
+    /// `to_tsvector(config, document)`.
+    vector: String,
+    case_sensitive: bool,
+    fold_diacritics: bool,
+}
+
+impl TextSql {
+    fn new(text: &str, search: &TextSearch) -> TextSql {
+        // A name from the core's closed list of languages (see the module doc).
+        let config = format!("'{}'::regconfig", search.language.config_name());
+        let fold_diacritics = !search.diacritic_sensitive;
+        let document = if fold_diacritics { format!("unaccent({text})") } else { text.to_string() };
+        let vector = format!("to_tsvector({config}, {document})");
+        TextSql { config, document, vector, case_sensitive: search.case_sensitive, fold_diacritics }
+    }
+
+    /// `expression` with diacritics folded when the search folds them.
+    fn fold(&self, expression: &str) -> String {
+        if self.fold_diacritics { format!("unaccent({expression})") } else { expression.to_string() }
     }
 }
 

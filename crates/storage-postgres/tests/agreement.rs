@@ -311,6 +311,8 @@ fn sort_value(object: &Object, key: &SortKey) -> Option<Value> {
     match &key.by {
         SortBy::Value => Some(value.clone()),
         SortBy::DistanceFrom(point) => Some(json!(distance_radians(GeoPoint::from_value(value)?, *point))),
+        // Generated queries have no `$text`.
+        SortBy::TextScore => None,
     }
 }
 

@@ -7,6 +7,8 @@
 //! never used there, even if installed), and in database `reparse_test_postgis`, which the
 //! support module creates with the PostGIS extension (when the server has it available;
 //! required under `CI=true`, since `scripts/test` installs it there).
+//! Both databases get the `unaccent` extension, which `$text` with `$diacriticSensitive:
+//! false` needs (`tests/text_search.rs` covers its absence).
 
 mod support;
 

@@ -119,7 +119,8 @@ fn estimated_size(object: &Object) -> usize {
 /// then decides those filters on the cached object exactly as the SQL would (the conformance
 /// suite holds the two equal).
 pub(crate) fn point_lookup(query: &Query) -> Option<&str> {
-    if query.skip != 0 || query.limit == Some(0) {
+    // Cached objects carry no text score.
+    if query.skip != 0 || query.limit == Some(0) || query.text_score {
         return None;
     }
     let mut object_id = None;
@@ -152,7 +153,7 @@ mod tests {
     use serde_json::json;
 
     fn query(filter: Filter) -> Query {
-        Query { filter, order: Vec::new(), skip: 0, limit: Some(1) }
+        Query { filter, order: Vec::new(), skip: 0, limit: Some(1), text_score: false }
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! SQLite types: scalars in native columns, structured values as JSON text, pointers as the bare
 //! objectId (the target class comes back from the schema), dates as ISO-8601 text.
 
+use reparse_core::query::TEXT_SCORE_KEY;
 use reparse_core::schema::{ClassSchema, FieldType};
+use reparse_core::text::TEXT_SCORE_FIELD;
 use reparse_core::value::{
     Object, date_iso, date_value, format_date, parse_date, pointer_parts, pointer_value,
 };
@@ -176,6 +178,13 @@ pub(crate) fn decode_row(schema: &ClassSchema, row: &Row<'_>) -> ParseResult<Obj
     let mut object = Object::new();
     for index in 0..statement.column_count() {
         let name = statement.column_name(index).map_err(sqlite_error)?;
+        // The text score a query asked for (`sql::select_statement`), in the field parse-server
+        // names `score`, replacing a stored field of that name in this answer.
+        if name == TEXT_SCORE_KEY {
+            let score: f64 = row.get(index).map_err(sqlite_error)?;
+            object.insert(TEXT_SCORE_FIELD.to_string(), Value::from(score));
+            continue;
+        }
         let Some(codec) = Codec::for_field(schema, name) else {
             continue;
         };

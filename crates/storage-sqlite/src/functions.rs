@@ -15,6 +15,10 @@
 //!   `reparse_geo_in_box(point, west, south, east, north)`,
 //!   `reparse_geo_in_polygon(point, polygon)` (the query's polygon as a REST Polygon's JSON,
 //!   parsed once per statement) and `reparse_polygon_contains(polygon, latitude, longitude)`.
+//! - `reparse_text_match(text, term, language, case_sensitive, diacritic_sensitive)` and
+//!   `reparse_text_score(…same…)`: `$text` by [`TextSearch`] (the core's tokenizer, stemmer
+//!   and scorer): whether the text matches, and its score (0 when it does not occur, and for
+//!   NULL or non-text values). Compiled searches are cached process-wide like regexes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
@@ -22,6 +26,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use regex::Regex;
 use reparse_core::geo::{self, GeoPoint, GeoRegion};
 use reparse_core::matcher::{compare, compile_regex};
+use reparse_core::text::{CompiledSearch, Language, TextSearch};
 use reparse_core::value::values_equal;
 use rusqlite::Connection;
 use rusqlite::functions::{Context, FunctionFlags};
@@ -37,6 +42,14 @@ const REGEX_CACHE_CAPACITY: usize = 256;
 type RegexCache = HashMap<(String, String), Arc<Regex>>;
 
 static REGEX_CACHE: LazyLock<Mutex<RegexCache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// How many distinct text searches stay compiled before the cache starts over.
+const TEXT_SEARCH_CACHE_CAPACITY: usize = 256;
+
+/// Compiled text searches by (term, language, case sensitive, diacritic sensitive).
+type TextSearchCache = HashMap<(String, String, bool, bool), Arc<CompiledSearch>>;
+
+static TEXT_SEARCH_CACHE: LazyLock<Mutex<TextSearchCache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 pub(crate) fn register(connection: &Connection) -> rusqlite::Result<()> {
     let flags =
@@ -98,7 +111,7 @@ pub(crate) fn register(connection: &Connection) -> rusqlite::Result<()> {
         Ok(Some(geo::polygon_contains(&vertices, found)))
     })?;
     connection.create_scalar_function("reparse_polygon_contains", 3, flags, |context| {
-        let stored = lenient_json_argument(context, 0)?;
+        let stored = json_argument(context, 0)?;
         let (Some(vertices), Some(point)) =
             (stored.as_ref().and_then(geo::polygon_vertices), point_arguments(context, 1)?)
         else {
@@ -106,19 +119,25 @@ pub(crate) fn register(connection: &Connection) -> rusqlite::Result<()> {
         };
         Ok(Some(geo::polygon_contains(&vertices, point)))
     })?;
+    connection.create_scalar_function("reparse_text_match", 5, flags, |context| {
+        let Some(text) = text_argument(context, 0)? else {
+            return Ok(false);
+        };
+        Ok(text_search_argument(context)?.matches(text))
+    })?;
+    connection.create_scalar_function("reparse_text_score", 5, flags, |context| {
+        let Some(text) = text_argument(context, 0)? else {
+            return Ok(0.0);
+        };
+        Ok(text_search_argument(context)?.score(text))
+    })?;
     Ok(())
 }
 
 /// The GeoPoint whose JSON text is argument `index`; `None` for NULL, for JSON that is not a
 /// GeoPoint, and for text that is not JSON at all.
 fn stored_point(context: &Context<'_>, index: usize) -> rusqlite::Result<Option<GeoPoint>> {
-    Ok(lenient_json_argument(context, index)?.as_ref().and_then(GeoPoint::from_value))
-}
-
-/// A JSON text argument, parsed; `None` for NULL or text that is not JSON (a geo function is
-/// false on what is not a geo value, it does not fail the query).
-fn lenient_json_argument(context: &Context<'_>, index: usize) -> rusqlite::Result<Option<Value>> {
-    Ok(text_argument(context, index)?.and_then(|text| serde_json::from_str(text).ok()))
+    Ok(json_argument(context, index)?.as_ref().and_then(GeoPoint::from_value))
 }
 
 /// The point given as arguments `index` (latitude) and `index + 1` (longitude).
@@ -126,6 +145,30 @@ fn point_arguments(context: &Context<'_>, index: usize) -> rusqlite::Result<Opti
     let latitude = context.get::<Option<f64>>(index)?;
     let longitude = context.get::<Option<f64>>(index + 1)?;
     Ok(latitude.zip(longitude).map(|(latitude, longitude)| GeoPoint { latitude, longitude }))
+}
+
+/// The compiled search given by arguments 1–4 (term, language, case and diacritic flags).
+fn text_search_argument(context: &Context<'_>) -> rusqlite::Result<Arc<CompiledSearch>> {
+    let (Some(term), Some(language)) = (text_argument(context, 1)?, text_argument(context, 2)?) else {
+        return Err(rusqlite::Error::UserFunctionError("a text search needs a term and a language".into()));
+    };
+    let case_sensitive = context.get::<bool>(3)?;
+    let diacritic_sensitive = context.get::<bool>(4)?;
+    let key = (term.to_string(), language.to_string(), case_sensitive, diacritic_sensitive);
+    if let Some(search) = TEXT_SEARCH_CACHE.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return Ok(Arc::clone(search));
+    }
+    let language = Language::from_name(language).ok_or_else(|| {
+        rusqlite::Error::UserFunctionError(format!("unknown text search language {language}").into())
+    })?;
+    let search = TextSearch { term: term.to_string(), language, case_sensitive, diacritic_sensitive };
+    let compiled = Arc::new(search.compile());
+    let mut cache = TEXT_SEARCH_CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    if cache.len() >= TEXT_SEARCH_CACHE_CAPACITY {
+        cache.clear();
+    }
+    cache.insert(key, Arc::clone(&compiled));
+    Ok(compiled)
 }
 
 /// A text argument; `None` for NULL or any non-text value.
@@ -138,7 +181,6 @@ fn text_argument<'a>(context: &'a Context<'_>, index: usize) -> rusqlite::Result
     }
 }
 
-/// A JSON text argument, parsed; `None` for NULL.
 /// A JSON text argument, or `None` when it is not JSON. SQLite does not promise to evaluate
 /// the `json_type(…) IN ('array', 'object')` guard beside a call first, so the call may see a
 /// scalar that `json_extract` returned as plain text (`a` for the string "a"); the guard makes
@@ -226,5 +268,18 @@ mod tests {
             query::<Option<bool>>(&format!("SELECT reparse_polygon_contains({point}, 0.5, 0.9)")),
             None
         );
+    }
+
+    #[test]
+    fn text_search_follows_the_core() {
+        assert!(query::<bool>("SELECT reparse_text_match('Coffee Shopping', 'coffees', 'english', 0, 1)"));
+        assert!(!query::<bool>("SELECT reparse_text_match('Coffee Shopping', 'coffee', 'english', 1, 1)"));
+        assert!(query::<bool>("SELECT reparse_text_match('Café', 'CAFE', 'simple', 0, 0)"));
+        assert!(!query::<bool>("SELECT reparse_text_match(NULL, 'coffee', 'english', 0, 1)"));
+        let score = "SELECT reparse_text_score('coffee and coffee', 'coffee', 'en', 0, 1)";
+        assert_eq!(query::<f64>(score), 0.1666666716337204);
+        assert_eq!(query::<f64>("SELECT reparse_text_score(42, 'coffee', 'english', 0, 1)"), 0.0);
+        let unknown = "SELECT reparse_text_match('a', 'a', 'klingon', 0, 1)";
+        assert!(connection().query_row(unknown, [], |row| row.get::<_, bool>(0)).is_err());
     }
 }

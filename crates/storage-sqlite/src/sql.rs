@@ -25,13 +25,18 @@
 //! - Geo constraints and distance keys call the `reparse_geo_*` functions (`functions.rs`) on
 //!   the value's JSON text (`doc -> path`, which keeps a string a JSON string), so they compute
 //!   with `reparse_core::geo` itself.
+//! - `$text` runs the core's search through `reparse_text_match` on String values (a column,
+//!   or a JSON text); the text score (`keys=$score`, `order=$score`) through
+//!   `reparse_text_score`, selected as a last column named `$score` that `decode_row` turns
+//!   into the object's `score`.
 
 use std::slice;
 
 use reparse_core::geo::{GeoPoint, GeoRegion};
 use reparse_core::matcher::matches;
-use reparse_core::query::{Constraint, FieldPath, Filter, Query, SortBy, SortKey};
+use reparse_core::query::{Constraint, FieldPath, Filter, Query, SortBy, SortKey, TEXT_SCORE_KEY};
 use reparse_core::schema::ClassSchema;
+use reparse_core::text::TextSearch;
 use reparse_core::value::{Object, date_iso, pointer_parts};
 use reparse_core::{ParseError, ParseResult};
 use rusqlite::types::Value as SqlValue;
@@ -41,6 +46,8 @@ use crate::columns::{Codec, READ_PERMISSIONS, WRITE_PERMISSIONS, canonical_iso, 
 
 const TRUE: &str = "1";
 const FALSE: &str = "0";
+/// Every object's score when there is no `$text` search, or no String where it looks.
+const NO_TEXT_SCORE: &str = "0.0";
 
 /// Quotes an identifier (table, column, index name) for SQLite: double quotes, embedded double
 /// quotes doubled. The only way identifiers enter SQL.
@@ -88,6 +95,14 @@ pub(crate) fn select_statement(schema: &ClassSchema, query: &Query) -> ParseResu
     let table = quote_identifier(&schema.class_name);
     let mut compiler = FilterCompiler::new(schema, &mut params);
     let condition = compiler.filter(&query.filter)?;
+    // Bound only when used: PostgreSQL refuses parameters a statement does not read.
+    if query.text_score || query.order.iter().any(SortKey::is_text_score) {
+        compiler.text_score = compiler.text_score_expression(&query.filter);
+    }
+    let score_column = match query.text_score {
+        true => format!(", {} AS {}", compiler.text_score, quote_identifier(TEXT_SCORE_KEY)),
+        false => String::new(),
+    };
     let order = compiler.order_by(&query.order);
     // SQLite reads a negative LIMIT as "no limit". The limit is written into the SQL rather
     // than bound: a bound LIMIT makes SQLite re-prepare the statement on every run (measured at
@@ -95,7 +110,8 @@ pub(crate) fn select_statement(schema: &ClassSchema, query: &Query) -> ParseResu
     // cache small. It is an integer we formatted, so nothing a client sent reaches the SQL text.
     let limit = query.limit.map_or(-1, saturating_i64);
     let offset = params.bind(saturating_i64(query.skip));
-    let sql = format!("SELECT * FROM {table} WHERE {condition}{order} LIMIT {limit} OFFSET {offset}");
+    let sql =
+        format!("SELECT *{score_column} FROM {table} WHERE {condition}{order} LIMIT {limit} OFFSET {offset}");
     Ok(SqlStatement { sql, params })
 }
 
@@ -195,11 +211,18 @@ struct FilterCompiler<'a> {
     schema: &'a ClassSchema,
     table: String,
     params: &'a mut Params,
+    /// The text score of the query's `$text` search, for `order` (`0.0` without one).
+    text_score: String,
 }
 
 impl<'a> FilterCompiler<'a> {
     fn new(schema: &'a ClassSchema, params: &'a mut Params) -> FilterCompiler<'a> {
-        FilterCompiler { schema, table: quote_identifier(&schema.class_name), params }
+        FilterCompiler {
+            schema,
+            table: quote_identifier(&schema.class_name),
+            params,
+            text_score: NO_TEXT_SCORE.to_string(),
+        }
     }
 
     fn filter(&mut self, filter: &Filter) -> ParseResult<String> {
@@ -342,6 +365,12 @@ impl<'a> FilterCompiler<'a> {
             Constraint::NearSphere { .. } | Constraint::Within(_) | Constraint::PolygonContains(_) => {
                 FALSE.to_string()
             }
+            Constraint::Text(search) => match codec {
+                Codec::Text => {
+                    format!("reparse_text_match({column}, {})", self.text_search_arguments(search))
+                }
+                _ => FALSE.to_string(),
+            },
             Constraint::InQuery(_)
             | Constraint::NotInQuery(_)
             | Constraint::Select { .. }
@@ -458,6 +487,12 @@ impl<'a> FilterCompiler<'a> {
                 let longitude = self.params.bind(point.longitude);
                 format!("reparse_polygon_contains(({doc}) -> {path}, {latitude}, {longitude})")
             }
+            Constraint::Text(search) => {
+                let arguments = self.text_search_arguments(search);
+                format!(
+                    "{json_type} = 'text' AND reparse_text_match(json_extract({doc}, {path}), {arguments})"
+                )
+            }
             Constraint::InQuery(_)
             | Constraint::NotInQuery(_)
             | Constraint::Select { .. }
@@ -525,16 +560,50 @@ impl<'a> FilterCompiler<'a> {
         format!("reparse_geo_distance(({doc}) -> {path}, {latitude}, {longitude})")
     }
 
+    /// The placeholders of a search after the searched text in `reparse_text_match` and
+    /// `reparse_text_score`: term, language, case and diacritic sensitivity.
+    fn text_search_arguments(&mut self, search: &TextSearch) -> String {
+        let term = self.params.bind(search.term.clone());
+        let language = self.params.bind(search.language.config_name().to_string());
+        let case_sensitive = self.params.bind(i64::from(search.case_sensitive));
+        let diacritic_sensitive = self.params.bind(i64::from(search.diacritic_sensitive));
+        format!("{term}, {language}, {case_sensitive}, {diacritic_sensitive}")
+    }
+
+    /// The score of `filter`'s `$text` search for each row: on the String it searches, 0 where
+    /// there is none (as the core scores a missing or non-String value).
+    fn text_score_expression(&mut self, filter: &Filter) -> String {
+        let Some((path, search)) = filter.text_search() else {
+            return NO_TEXT_SCORE.to_string();
+        };
+        let text = match self.target(path) {
+            Target::Column { column, codec: Codec::Text } => column,
+            Target::Json { doc, path } => {
+                format!("CASE WHEN json_type({doc}, {path}) = 'text' THEN json_extract({doc}, {path}) END")
+            }
+            Target::Column { .. } | Target::Absent => return NO_TEXT_SCORE.to_string(),
+        };
+        format!("reparse_text_score({text}, {})", self.text_search_arguments(search))
+    }
+
     /// ` ORDER BY …` (or nothing). Keys on paths no object has are dropped, and so are
     /// distances on native columns (which hold no GeoPoint: every distance would be NULL).
     fn order_by(&mut self, keys: &[SortKey]) -> String {
         let mut terms = Vec::new();
         for key in keys {
+            if key.is_text_score() {
+                terms.push(format!("{} DESC", self.text_score));
+                continue;
+            }
             let expression = match (self.target(&key.path), &key.by) {
                 (Target::Column { column, .. }, SortBy::Value) => column,
                 (Target::Json { doc, path }, SortBy::Value) => format!("json_extract({doc}, {path})"),
                 (Target::Json { doc, path }, SortBy::DistanceFrom(from)) => self.distance(&doc, &path, *from),
-                (Target::Column { .. }, SortBy::DistanceFrom(_)) | (Target::Absent, _) => continue,
+                (Target::Column { .. }, SortBy::DistanceFrom(_))
+                | (Target::Absent, _)
+                | (_, SortBy::TextScore) => {
+                    continue;
+                }
             };
             let direction = if key.descending { "DESC NULLS FIRST" } else { "ASC NULLS LAST" };
             terms.push(format!("{expression} {direction}"));
@@ -751,6 +820,7 @@ mod tests {
             order: parse_order("-score,name,unknown").unwrap(),
             skip: 5,
             limit: None,
+            text_score: false,
         };
         let statement = select_statement(&schema(), &query).unwrap();
         assert_eq!(
@@ -758,6 +828,38 @@ mod tests {
             "SELECT * FROM \"Game\" WHERE 1 ORDER BY \"Game\".\"score\" DESC NULLS FIRST, \"Game\".\"name\" ASC NULLS LAST LIMIT -1 OFFSET ?1"
         );
         assert_eq!(statement.params.0, vec![SqlValue::Integer(5)]);
+    }
+
+    #[test]
+    fn text_searches_bind_their_term_and_select_their_score() {
+        let (sql, params) = compile(json!({"name": {"$text": {"$search": {"$term": "x'; --"}}}}));
+        assert_eq!(sql, "reparse_text_match(\"Game\".\"name\", ?1, ?2, ?3, ?4)");
+        assert_eq!(
+            params,
+            vec![
+                SqlValue::Text("x'; --".into()),
+                SqlValue::Text("english".into()),
+                SqlValue::Integer(0),
+                SqlValue::Integer(1)
+            ]
+        );
+        assert_eq!(compile(json!({"score": {"$text": {"$search": {"$term": "x"}}}})).0, "0");
+        let filter = parse_where(&json!({"name": {"$text": {"$search": {"$term": "x"}}}})).unwrap();
+        let query =
+            Query { order: parse_order("$score").unwrap(), text_score: true, ..Query::matching(filter) };
+        let statement = select_statement(&schema(), &query).unwrap();
+        assert!(
+            statement.sql.starts_with(
+                "SELECT *, reparse_text_score(\"Game\".\"name\", ?5, ?6, ?7, ?8) AS \"$score\" FROM"
+            ),
+            "{}",
+            statement.sql
+        );
+        assert!(
+            statement.sql.contains("ORDER BY reparse_text_score(\"Game\".\"name\", ?5, ?6, ?7, ?8) DESC"),
+            "{}",
+            statement.sql
+        );
     }
 
     #[test]

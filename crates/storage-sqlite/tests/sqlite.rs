@@ -259,7 +259,7 @@ async fn reads_by_id_see_every_write_through_the_object_cache() {
     let read = |filter: Filter| {
         let (storage, schema) = (&storage, &schema);
         async move {
-            let query = Query { filter, order: Vec::new(), skip: 0, limit: Some(1) };
+            let query = Query { filter, order: Vec::new(), skip: 0, limit: Some(1), text_score: false };
             storage.find(schema, &query).await.unwrap().first().map(|object| object["n"].clone())
         }
     };

@@ -15,7 +15,10 @@
 //! the adapter around a reopen, since reopening is not something the trait can do.
 //!
 //! Query semantics are not restated here: [`constraints_agree_with_the_matcher`] holds the
-//! adapter's results equal to `reparse_core::matcher::matches` over a fixture set.
+//! adapter's results equal to `reparse_core::matcher::matches` over a fixture set, and
+//! [`text_searches_agree_with_the_matcher`] does the same for `$text` (with its scores equal to
+//! the core's, [`scores_text_searches_like_the_core`]). The text fixtures keep to text that
+//! PostgreSQL's parser splits as the core does (no hyphens, URLs, decimals or markup).
 
 use std::time::Duration;
 
@@ -28,6 +31,7 @@ use reparse_core::query::{
     Constraint, FieldPath, Filter, Query, SortBy, SortKey, nearness_order, parse_order, parse_where,
 };
 use reparse_core::schema::{ClassSchema, FieldSpec, FieldType};
+use reparse_core::text::TEXT_SCORE_FIELD;
 use reparse_core::update::{Updates, parse_field_update};
 use reparse_core::value::Object;
 use serde_json::{Value, json};
@@ -52,6 +56,8 @@ macro_rules! storage_conformance_tests {
             rejects_fields_missing_from_the_schema,
             constraints_agree_with_the_matcher,
             geo_constraints_agree_with_the_matcher,
+            text_searches_agree_with_the_matcher,
+            scores_text_searches_like_the_core,
             orders_skips_and_limits,
             orders_by_distance,
             counts_like_find,
@@ -951,6 +957,7 @@ fn reference_order(objects: &[Object], query: &Query) -> Vec<String> {
         match &key.by {
             SortBy::Value => lookup(object, &key.path).and_then(Value::as_f64),
             SortBy::DistanceFrom(from) => distance_for_sort(object, &key.path, *from),
+            SortBy::TextScore => None,
         }
     };
     selected.sort_by(|a, b| {
@@ -1047,6 +1054,7 @@ pub async fn orders_by_distance(storage: &dyn Storage) {
                 }],
                 skip: 0,
                 limit: None,
+                text_score: false,
             },
             vec!["r7", "r6", "r5", "r1", "r3", "r4", "r2"],
         ),
@@ -1104,6 +1112,204 @@ pub async fn keeps_system_classes_unique_and_internal_fields_stored(storage: &dy
     assert_eq!(found.iter().map(id_of).collect::<Vec<_>>(), strings(&["alice"]));
 }
 
+/// A `$text` operand: the term and the other `$search` options.
+fn text(term: &str, options: Value) -> Value {
+    let mut search = object(options);
+    search.insert("$term".into(), json!(term));
+    json!({"$text": {"$search": search}})
+}
+
+/// The class and objects [`text_searches_agree_with_the_matcher`] searches: parse-server's own
+/// full-text fixture, then more languages, repetitions and places for text.
+fn text_fixture() -> (ClassSchema, Vec<Object>) {
+    let schema = class_schema(
+        "Article",
+        &[("subject", FieldType::String), ("body", FieldType::Object), ("n", FieldType::Number)],
+    );
+    let subjects = [
+        "coffee",
+        "Coffee Shopping",
+        "Baking a cake",
+        "baking",
+        "Café Con Leche",
+        "Сырники",
+        "coffee and cream",
+        "Cafe con Leche",
+        "Coffee, coffee and more COFFEE: the best coffee shop in town",
+        "A shop that sells cream cakes and coffee beans",
+        "Straße und Kaffee über alles",
+        "Le café crème est très bon",
+        "Die Bäckerei backt Kuchen",
+        "The running dogs ran quickly, running again",
+        "Ñandú corre rápido",
+    ];
+    let mut objects: Vec<Object> = subjects
+        .iter()
+        .zip(1..)
+        .map(|(subject, day)| stored_object(&format!("t{day:02}"), day, json!({"subject": subject})))
+        .collect();
+    objects.push(stored_object("t16", 16, json!({"body": {"text": "coffee in a nested object", "n": 5}})));
+    objects.push(stored_object("t17", 17, json!({"subject": "", "n": 5, "body": {"text": 7}})));
+    (schema, objects)
+}
+
+/// `$text` in every form, on every kind of place it can look.
+fn text_queries() -> Vec<Value> {
+    let none = json!({});
+    let folded = json!({"$diacriticSensitive": false});
+    vec![
+        json!({"subject": text("coffee", none.clone())}),
+        json!({"subject": text("coffees", none.clone())}),
+        json!({"subject": text("Coffee", json!({"$caseSensitive": true}))}),
+        json!({"subject": text("COFFEE", json!({"$caseSensitive": true, "$language": "en"}))}),
+        json!({"subject": text("coffee cream", none.clone())}),
+        json!({"subject": text("\"coffee shop\"", none.clone())}),
+        json!({"subject": text("\"best coffee\" shop", none.clone())}),
+        json!({"subject": text("\"cream and coffee\"", none.clone())}),
+        json!({"subject": text("\"cream the coffee\"", none.clone())}),
+        json!({"subject": text("\"Con Leche\"", json!({"$caseSensitive": true}))}),
+        json!({"subject": text("coffee -cream", none.clone())}),
+        json!({"subject": text("coffee -\"coffee shop\"", none.clone())}),
+        json!({"subject": text("-coffee", none.clone())}),
+        json!({"subject": text("the a and", none.clone())}),
+        json!({"subject": text("bake", none.clone())}),
+        json!({"subject": text("run", none.clone())}),
+        json!({"subject": text("CAFÉ", json!({"$diacriticSensitive": true}))}),
+        json!({"subject": text("CAFÉ", folded.clone())}),
+        json!({"subject": text("cafe", folded.clone())}),
+        json!({"subject": text("Cafe", json!({"$diacriticSensitive": false, "$caseSensitive": true}))}),
+        json!({"subject": text("cafe", json!({"$language": "simple"}))}),
+        json!({"subject": text("leche", json!({"$language": "spanish"}))}),
+        json!({"subject": text("leche", json!({"$language": "es"}))}),
+        json!({"subject": text("nandu", json!({"$language": "es", "$diacriticSensitive": false}))}),
+        json!({"subject": text("kaffee", json!({"$language": "german"}))}),
+        json!({"subject": text("strasse", json!({"$language": "german", "$diacriticSensitive": false}))}),
+        json!({"subject": text("bäckerei", json!({"$language": "de"}))}),
+        json!({"subject": text("crème", json!({"$language": "french"}))}),
+        json!({"subject": text("сырник", json!({"$language": "russian"}))}),
+        json!({"subject": text("running", json!({"$language": "none"}))}),
+        json!({"body.text": text("coffee", none.clone())}),
+        json!({"body.n": text("5", none.clone())}),
+        json!({"n": text("5", none.clone())}),
+        json!({"missing": text("coffee", none.clone())}),
+        json!({"$or": [{"subject": text("cake", none.clone())}, {"n": 5}]}),
+        json!({"$nor": [{"subject": text("coffee", none.clone())}]}),
+        json!({"subject": {"$text": {"$search": {"$term": "coffee"}}, "$ne": "coffee"}}),
+        json!({"subject": text("coffee", none), "objectId": {"$in": ["t01", "t07", "t16"]}}),
+    ]
+}
+
+pub async fn text_searches_agree_with_the_matcher(storage: &dyn Storage) {
+    let (schema, objects) = text_fixture();
+    create(storage, &schema).await;
+    insert_all(storage, &schema, &objects).await;
+    for where_clause in text_queries() {
+        let filter = filter(where_clause.clone());
+        let expected: Vec<String> =
+            sorted(objects.iter().filter(|object| matches(&filter, object)).map(id_of).collect());
+        let found =
+            sorted(find(storage, &schema, Query::matching(filter.clone())).await.iter().map(id_of).collect());
+        assert_eq!(found, expected, "find {where_clause}");
+        let count = storage
+            .count(&schema, &filter)
+            .await
+            .unwrap_or_else(|error| panic!("count {where_clause}: {error}"));
+        assert_eq!(count, expected.len() as u64, "count {where_clause}");
+    }
+    // The reference answers for parse-server's own fixture, which the matcher must give.
+    let ids = |where_clause: Value| {
+        let filter = filter(where_clause);
+        objects.iter().filter(|object| matches(&filter, object)).map(id_of).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(json!({"subject": text("coffee", json!({}))})),
+        strings(&["t01", "t02", "t07", "t09", "t10"])
+    );
+    assert_eq!(
+        ids(json!({"subject": text("leche", json!({"$language": "spanish"}))})),
+        strings(&["t05", "t08"])
+    );
+    assert_eq!(ids(json!({"subject": text("CAFÉ", json!({}))})), strings(&["t05", "t12"]));
+}
+
+pub async fn scores_text_searches_like_the_core(storage: &dyn Storage) {
+    let schema = class_schema("Scored", &[("subject", FieldType::String), ("score", FieldType::Number)]);
+    create(storage, &schema).await;
+    let subjects = [
+        ("s1", "coffee"),
+        ("s2", "coffee, coffee"),
+        ("s3", "coffee and cream and coffee and more coffee"),
+        ("s4", "tea"),
+        ("s5", "cream"),
+        ("s6", "coffee shop with coffee cream"),
+    ];
+    let objects: Vec<Object> = subjects
+        .iter()
+        .zip(1..)
+        .map(|((id, subject), day)| stored_object(id, day, json!({"subject": subject, "score": 100})))
+        .collect();
+    insert_all(storage, &schema, &objects).await;
+    let subject_of =
+        |id: &str| subjects.iter().find(|(known, _)| *known == id).map_or("", |(_, subject)| subject);
+
+    // (where, order, expected ids in order)
+    let cases: Vec<(Value, &str, Vec<&str>)> = vec![
+        (json!({"subject": text("coffee", json!({}))}), "$score,objectId", vec!["s3", "s2", "s6", "s1"]),
+        (json!({"subject": text("coffee", json!({}))}), "-$score,objectId", vec!["s3", "s2", "s6", "s1"]),
+        (
+            json!({"subject": text("coffee cream", json!({}))}),
+            "$score,objectId",
+            vec!["s3", "s6", "s2", "s1", "s5"],
+        ),
+        (json!({"subject": text("\"coffee and cream\"", json!({}))}), "$score", vec!["s3"]),
+        (json!({"subject": text("\"coffee cream\" shop", json!({}))}), "$score", vec!["s6"]),
+        (
+            json!({"$or": [{"subject": text("coffee", json!({}))}, {"subject": "tea"}]}),
+            "$score,objectId",
+            vec!["s3", "s2", "s6", "s1", "s4"],
+        ),
+        (json!({"subject": text("coffee", json!({}))}), "objectId", vec!["s1", "s2", "s3", "s6"]),
+    ];
+    for (where_clause, order, expected) in cases {
+        let filter = filter(where_clause.clone());
+        let (_, search) = filter.text_search().expect("a $text constraint");
+        let compiled = search.compile();
+        let query = Query {
+            order: parse_order(order).expect("order"),
+            text_score: true,
+            ..Query::matching(filter.clone())
+        };
+        let found = find(storage, &schema, query).await;
+        assert_eq!(
+            found.iter().map(id_of).collect::<Vec<_>>(),
+            strings(&expected),
+            "{where_clause} by {order}"
+        );
+        for object in &found {
+            let id = id_of(object);
+            let score = object.get(TEXT_SCORE_FIELD).and_then(Value::as_f64);
+            // Bit for bit: both adapters compute PostgreSQL's ts_rank_cd as the core does.
+            assert_eq!(score, Some(compiled.score(subject_of(&id))), "score of {id} for {where_clause}");
+        }
+    }
+
+    // Ordering by score without returning it, with skip and limit; scores off leave the
+    // stored `score` field alone.
+    let by_score = |skip, limit| Query {
+        order: parse_order("$score,objectId").expect("order"),
+        skip,
+        limit,
+        ..Query::matching(filter(json!({"subject": text("coffee cream", json!({}))})))
+    };
+    let page: Vec<Object> = find(storage, &schema, by_score(1, Some(2))).await;
+    assert_eq!(page.iter().map(id_of).collect::<Vec<_>>(), strings(&["s6", "s2"]));
+    assert!(page.iter().all(|object| object.get("score") == Some(&json!(100))), "{page:?}");
+    // Without a `$text` constraint there is nothing to score: every score is 0.
+    let unscored = Query { text_score: true, ..Query::matching(filter(json!({"objectId": "s1"}))) };
+    let found = find(storage, &schema, unscored).await;
+    assert_eq!(found.first().and_then(|object| object.get(TEXT_SCORE_FIELD)), Some(&json!(0.0)));
+}
+
 pub async fn orders_skips_and_limits(storage: &dyn Storage) {
     let schema = class_schema(
         "Ordered",
@@ -1144,6 +1350,7 @@ pub async fn orders_skips_and_limits(storage: &dyn Storage) {
         order: parse_order(order).expect("order"),
         skip,
         limit,
+        text_score: false,
     };
     let cases: Vec<(Query, Vec<&str>)> = vec![
         // NULLs sort last ascending and first descending (PostgreSQL's default).
@@ -1196,6 +1403,7 @@ pub async fn explains_finds(storage: &dyn Storage) {
         order: parse_order("-n").expect("order"),
         skip: 1,
         limit: Some(2),
+        text_score: false,
     };
     let plan = storage.explain(&schema, &query).await.expect("explain");
     let rows = plan.as_array().expect("a list of rows");

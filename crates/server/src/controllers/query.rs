@@ -1,6 +1,11 @@
 //! Finding objects: request parameters (`where`, `order`, `limit`, `skip`, `keys`,
 //! `excludeKeys`, `include`, `count`), resolution of sub-queries and relations into plain
 //! filters, and the expansion of `include`d pointers.
+//!
+//! The text score of a `$text` search: `keys=$score` asks storage for it
+//! (`Query::text_score`) and each object comes back with it as `score`; `order=$score` (or
+//! `-$score`, the same for parse-server) puts the best first. Either without a `$text` in
+//! `where` is error 102.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -8,9 +13,10 @@ use std::pin::Pin;
 
 use reparse_core::access::Operation;
 use reparse_core::query::{
-    Constraint, FieldPath, Filter, Query, SortKey, SubQuery, parse_order, parse_where,
+    Constraint, FieldPath, Filter, Query, SortKey, SubQuery, TEXT_SCORE_KEY, parse_order, parse_where,
 };
 use reparse_core::schema::{ClassSchema, FieldType, SYSTEM_CLASSES};
+use reparse_core::text::TEXT_SCORE_FIELD;
 use reparse_core::value::{Object, pointer_parts, pointer_value};
 use reparse_core::{ErrorCode, ParseError, ParseResult};
 use serde_json::{Map, Value, json};
@@ -174,6 +180,11 @@ pub async fn find(
     request: FindRequest,
 ) -> ParseResult<(Vec<Object>, Option<u64>)> {
     ctx.auth.may_access_class(request.operation, class_name)?;
+    let text_score = request.keys.iter().flatten().any(|key| key == TEXT_SCORE_KEY);
+    let ordered_by_score = request.order.iter().any(SortKey::is_text_score);
+    if (text_score || ordered_by_score) && request.filter.text_search().is_none() {
+        return Err(ParseError::invalid_query("$score needs a $text constraint in where"));
+    }
     let Some(schema) = ctx.schema(class_name).await? else {
         let may_create = ctx.auth.master
             || ctx.app.config.allow_client_class_creation
@@ -203,7 +214,8 @@ pub async fn find(
         return Ok((Vec::new(), count));
     }
     // `$nearSphere` sorts by distance after the requested order (see `Query::find`).
-    let query = Query::find(filter, request.order, request.skip, request.limit);
+    let mut query = Query::find(filter, request.order, request.skip, request.limit);
+    query.text_score = text_score;
     let stored = ctx.store.find(&schema, &query).await?;
     let mut results: Vec<Object> =
         stored.into_iter().map(|object| to_client_object(ctx, &schema, object)).collect();
@@ -242,7 +254,7 @@ pub async fn explain(ctx: &Ctx<'_>, class_name: &str, request: FindRequest) -> P
         return Ok(json!([]));
     };
     let filter = readable_filter(ctx, &schema, request.filter, request.operation).await?;
-    let query = Query { filter, order: request.order, skip: request.skip, limit: request.limit };
+    let query = Query::find(filter, request.order, request.skip, request.limit);
     ctx.store.explain(&schema, &query).await
 }
 
@@ -324,6 +336,10 @@ fn select_keys(object: &mut Object, keys: &[String]) {
             Some((field, rest)) => {
                 kept.insert(field);
                 nested.entry(field).or_default().push(rest.to_string());
+            }
+            // The text score storage added (see the module doc).
+            None if key == TEXT_SCORE_KEY => {
+                kept.insert(TEXT_SCORE_FIELD);
             }
             None => {
                 kept.insert(key);

@@ -83,7 +83,10 @@ pub(crate) async fn fresh_storage_in(
 ) -> Option<TemporaryStorage> {
     let schema = unique_schema_name();
     match PostgresStorage::connect_with(config_for(database), &schema, 4, postgis).await {
-        Ok(storage) => Some(TemporaryStorage { storage: Some(storage), schema, database }),
+        Ok(storage) => {
+            install_unaccent(database).await;
+            Some(TemporaryStorage { storage: Some(storage), schema, database })
+        }
         Err(error) => {
             if on_ci() {
                 panic!("PostgreSQL at 127.0.0.1:5432 is required on CI: {error}");
@@ -91,6 +94,21 @@ pub(crate) async fn fresh_storage_in(
             eprintln!("skipped: PostgreSQL at 127.0.0.1:5432 is unreachable ({error})");
             None
         }
+    }
+}
+
+/// Installs `unaccent` in a test database if it is missing. Tests run in parallel, so another
+/// may install it at the same moment; whoever loses that race finds it installed.
+async fn install_unaccent(database: &str) {
+    let (client, connection) =
+        config_for(database).connect(tokio_postgres::NoTls).await.expect("connect to PostgreSQL");
+    tokio::spawn(connection);
+    if let Err(error) = client.batch_execute("CREATE EXTENSION IF NOT EXISTS unaccent").await {
+        let installed = client
+            .query_one("SELECT count(*) FROM pg_extension WHERE extname = 'unaccent'", &[])
+            .await
+            .map(|row| row.get::<_, i64>(0) == 1);
+        assert!(matches!(installed, Ok(true)), "the unaccent extension is needed: {error}");
     }
 }
 
