@@ -102,6 +102,48 @@ pub(crate) fn select_statement(
     Ok(SqlStatement { sql, params })
 }
 
+/// How to read the one column of a [`distinct_statement`].
+#[derive(Debug)]
+pub(crate) enum DistinctColumn {
+    /// A column, read with its codec.
+    Column(Codec),
+    /// A jsonb expression: the value at a path inside a structured column.
+    Json,
+}
+
+/// `SELECT DISTINCT` of the value at `path` among the objects matching `filter` (arrays whole;
+/// `reparse_core::aggregate::distinct_values` unwinds them). `None` when no object can have a
+/// value there.
+pub(crate) fn distinct_statement(
+    table: &str,
+    schema: &ClassSchema,
+    filter: &Filter,
+    path: &FieldPath,
+) -> ParseResult<Option<(SqlStatement, DistinctColumn)>> {
+    let mut params = Params::default();
+    let mut compiler =
+        FilterCompiler { instant: instant_function(table), schema, table, params: &mut params };
+    let condition = compiler.filter(filter)?;
+    let (value, column, deduplicated) = if path.is_nested() {
+        match compiler.target(path) {
+            Target::Json(expression) => (expression, DistinctColumn::Json, true),
+            Target::Column { column, codec } => (column, DistinctColumn::Column(codec), true),
+            Target::Absent => return Ok(None),
+        }
+    } else {
+        let Some(codec) = Codec::for_field(schema, &path.field) else {
+            return Ok(None);
+        };
+        // `point` and `polygon` have no equality operator for DISTINCT: their values come one
+        // per row and the core removes the repeats.
+        let deduplicated = !matches!(codec, Codec::GeoPoint | Codec::Polygon);
+        (format!("{table}.{}", quote_identifier(&path.field)), DistinctColumn::Column(codec), deduplicated)
+    };
+    let select = if deduplicated { "SELECT DISTINCT" } else { "SELECT" };
+    let sql = format!("{select} {value} FROM {table} WHERE ({condition}) AND {value} IS NOT NULL");
+    Ok(Some((SqlStatement { sql, params }, column)))
+}
+
 /// The condition for `filter` on `table` (the qualified, quoted table name).
 pub(crate) fn condition(
     table: &str,

@@ -34,13 +34,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use reparse_core::matcher;
-use reparse_core::query::{Filter, Query};
+use reparse_core::query::{FieldPath, Filter, Query};
 use reparse_core::schema::ClassSchema;
 use reparse_core::update::Updates;
 use reparse_core::value::Object;
 use reparse_core::{ParseError, ParseResult};
 use reparse_storage::{Storage, Store, Transaction};
 use rusqlite::{Connection, TransactionBehavior};
+use serde_json::Value;
 use tokio::sync::OwnedMutexGuard;
 
 use crate::cache::ObjectCache;
@@ -211,6 +212,16 @@ impl Executor<'_> {
         self.read(move |connection| objects::count(connection, &schema, &filter)).await
     }
 
+    async fn distinct(
+        &self,
+        schema: &ClassSchema,
+        filter: &Filter,
+        path: &FieldPath,
+    ) -> ParseResult<Vec<Value>> {
+        let (schema, filter, path) = (layout_of(schema), filter.clone(), path.clone());
+        self.read(move |connection| objects::distinct(connection, &schema, &filter, &path)).await
+    }
+
     async fn related_ids(&self, owner_class: &str, field: &str, owning_id: &str) -> ParseResult<Vec<String>> {
         let (owner_class, field) = (owner_class.to_string(), field.to_string());
         let owning_id = owning_id.to_string();
@@ -348,6 +359,15 @@ macro_rules! store_through_executor {
 
             async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
                 self.executor()?.count(schema, filter).await
+            }
+
+            async fn distinct(
+                &self,
+                schema: &ClassSchema,
+                filter: &Filter,
+                path: &FieldPath,
+            ) -> ParseResult<Vec<Value>> {
+                self.executor()?.distinct(schema, filter, path).await
             }
 
             /// The join table is named by owner class and field; `target_class` is not needed.

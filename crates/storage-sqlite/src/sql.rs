@@ -92,6 +92,36 @@ pub(crate) fn count_statement(schema: &ClassSchema, filter: &Filter) -> ParseRes
     Ok(SqlStatement { sql: format!("SELECT COUNT(*) FROM {table} WHERE {condition}"), params })
 }
 
+/// How to read the one column of a [`distinct_statement`].
+#[derive(Debug)]
+pub(crate) enum DistinctColumn {
+    /// A native column, read with its codec.
+    Column(Codec),
+    /// JSON text (`->`): the value at a path inside a JSON column.
+    JsonText,
+}
+
+/// `SELECT DISTINCT` of the value at `path` among the objects matching `filter` (arrays whole;
+/// `reparse_core::aggregate::distinct_values` unwinds them). `None` when no object can have a
+/// value there.
+pub(crate) fn distinct_statement(
+    schema: &ClassSchema,
+    filter: &Filter,
+    path: &FieldPath,
+) -> ParseResult<Option<(SqlStatement, DistinctColumn)>> {
+    let mut params = Params::default();
+    let table = quote_identifier(&schema.class_name);
+    let mut compiler = FilterCompiler::new(schema, &mut params);
+    let condition = compiler.filter(filter)?;
+    let (value, column) = match compiler.target(path) {
+        Target::Column { column, codec } => (column, DistinctColumn::Column(codec)),
+        Target::Json { doc, path } => (format!("(({doc}) -> {path})"), DistinctColumn::JsonText),
+        Target::Absent => return Ok(None),
+    };
+    let sql = format!("SELECT DISTINCT {value} FROM {table} WHERE ({condition}) AND {value} IS NOT NULL");
+    Ok(Some((SqlStatement { sql, params }, column)))
+}
+
 /// The SQL condition for a filter on the class table, binding into `params`. Column references
 /// are qualified with the table name, so the condition also works inside sub-selects.
 pub(crate) fn condition(schema: &ClassSchema, filter: &Filter, params: &mut Params) -> ParseResult<String> {

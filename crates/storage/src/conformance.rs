@@ -20,11 +20,12 @@
 use std::time::Duration;
 
 use reparse_core::ErrorCode;
+use reparse_core::aggregate::distinct_in_memory;
 use reparse_core::matcher::matches;
 use reparse_core::query::{Constraint, FieldPath, Filter, Query, parse_order, parse_where};
 use reparse_core::schema::{ClassSchema, FieldSpec, FieldType};
 use reparse_core::update::{Updates, parse_field_update};
-use reparse_core::value::Object;
+use reparse_core::value::{Object, values_equal};
 use serde_json::{Value, json};
 
 use crate::{Storage, Store};
@@ -58,6 +59,7 @@ macro_rules! storage_conformance_tests {
             dropped_transactions_roll_back,
             purges_objects_but_keeps_the_schema,
             keeps_system_classes_unique_and_internal_fields_stored,
+            distinct_agrees_with_the_core,
         );
     };
     ($make_storage:expr) => {
@@ -723,6 +725,68 @@ pub async fn constraints_agree_with_the_matcher(storage: &dyn Storage) {
         }
     }
     assert!(disagreements.is_empty(), "storage and matcher disagree:\n{}", disagreements.join("\n"));
+}
+
+/// `distinct` (read with `SELECT DISTINCT`) gives, for every path and filter, the values the
+/// core computes from the matching objects: arrays unwound, nulls dropped, each value once,
+/// sorted. Nothing at all for a class without a table.
+pub async fn distinct_agrees_with_the_core(storage: &dyn Storage) {
+    let (schema, objects) = matcher_fixture();
+    let ghost = class_schema("NeverCreated", &[("s", FieldType::String)]);
+    let none = storage.distinct(&ghost, &Filter::everything(), &FieldPath::top("s")).await;
+    assert_eq!(none.expect("distinct on a class without a table"), Vec::<Value>::new());
+    create(storage, &schema).await;
+    insert_all(storage, &schema, &objects).await;
+    let paths = [
+        "s",
+        "n",
+        "b",
+        "d",
+        "o",
+        "a",
+        "p",
+        "f",
+        "g",
+        "objectId",
+        "createdAt",
+        "updatedAt",
+        "o.x",
+        "o.y",
+        "o.y.z",
+        "o.tags",
+        "o.arr",
+        "o.when",
+        "o.flag",
+        "p.objectId",
+        "d.iso",
+        "f.name",
+        "g.latitude",
+        "zzz",
+        "s.x",
+        "zzz.q",
+    ];
+    let filters = [json!({}), json!({"n": {"$gt": 0}}), json!({"s": {"$exists": false}}), json!({"a": "a"})];
+    let mut disagreements = Vec::new();
+    for where_clause in filters {
+        let parsed = filter(where_clause.clone());
+        let matching = find(storage, &schema, Query::matching(parsed.clone())).await;
+        for path in paths {
+            let path = FieldPath::parse(path);
+            let expected = distinct_in_memory(&path, &matching);
+            match storage.distinct(&schema, &parsed, &path).await {
+                Ok(found)
+                    if found.len() == expected.len()
+                        && found
+                            .iter()
+                            .zip(&expected)
+                            .all(|(found, expected)| values_equal(found, expected)) => {}
+                Ok(found) => disagreements
+                    .push(format!("{path} where {where_clause}: storage {found:?}, core {expected:?}")),
+                Err(error) => disagreements.push(format!("{path} where {where_clause}: failed: {error}")),
+            }
+        }
+    }
+    assert!(disagreements.is_empty(), "distinct disagrees with the core:\n{}", disagreements.join("\n"));
 }
 
 /// `_User` keeps usernames and emails unique ignoring case (137 on a duplicate, whatever the

@@ -18,10 +18,11 @@
 
 use async_trait::async_trait;
 use reparse_core::ParseResult;
-use reparse_core::query::{Filter, Query};
+use reparse_core::query::{FieldPath, Filter, Query};
 use reparse_core::schema::ClassSchema;
 use reparse_core::update::Updates;
 use reparse_core::value::Object;
+use serde_json::Value;
 
 pub mod conformance;
 
@@ -65,6 +66,17 @@ pub trait Store: Send + Sync {
 
     /// Counts objects matching `filter`.
     async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64>;
+
+    /// The different values at `path` among the objects matching `filter` (`distinct`), read
+    /// with the database's `SELECT DISTINCT` rather than whole objects, and returned in the
+    /// shape of [`reparse_core::aggregate::distinct_values`]: an array's elements one by one,
+    /// no nulls, each value once, sorted. Nested paths reach into objects, not through arrays.
+    async fn distinct(
+        &self,
+        schema: &ClassSchema,
+        filter: &Filter,
+        path: &FieldPath,
+    ) -> ParseResult<Vec<Value>>;
 
     /// Ids of the objects in relation `field` of `owner_class`'s object `owning_id`.
     async fn related_ids(
