@@ -91,7 +91,9 @@ fn parse_match(spec: &Value) -> ParseResult<Filter> {
         return Err(ParseError::invalid_query("$match takes an object (a query)."));
     };
     let renamed = rename_match_keys(spec)?;
-    let filter = parse_where(&renamed)?;
+    // parse-server answers every failure inside a pipeline with 102 (its AggregateRouter wraps
+    // what MongoDB refuses, a bad operator among them), where a `where` would get 105 or 107.
+    let filter = parse_where(&renamed).map_err(|error| ParseError::invalid_query(error.message))?;
     if !filter.is_resolved() {
         return Err(unsupported(
             "$inQuery, $notInQuery, $select, $dontSelect and $relatedTo are not supported in $match; use where.",
