@@ -541,6 +541,19 @@ impl Executor<'_> {
         with_client!(self, false, |client| self.query_objects(client, &schema, &statement).await)
     }
 
+    async fn scan(
+        &self,
+        schema: &ClassSchema,
+        filter: &Filter,
+        after: Option<&str>,
+        limit: u64,
+    ) -> ParseResult<Vec<Object>> {
+        check_resolved(filter)?;
+        let schema = storage_layout(schema);
+        let statement = sql::scan_statement(&self.table(&schema.class_name), &schema, filter, after, limit)?;
+        with_client!(self, false, |client| self.query_objects(client, &schema, &statement).await)
+    }
+
     async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
         check_resolved(filter)?;
         let schema = storage_layout(schema);
@@ -836,6 +849,16 @@ macro_rules! store_through_executor {
 
             async fn find(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Vec<Object>> {
                 self.executor()?.find(schema, query).await
+            }
+
+            async fn scan(
+                &self,
+                schema: &ClassSchema,
+                filter: &Filter,
+                after: Option<&str>,
+                limit: u64,
+            ) -> ParseResult<Vec<Object>> {
+                self.executor()?.scan(schema, filter, after, limit).await
             }
 
             async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {

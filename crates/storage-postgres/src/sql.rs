@@ -102,6 +102,32 @@ pub(crate) fn select_statement(
     Ok(SqlStatement { sql, params })
 }
 
+/// A page of a scan: the objects matching `filter` after object id `after`, `limit` at most,
+/// in `objectId` order. Compared and ordered in the column's own collation (not `"C"`, as
+/// queries are) so that the primary key's index serves the page instead of a sort of every
+/// matching row; the scan only needs the order to be one and the same for both.
+pub(crate) fn scan_statement(
+    table: &str,
+    schema: &ClassSchema,
+    filter: &Filter,
+    after: Option<&str>,
+    limit: u64,
+) -> ParseResult<SqlStatement> {
+    let mut params = Params::default();
+    let mut condition =
+        FilterCompiler { instant: instant_function(table), schema, table, params: &mut params }
+            .filter(filter)?;
+    let id = format!("{table}.\"objectId\"");
+    if let Some(after) = after {
+        condition = format!("({condition}) AND {id} > {}", params.text(after.to_string()));
+    }
+    let limit = saturating_i64(limit);
+    Ok(SqlStatement {
+        sql: format!("SELECT * FROM {table} WHERE {condition} ORDER BY {id} LIMIT {limit}"),
+        params,
+    })
+}
+
 /// How to read the one column of a [`distinct_statement`].
 #[derive(Debug)]
 pub(crate) enum DistinctColumn {

@@ -207,6 +207,18 @@ impl Executor<'_> {
         Ok(found)
     }
 
+    async fn scan(
+        &self,
+        schema: &ClassSchema,
+        filter: &Filter,
+        after: Option<&str>,
+        limit: u64,
+    ) -> ParseResult<Vec<Object>> {
+        let (schema, filter, after) = (layout_of(schema), filter.clone(), after.map(str::to_string));
+        self.read(move |connection| objects::scan(connection, &schema, &filter, after.as_deref(), limit))
+            .await
+    }
+
     async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
         let (schema, filter) = (layout_of(schema), filter.clone());
         self.read(move |connection| objects::count(connection, &schema, &filter)).await
@@ -355,6 +367,16 @@ macro_rules! store_through_executor {
 
             async fn find(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Vec<Object>> {
                 self.executor()?.find(schema, query).await
+            }
+
+            async fn scan(
+                &self,
+                schema: &ClassSchema,
+                filter: &Filter,
+                after: Option<&str>,
+                limit: u64,
+            ) -> ParseResult<Vec<Object>> {
+                self.executor()?.scan(schema, filter, after, limit).await
             }
 
             async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {

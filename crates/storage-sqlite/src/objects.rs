@@ -93,6 +93,17 @@ fn query_objects(
     Ok(objects)
 }
 
+pub(crate) fn scan(
+    connection: &Connection,
+    schema: &ClassSchema,
+    filter: &Filter,
+    after: Option<&str>,
+    limit: u64,
+) -> ParseResult<Vec<Object>> {
+    check_resolved(filter)?;
+    query_objects(connection, schema, &sql::scan_statement(schema, filter, after, limit)?)
+}
+
 pub(crate) fn count(connection: &Connection, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
     check_resolved(filter)?;
     let statement = sql::count_statement(schema, filter)?;

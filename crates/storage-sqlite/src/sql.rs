@@ -84,6 +84,29 @@ pub(crate) fn select_statement(schema: &ClassSchema, query: &Query) -> ParseResu
     Ok(SqlStatement { sql, params })
 }
 
+/// A page of a scan: the objects matching `filter` after object id `after`, in `objectId`
+/// order (the primary key's, so the index serves it), `limit` at most.
+pub(crate) fn scan_statement(
+    schema: &ClassSchema,
+    filter: &Filter,
+    after: Option<&str>,
+    limit: u64,
+) -> ParseResult<SqlStatement> {
+    let mut params = Params::default();
+    let table = quote_identifier(&schema.class_name);
+    let mut condition = FilterCompiler::new(schema, &mut params).filter(filter)?;
+    let id = format!("{table}.\"objectId\"");
+    if let Some(after) = after {
+        condition = format!("({condition}) AND {id} > {}", params.bind(after.to_string()));
+    }
+    // The limit is a number we formatted (see `select_statement`).
+    let limit = saturating_i64(limit);
+    Ok(SqlStatement {
+        sql: format!("SELECT * FROM {table} WHERE {condition} ORDER BY {id} LIMIT {limit}"),
+        params,
+    })
+}
+
 /// `SELECT COUNT(*)` of the objects matching a filter.
 pub(crate) fn count_statement(schema: &ClassSchema, filter: &Filter) -> ParseResult<SqlStatement> {
     let mut params = Params::default();

@@ -60,6 +60,7 @@ macro_rules! storage_conformance_tests {
             purges_objects_but_keeps_the_schema,
             keeps_system_classes_unique_and_internal_fields_stored,
             distinct_agrees_with_the_core,
+            scans_every_matching_object_once,
         );
     };
     ($make_storage:expr) => {
@@ -787,6 +788,47 @@ pub async fn distinct_agrees_with_the_core(storage: &dyn Storage) {
         }
     }
     assert!(disagreements.is_empty(), "distinct disagrees with the core:\n{}", disagreements.join("\n"));
+}
+
+/// Paging through `scan` (each page after the last id of the one before) returns every
+/// matching object once, as `find` returns it, whatever the page size; no page is longer
+/// than asked. Ids differ by case, so an order that ignored case would lose some.
+pub async fn scans_every_matching_object_once(storage: &dyn Storage) {
+    let schema = class_schema("Scanned", &[("n", FieldType::Number)]);
+    let nothing = storage.scan(&schema, &Filter::everything(), None, 10).await;
+    assert!(nothing.expect("scan of a class without a table").is_empty());
+    create(storage, &schema).await;
+    let ids = ["a1", "B2", "c3", "Z9", "aa", "AA", "0x", "zz", "Ab", "aB", "b", "9", "M5", "m5", "q", "Q"];
+    let objects: Vec<Object> =
+        ids.iter().enumerate().map(|(n, id)| stored_object(id, n as u32 + 1, json!({"n": n}))).collect();
+    insert_all(storage, &schema, &objects).await;
+    for where_clause in [json!({}), json!({"n": {"$gte": 5}}), json!({"n": -1})] {
+        let parsed = filter(where_clause.clone());
+        let mut expected = find(storage, &schema, Query::matching(parsed.clone())).await;
+        expected.sort_by_key(id_of);
+        for page_size in [1, 3, 7, 100] {
+            let mut scanned: Vec<Object> = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = storage.scan(&schema, &parsed, after.as_deref(), page_size).await.expect("scan");
+                assert!(page.len() as u64 <= page_size, "a page of {} for {page_size}", page.len());
+                assert!(scanned.len() <= ids.len(), "the scan of {where_clause} goes round in circles");
+                let Some(last) = page.last() else { break };
+                after = Some(id_of(last));
+                scanned.extend(page);
+            }
+            let scanned_ids: Vec<String> = scanned.iter().map(id_of).collect();
+            let mut unique = sorted(scanned_ids.clone());
+            unique.dedup();
+            assert_eq!(
+                unique.len(),
+                scanned_ids.len(),
+                "{where_clause} by {page_size}: repeated ids {scanned_ids:?}"
+            );
+            scanned.sort_by_key(id_of);
+            assert_eq!(scanned, expected, "{where_clause} by {page_size}");
+        }
+    }
 }
 
 /// `_User` keeps usernames and emails unique ignoring case (137 on a duplicate, whatever the

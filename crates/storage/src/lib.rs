@@ -64,6 +64,19 @@ pub trait Store: Send + Sync {
     /// Finds objects. `query.limit` of `None` means unbounded.
     async fn find(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Vec<Object>>;
 
+    /// One page of a scan of the objects matching `filter`: at most `limit`, the first ones
+    /// after object id `after` in an order of the adapter's choosing, one its primary-key index
+    /// serves. Asking again after the last id of each page reaches every matching object once
+    /// (each page as of its own read: not a snapshot). Reads a whole class in bounded memory
+    /// where `find` would sort it.
+    async fn scan(
+        &self,
+        schema: &ClassSchema,
+        filter: &Filter,
+        after: Option<&str>,
+        limit: u64,
+    ) -> ParseResult<Vec<Object>>;
+
     /// Counts objects matching `filter`.
     async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64>;
 

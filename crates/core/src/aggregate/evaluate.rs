@@ -68,7 +68,9 @@ impl<'p> Evaluation<'p> {
     pub fn feed(&mut self, objects: impl IntoIterator<Item = Object>) -> ParseResult<()> {
         for mut object in objects {
             if let Some(keep) = self.keep {
-                object.retain(|key, _| keep.contains(key));
+                // A new map rather than `retain`, which would keep the whole object's capacity
+                // for every document a `$sort` holds.
+                object = object.into_iter().filter(|(key, _)| keep.contains(key)).collect();
             }
             for field in TIMESTAMPS {
                 if let Some(Value::String(iso)) = object.get(field) {

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::expression::{Expression, field_value, parse_field_name, parse_path};
+use super::expression::{Expression, parse_field_name, parse_path};
 use super::ordering::{compare_optional, identity, number_value};
 use super::unsupported;
 use crate::error::{ParseError, ParseResult};
@@ -224,7 +224,7 @@ pub enum Projection {
 }
 
 impl Projection {
-    fn parse(spec: &Value) -> ParseResult<Projection> {
+    pub(crate) fn parse(spec: &Value) -> ParseResult<Projection> {
         let Value::Object(map) = spec else {
             return Err(ParseError::invalid_query("$project takes an object of fields."));
         };
@@ -294,12 +294,24 @@ impl Projection {
                     projected.insert("objectId".into(), id.clone());
                 }
                 for (path, expression) in fields {
-                    let value = match expression {
-                        None => field_value(&document, path).map(|value| value.into_owned()),
-                        Some(expression) => expression.evaluate(&document)?,
-                    };
-                    if let Some(value) = value {
-                        set_path(&mut projected, path, value);
+                    match expression {
+                        None => {
+                            let kept =
+                                document.get(&path.field).and_then(|value| included(value, &path.subpath));
+                            if let Some(kept) = kept {
+                                match projected.get_mut(&path.field) {
+                                    Some(existing) => merge(existing, kept),
+                                    None => {
+                                        projected.insert(path.field.clone(), kept);
+                                    }
+                                }
+                            }
+                        }
+                        Some(expression) => {
+                            if let Some(value) = expression.evaluate(&document)? {
+                                set_path(&mut projected, path, value);
+                            }
+                        }
                     }
                 }
                 Ok(projected)
@@ -312,6 +324,52 @@ impl Projection {
                 Ok(document)
             }
         }
+    }
+}
+
+/// What including the path `rest` keeps of `value`, in MongoDB's shape: an object keeps only
+/// that path, an array keeps its object elements (each projected, `{}` when it lacks the path)
+/// and drops the others.
+fn included(value: &Value, rest: &[String]) -> Option<Value> {
+    let Some((key, deeper)) = rest.split_first() else {
+        return Some(value.clone());
+    };
+    match value {
+        Value::Object(map) => {
+            let kept = included(map.get(key)?, deeper)?;
+            Some(Value::Object(Map::from_iter([(key.clone(), kept)])))
+        }
+        Value::Array(items) => Some(Value::Array(
+            items
+                .iter()
+                .filter(|item| item.is_object())
+                .map(|item| included(item, rest).unwrap_or_else(|| Value::Object(Map::new())))
+                .collect(),
+        )),
+        _ => None,
+    }
+}
+
+/// Merges what two included paths kept of one field (`a.b` and `a.c`): objects key by key,
+/// arrays (the same array, projected twice) element by element.
+fn merge(target: &mut Value, addition: Value) {
+    match (target, addition) {
+        (Value::Object(target), Value::Object(addition)) => {
+            for (key, value) in addition {
+                match target.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        target.insert(key, value);
+                    }
+                }
+            }
+        }
+        (Value::Array(target), Value::Array(addition)) if target.len() == addition.len() => {
+            for (existing, value) in target.iter_mut().zip(addition) {
+                merge(existing, value);
+            }
+        }
+        (target, addition) => *target = addition,
     }
 }
 

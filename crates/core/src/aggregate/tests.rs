@@ -229,6 +229,18 @@ fn projects_sorts_skips_and_limits() {
         run(json!({"$project": {"name": 1, "sender": {"group": 1}, "twice": {"$multiply": ["$score", 2]}}}))
             .unwrap();
     assert_eq!(projected[0], json!({"objectId": "o1", "name": "foo", "sender": {"group": "A"}, "twice": 20}));
+    let through_arrays = run(json!({"pipeline": [
+        {"$match": {"objectId": "o1"}},
+        {"$project": {"_id": 0, "list.b": 1, "list.c": 1, "deep.x.y": 1}},
+    ]}));
+    assert_eq!(through_arrays.unwrap(), vec![json!({})], "no such fields in the fixture: nothing kept");
+    let projection = Projection::parse(&json!({"_id": 0, "list.b": 1, "list.c": 1, "deep.x.y": 1})).unwrap();
+    let document =
+        json!({"list": [{"b": 1, "c": 5, "d": 0}, {"c": 2}, 3, {"e": 1}], "deep": {"x": {"y": 1, "z": 2}}});
+    assert_eq!(
+        Value::Object(projection.apply(document.as_object().cloned().unwrap_or_default()).unwrap()),
+        json!({"list": [{"b": 1, "c": 5}, {"c": 2}, {}], "deep": {"x": {"y": 1}}})
+    );
     let without_id = run(json!({"$project": {"_id": 0, "updatedAt": 1}})).unwrap();
     assert_eq!(without_id[0], json!({"updatedAt": "2024-02-05T10:00:00.000Z"}));
     let excluded =

@@ -1,10 +1,10 @@
 //! `GET /aggregate/:className`: pipelines and `distinct`, for the master key only (parse-server's
 //! `AggregateRouter`). The semantics live in `reparse_core::aggregate`; this module only reads
-//! objects for it: the planned storage query, page by page, or `Store::distinct`.
+//! objects for it: the planned storage query, by pages of `Store::scan`, or `Store::distinct`.
 
 use reparse_core::ParseResult;
 use reparse_core::aggregate::{AggregateRequest, Evaluation, Plan, plan};
-use reparse_core::query::{Constraint, FieldPath, Filter, Query, SortKey};
+use reparse_core::query::Filter;
 use reparse_core::schema::ClassSchema;
 use reparse_core::value::Object;
 use serde_json::{Map, Value, json};
@@ -15,8 +15,7 @@ use crate::controllers::query::resolve;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ParseResponse;
 
-/// Objects read per storage query when a pipeline scans a class. Streaming stages then hold
-/// about this many objects at a time; it is also few enough for one SQLite read to stay short.
+/// Objects read per page when a pipeline scans a class: what streaming stages hold at a time.
 const PAGE_SIZE: u64 = 1000;
 
 /// `GET /aggregate/:className`
@@ -53,8 +52,8 @@ pub async fn aggregate(
 }
 
 /// Feeds the objects the plan's storage query selects to the in-memory stages: in one query
-/// when storage sorts and limits, else in pages ordered by objectId (each page starting after
-/// the last id seen), stopping early once a `$limit` is reached.
+/// when storage sorts and limits, else by pages of a scan (each after the last id seen),
+/// stopping early once a `$limit` is reached.
 async fn run_pipeline(ctx: &Ctx<'_>, schema: &ClassSchema, plan: &Plan) -> ParseResult<Vec<Object>> {
     let mut evaluation = Evaluation::new(&plan.stages, plan.needed_fields.as_ref());
     if !plan.query.order.is_empty() {
@@ -63,20 +62,7 @@ async fn run_pipeline(ctx: &Ctx<'_>, schema: &ClassSchema, plan: &Plan) -> Parse
     }
     let mut last_id: Option<String> = None;
     loop {
-        let mut filter = vec![plan.query.filter.clone()];
-        if let Some(last_id) = &last_id {
-            filter.push(Filter::Field {
-                path: FieldPath::top("objectId"),
-                constraint: Constraint::Gt(Value::String(last_id.clone())),
-            });
-        }
-        let page = Query {
-            filter: Filter::And(filter),
-            order: vec![SortKey { path: FieldPath::top("objectId"), descending: false }],
-            skip: 0,
-            limit: Some(PAGE_SIZE),
-        };
-        let objects = ctx.store.find(schema, &page).await?;
+        let objects = ctx.store.scan(schema, &plan.query.filter, last_id.as_deref(), PAGE_SIZE).await?;
         let more = objects.len() as u64 == PAGE_SIZE;
         last_id = objects
             .last()
