@@ -19,12 +19,9 @@ const day = iso => new Date(iso);
 async function seedGames() {
   const { Parse } = ctx;
   const cls = uniq('Game');
-  const owners = [new Parse.Object(uniq('Owner'), { name: 'ann' }), new Parse.Object(uniq('Owner'), { name: 'bob' })];
-  // Both owners in one class, so `owner` is one Pointer field.
-  const ownerClass = owners[0].className;
-  const bob = new Parse.Object(ownerClass, { name: 'bob' });
-  await Parse.Object.saveAll([owners[0], bob]);
-  const [ann] = owners;
+  const ownerClass = uniq('Owner');
+  const [ann, bob] = ['ann', 'bob'].map(name => new Parse.Object(ownerClass, { name }));
+  await Parse.Object.saveAll([ann, bob]);
   const rows = [
     { score: 10, name: 'foo', sender: { group: 'A' }, views: 900, size: ['S', 'M'], when: day('2024-03-01T10:00:00Z'), owner: ann },
     { score: 10, name: 'foo', sender: { group: 'A' }, views: 800, size: ['M', 'L'], when: day('2024-03-02T10:00:00Z'), owner: bob },
