@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod acl;
+pub mod aggregate;
 pub mod error;
 pub mod geo;
 pub mod matcher;

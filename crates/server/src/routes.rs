@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::app::App;
 use crate::context::{Auth, Ctx};
-use crate::controllers::{batch, objects, schemas, sessions, users};
+use crate::controllers::{aggregate, batch, objects, schemas, sessions, users};
 use crate::error::{ApiError, ApiResult};
 
 /// A handler's answer: status, JSON body and an optional `Location` header.
@@ -40,6 +40,8 @@ pub enum Route {
     Schema { class_name: String },
     /// `purge/:className`
     Purge { class_name: String },
+    /// `aggregate/:className`
+    Aggregate { class_name: String },
     /// `users` (`/classes/_User`)
     Users,
     /// `users/:objectId`
@@ -96,6 +98,7 @@ impl Route {
             ["schemas"] => Route::Schemas,
             ["schemas", class_name] => Route::Schema { class_name: owned(class_name) },
             ["purge", class_name] => Route::Purge { class_name: owned(class_name) },
+            ["aggregate", class_name] => Route::Aggregate { class_name: owned(class_name) },
             ["users"] => Route::Users,
             ["users", "me"] => Route::Me,
             ["users", object_id] => Route::User { object_id: owned(object_id) },
@@ -203,6 +206,7 @@ pub async fn dispatch(
         (R::Schema { class_name }, "PUT") => schemas::update(ctx, class_name, params).await,
         (R::Schema { class_name }, "DELETE") => schemas::delete(ctx, class_name).await,
         (R::Purge { class_name }, "DELETE") => schemas::purge(ctx, class_name).await,
+        (R::Aggregate { class_name }, "GET") => aggregate::aggregate(ctx, class_name, params).await,
         (R::Health, "GET" | "POST") => Ok(health()),
         (R::ServerInfo, "GET") => server_info(ctx),
         _ => Err(ApiError::NotFound(format!("{method_name} {route:?}"))),
@@ -245,6 +249,7 @@ mod tests {
         assert_eq!(Route::parse("batch"), Some(Route::Batch));
         assert_eq!(Route::parse("schemas/A"), Some(Route::Schema { class_name: "A".into() }));
         assert_eq!(Route::parse("purge/A"), Some(Route::Purge { class_name: "A".into() }));
+        assert_eq!(Route::parse("aggregate/A"), Some(Route::Aggregate { class_name: "A".into() }));
         assert_eq!(Route::parse("health"), Some(Route::Health));
         assert_eq!(Route::parse("users/me"), Some(Route::Me));
         assert_eq!(Route::parse("users/u1"), Some(Route::User { object_id: "u1".into() }));

@@ -40,7 +40,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use deadpool_postgres::{ClientWrapper as Client, Manager, ManagerConfig, Pool, RecyclingMethod};
-use reparse_core::query::{Filter, Query};
+use reparse_core::aggregate::distinct_values;
+use reparse_core::query::{FieldPath, Filter, Query};
 use reparse_core::schema::{ClassSchema, FieldSpec, FieldType, system_indexes};
 use reparse_core::update::{FieldUpdate, Updates, apply_updates};
 use reparse_core::value::Object;
@@ -51,7 +52,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
 use crate::columns::{BASE_COLUMNS, CREATED_AT, Codec, OBJECT_ID, UPDATED_AT, decode_row, encode_field};
-use crate::sql::{Params, SqlStatement, quote_identifier};
+use crate::sql::{DistinctColumn, Params, SqlStatement, quote_identifier};
 
 pub use tokio_postgres::Config as PostgresConfig;
 
@@ -691,6 +692,19 @@ impl Executor<'_> {
         })
     }
 
+    async fn scan(
+        &self,
+        schema: &ClassSchema,
+        filter: &Filter,
+        after: Option<&str>,
+        limit: u64,
+    ) -> ParseResult<Vec<Object>> {
+        check_resolved(filter)?;
+        let schema = storage_layout(schema);
+        let statement = sql::scan_statement(&self.table(&schema.class_name), &schema, filter, after, limit)?;
+        with_client!(self, false, |client| self.query_objects(client, &schema, &statement).await)
+    }
+
     async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
         check_resolved(filter)?;
         let schema = storage_layout(schema);
@@ -707,6 +721,39 @@ impl Executor<'_> {
                 Err(error) => Err(pg_error(error)),
             }
         })
+    }
+
+    async fn distinct(
+        &self,
+        schema: &ClassSchema,
+        filter: &Filter,
+        path: &FieldPath,
+    ) -> ParseResult<Vec<Value>> {
+        check_resolved(filter)?;
+        let schema = storage_layout(schema);
+        let table = self.table(&schema.class_name);
+        let Some((statement, column)) = sql::distinct_statement(&table, &schema, filter, path)? else {
+            return Ok(Vec::new());
+        };
+        let found = with_client!(self, false, |client| {
+            match client.query(&statement.sql, &statement.params.values()).await {
+                Ok(rows) => rows
+                    .iter()
+                    .map(|row| {
+                        let value = match &column {
+                            DistinctColumn::Column(codec) => codec.decode(row, 0),
+                            DistinctColumn::Json => row.try_get::<_, Option<Value>>(0).map_err(Into::into),
+                        };
+                        value.map_err(|problem| {
+                            ParseError::internal(format!("{}.{path}: {problem}", schema.class_name))
+                        })
+                    })
+                    .collect::<ParseResult<Vec<Option<Value>>>>(),
+                Err(error) if is_missing_table(&error) => Ok(Vec::new()),
+                Err(error) => Err(pg_error(error)),
+            }
+        })?;
+        Ok(distinct_values(path, found.into_iter().flatten()))
     }
 
     async fn find_one(
@@ -957,12 +1004,31 @@ macro_rules! store_through_executor {
                 self.executor()?.find(schema, query).await
             }
 
+            async fn scan(
+                &self,
+                schema: &ClassSchema,
+                filter: &Filter,
+                after: Option<&str>,
+                limit: u64,
+            ) -> ParseResult<Vec<Object>> {
+                self.executor()?.scan(schema, filter, after, limit).await
+            }
+
             async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
                 self.executor()?.count(schema, filter).await
             }
 
             async fn explain(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Value> {
                 self.executor()?.explain(schema, query).await
+            }
+
+            async fn distinct(
+                &self,
+                schema: &ClassSchema,
+                filter: &Filter,
+                path: &FieldPath,
+            ) -> ParseResult<Vec<Value>> {
+                self.executor()?.distinct(schema, filter, path).await
             }
 
             /// The join table is named by owner class and field; `target_class` is not needed.

@@ -154,6 +154,71 @@ pub(crate) fn select_statement(
     Ok(SqlStatement { sql, params })
 }
 
+/// A page of a scan: the objects matching `filter` after object id `after`, `limit` at most,
+/// in `objectId` order. Compared and ordered in the column's own collation (not `"C"`, as
+/// queries are) so that the primary key's index serves the page instead of a sort of every
+/// matching row; the scan only needs the order to be one and the same for both.
+pub(crate) fn scan_statement(
+    table: &str,
+    schema: &ClassSchema,
+    filter: &Filter,
+    after: Option<&str>,
+    limit: u64,
+) -> ParseResult<SqlStatement> {
+    let mut params = Params::default();
+    let mut condition = FilterCompiler::new(table, schema, &mut params).filter(filter)?;
+    let id = format!("{table}.\"objectId\"");
+    if let Some(after) = after {
+        condition = format!("({condition}) AND {id} > {}", params.text(after.to_string()));
+    }
+    let limit = saturating_i64(limit);
+    Ok(SqlStatement {
+        sql: format!("SELECT * FROM {table} WHERE {condition} ORDER BY {id} LIMIT {limit}"),
+        params,
+    })
+}
+
+/// How to read the one column of a [`distinct_statement`].
+#[derive(Debug)]
+pub(crate) enum DistinctColumn {
+    /// A column, read with its codec.
+    Column(Codec),
+    /// A jsonb expression: the value at a path inside a structured column.
+    Json,
+}
+
+/// `SELECT DISTINCT` of the value at `path` among the objects matching `filter` (arrays whole;
+/// `reparse_core::aggregate::distinct_values` unwinds them). `None` when no object can have a
+/// value there.
+pub(crate) fn distinct_statement(
+    table: &str,
+    schema: &ClassSchema,
+    filter: &Filter,
+    path: &FieldPath,
+) -> ParseResult<Option<(SqlStatement, DistinctColumn)>> {
+    let mut params = Params::default();
+    let mut compiler = FilterCompiler::new(table, schema, &mut params);
+    let condition = compiler.filter(filter)?;
+    let (value, column, deduplicated) = if path.is_nested() {
+        match compiler.target(path) {
+            Target::Json(expression) => (expression, DistinctColumn::Json, true),
+            Target::Column { column, codec } => (column, DistinctColumn::Column(codec), true),
+            Target::Absent => return Ok(None),
+        }
+    } else {
+        let Some(codec) = Codec::for_field(schema, &path.field) else {
+            return Ok(None);
+        };
+        // `point` and `polygon` have no equality operator for DISTINCT: their values come one
+        // per row and the core removes the repeats.
+        let deduplicated = !matches!(codec, Codec::GeoPoint | Codec::Polygon);
+        (format!("{table}.{}", quote_identifier(&path.field)), DistinctColumn::Column(codec), deduplicated)
+    };
+    let select = if deduplicated { "SELECT DISTINCT" } else { "SELECT" };
+    let sql = format!("{select} {value} FROM {table} WHERE ({condition}) AND {value} IS NOT NULL");
+    Ok(Some((SqlStatement { sql, params }, column)))
+}
+
 /// The condition for `filter` on `table` (the qualified, quoted table name).
 pub(crate) fn condition(
     table: &str,

@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use reparse_core::matcher;
-use reparse_core::query::{Filter, Query};
+use reparse_core::query::{FieldPath, Filter, Query};
 use reparse_core::schema::ClassSchema;
 use reparse_core::update::Updates;
 use reparse_core::value::Object;
@@ -207,6 +207,18 @@ impl Executor<'_> {
         Ok(found)
     }
 
+    async fn scan(
+        &self,
+        schema: &ClassSchema,
+        filter: &Filter,
+        after: Option<&str>,
+        limit: u64,
+    ) -> ParseResult<Vec<Object>> {
+        let (schema, filter, after) = (layout_of(schema), filter.clone(), after.map(str::to_string));
+        self.read(move |connection| objects::scan(connection, &schema, &filter, after.as_deref(), limit))
+            .await
+    }
+
     async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
         let (schema, filter) = (layout_of(schema), filter.clone());
         self.read(move |connection| objects::count(connection, &schema, &filter)).await
@@ -215,6 +227,16 @@ impl Executor<'_> {
     async fn explain(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Value> {
         let (schema, query) = (layout_of(schema), query.clone());
         self.read(move |connection| objects::explain(connection, &schema, &query)).await
+    }
+
+    async fn distinct(
+        &self,
+        schema: &ClassSchema,
+        filter: &Filter,
+        path: &FieldPath,
+    ) -> ParseResult<Vec<Value>> {
+        let (schema, filter, path) = (layout_of(schema), filter.clone(), path.clone());
+        self.read(move |connection| objects::distinct(connection, &schema, &filter, &path)).await
     }
 
     async fn related_ids(&self, owner_class: &str, field: &str, owning_id: &str) -> ParseResult<Vec<String>> {
@@ -352,12 +374,31 @@ macro_rules! store_through_executor {
                 self.executor()?.find(schema, query).await
             }
 
+            async fn scan(
+                &self,
+                schema: &ClassSchema,
+                filter: &Filter,
+                after: Option<&str>,
+                limit: u64,
+            ) -> ParseResult<Vec<Object>> {
+                self.executor()?.scan(schema, filter, after, limit).await
+            }
+
             async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
                 self.executor()?.count(schema, filter).await
             }
 
             async fn explain(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Value> {
                 self.executor()?.explain(schema, query).await
+            }
+
+            async fn distinct(
+                &self,
+                schema: &ClassSchema,
+                filter: &Filter,
+                path: &FieldPath,
+            ) -> ParseResult<Vec<Value>> {
+                self.executor()?.distinct(schema, filter, path).await
             }
 
             /// The join table is named by owner class and field; `target_class` is not needed.

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use reparse_core::query::{Filter, Query};
+use reparse_core::aggregate::distinct_values;
+use reparse_core::query::{FieldPath, Filter, Query};
 use reparse_core::schema::{ClassSchema, FieldType};
 use reparse_core::update::{FieldUpdate, Updates, apply_updates};
 use reparse_core::value::Object;
@@ -14,7 +15,7 @@ use serde_json::Value;
 use crate::columns::{OBJECT_ID, decode_row, encode_field};
 use crate::errors::{is_missing_table, sqlite_error};
 use crate::schema_ops::{join_table_name, table_exists};
-use crate::sql::{self, Params, SqlStatement, quote_identifier};
+use crate::sql::{self, DistinctColumn, Params, SqlStatement, quote_identifier};
 
 /// Prepares `sql`, or `None` when a table it reads does not exist.
 fn prepare_if_tables_exist<'c>(
@@ -116,6 +117,17 @@ pub(crate) fn explain(connection: &Connection, schema: &ClassSchema, query: &Que
     Ok(serde_json::json!([{"QUERY PLAN": steps}]))
 }
 
+pub(crate) fn scan(
+    connection: &Connection,
+    schema: &ClassSchema,
+    filter: &Filter,
+    after: Option<&str>,
+    limit: u64,
+) -> ParseResult<Vec<Object>> {
+    check_resolved(filter)?;
+    query_objects(connection, schema, &sql::scan_statement(schema, filter, after, limit)?)
+}
+
 pub(crate) fn count(connection: &Connection, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
     check_resolved(filter)?;
     let statement = sql::count_statement(schema, filter)?;
@@ -128,6 +140,38 @@ pub(crate) fn count(connection: &Connection, schema: &ClassSchema, filter: &Filt
         None => 0,
     };
     Ok(u64::try_from(count).unwrap_or_default())
+}
+
+/// The distinct values at `path` among the objects matching `filter`, in the core's shape.
+pub(crate) fn distinct(
+    connection: &Connection,
+    schema: &ClassSchema,
+    filter: &Filter,
+    path: &FieldPath,
+) -> ParseResult<Vec<Value>> {
+    check_resolved(filter)?;
+    let Some((statement, column)) = sql::distinct_statement(schema, filter, path)? else {
+        return Ok(Vec::new());
+    };
+    let Some(mut prepared) = prepare_if_tables_exist(connection, &statement.sql)? else {
+        return Ok(Vec::new());
+    };
+    let mut rows = prepared.query(params_from_iter(statement.params.values())).map_err(sqlite_error)?;
+    let mut found = Vec::new();
+    while let Some(row) = rows.next().map_err(sqlite_error)? {
+        let cell = row.get_ref(0).map_err(sqlite_error)?;
+        let value = match &column {
+            DistinctColumn::Column(codec) => codec.decode(cell),
+            DistinctColumn::JsonText => match cell.as_str_or_null() {
+                Ok(Some(text)) => serde_json::from_str(text).map(Some).map_err(|error| error.to_string()),
+                Ok(None) => Ok(None),
+                Err(error) => Err(error.to_string()),
+            },
+        }
+        .map_err(|problem| ParseError::internal(format!("{}.{path}: {problem}", schema.class_name)))?;
+        found.extend(value);
+    }
+    Ok(distinct_values(path, found))
 }
 
 /// Read-modify-write of one object. The caller runs it inside a write transaction, which makes

@@ -115,12 +115,65 @@ pub(crate) fn select_statement(schema: &ClassSchema, query: &Query) -> ParseResu
     Ok(SqlStatement { sql, params })
 }
 
+/// A page of a scan: the objects matching `filter` after object id `after`, in `objectId`
+/// order (the primary key's, so the index serves it), `limit` at most.
+pub(crate) fn scan_statement(
+    schema: &ClassSchema,
+    filter: &Filter,
+    after: Option<&str>,
+    limit: u64,
+) -> ParseResult<SqlStatement> {
+    let mut params = Params::default();
+    let table = quote_identifier(&schema.class_name);
+    let mut condition = FilterCompiler::new(schema, &mut params).filter(filter)?;
+    let id = format!("{table}.\"objectId\"");
+    if let Some(after) = after {
+        condition = format!("({condition}) AND {id} > {}", params.bind(after.to_string()));
+    }
+    // The limit is a number we formatted (see `select_statement`).
+    let limit = saturating_i64(limit);
+    Ok(SqlStatement {
+        sql: format!("SELECT * FROM {table} WHERE {condition} ORDER BY {id} LIMIT {limit}"),
+        params,
+    })
+}
+
 /// `SELECT COUNT(*)` of the objects matching a filter.
 pub(crate) fn count_statement(schema: &ClassSchema, filter: &Filter) -> ParseResult<SqlStatement> {
     let mut params = Params::default();
     let table = quote_identifier(&schema.class_name);
     let condition = condition(schema, filter, &mut params)?;
     Ok(SqlStatement { sql: format!("SELECT COUNT(*) FROM {table} WHERE {condition}"), params })
+}
+
+/// How to read the one column of a [`distinct_statement`].
+#[derive(Debug)]
+pub(crate) enum DistinctColumn {
+    /// A native column, read with its codec.
+    Column(Codec),
+    /// JSON text (`->`): the value at a path inside a JSON column.
+    JsonText,
+}
+
+/// `SELECT DISTINCT` of the value at `path` among the objects matching `filter` (arrays whole;
+/// `reparse_core::aggregate::distinct_values` unwinds them). `None` when no object can have a
+/// value there.
+pub(crate) fn distinct_statement(
+    schema: &ClassSchema,
+    filter: &Filter,
+    path: &FieldPath,
+) -> ParseResult<Option<(SqlStatement, DistinctColumn)>> {
+    let mut params = Params::default();
+    let table = quote_identifier(&schema.class_name);
+    let mut compiler = FilterCompiler::new(schema, &mut params);
+    let condition = compiler.filter(filter)?;
+    let (value, column) = match compiler.target(path) {
+        Target::Column { column, codec } => (column, DistinctColumn::Column(codec)),
+        Target::Json { doc, path } => (format!("(({doc}) -> {path})"), DistinctColumn::JsonText),
+        Target::Absent => return Ok(None),
+    };
+    let sql = format!("SELECT DISTINCT {value} FROM {table} WHERE ({condition}) AND {value} IS NOT NULL");
+    Ok(Some((SqlStatement { sql, params }, column)))
 }
 
 /// The SQL condition for a filter on the class table, binding into `params`. Column references

@@ -25,6 +25,7 @@ use std::time::Duration;
 use std::cmp::Ordering;
 
 use reparse_core::ErrorCode;
+use reparse_core::aggregate::distinct_in_memory;
 use reparse_core::geo::{GeoPoint, distance_radians};
 use reparse_core::matcher::{distance_for_sort, lookup, matches};
 use reparse_core::query::{
@@ -33,7 +34,7 @@ use reparse_core::query::{
 use reparse_core::schema::{ClassSchema, FieldSpec, FieldType};
 use reparse_core::text::TEXT_SCORE_FIELD;
 use reparse_core::update::{Updates, parse_field_update};
-use reparse_core::value::Object;
+use reparse_core::value::{Object, values_equal};
 use serde_json::{Value, json};
 
 use crate::{Storage, Store};
@@ -72,6 +73,8 @@ macro_rules! storage_conformance_tests {
             dropped_transactions_roll_back,
             purges_objects_but_keeps_the_schema,
             keeps_system_classes_unique_and_internal_fields_stored,
+            distinct_agrees_with_the_core,
+            scans_every_matching_object_once,
         );
     };
     ($make_storage:expr) => {
@@ -1076,6 +1079,109 @@ pub async fn orders_by_distance(storage: &dyn Storage) {
         distance_radians(GeoPoint { latitude: 0.0, longitude: 1.0 }, origin)
             < distance_radians(GeoPoint { latitude: -2.0, longitude: -2.0 }, origin)
     );
+}
+
+/// `distinct` (read with `SELECT DISTINCT`) gives, for every path and filter, the values the
+/// core computes from the matching objects: arrays unwound, nulls dropped, each value once,
+/// sorted. Nothing at all for a class without a table.
+pub async fn distinct_agrees_with_the_core(storage: &dyn Storage) {
+    let (schema, objects) = matcher_fixture();
+    let ghost = class_schema("NeverCreated", &[("s", FieldType::String)]);
+    let none = storage.distinct(&ghost, &Filter::everything(), &FieldPath::top("s")).await;
+    assert_eq!(none.expect("distinct on a class without a table"), Vec::<Value>::new());
+    create(storage, &schema).await;
+    insert_all(storage, &schema, &objects).await;
+    let paths = [
+        "s",
+        "n",
+        "b",
+        "d",
+        "o",
+        "a",
+        "p",
+        "f",
+        "g",
+        "objectId",
+        "createdAt",
+        "updatedAt",
+        "o.x",
+        "o.y",
+        "o.y.z",
+        "o.tags",
+        "o.arr",
+        "o.when",
+        "o.flag",
+        "p.objectId",
+        "d.iso",
+        "f.name",
+        "g.latitude",
+        "zzz",
+        "s.x",
+        "zzz.q",
+    ];
+    let filters = [json!({}), json!({"n": {"$gt": 0}}), json!({"s": {"$exists": false}}), json!({"a": "a"})];
+    let mut disagreements = Vec::new();
+    for where_clause in filters {
+        let parsed = filter(where_clause.clone());
+        let matching = find(storage, &schema, Query::matching(parsed.clone())).await;
+        for path in paths {
+            let path = FieldPath::parse(path);
+            let expected = distinct_in_memory(&path, &matching);
+            match storage.distinct(&schema, &parsed, &path).await {
+                Ok(found)
+                    if found.len() == expected.len()
+                        && found
+                            .iter()
+                            .zip(&expected)
+                            .all(|(found, expected)| values_equal(found, expected)) => {}
+                Ok(found) => disagreements
+                    .push(format!("{path} where {where_clause}: storage {found:?}, core {expected:?}")),
+                Err(error) => disagreements.push(format!("{path} where {where_clause}: failed: {error}")),
+            }
+        }
+    }
+    assert!(disagreements.is_empty(), "distinct disagrees with the core:\n{}", disagreements.join("\n"));
+}
+
+/// Paging through `scan` (each page after the last id of the one before) returns every
+/// matching object once, as `find` returns it, whatever the page size; no page is longer
+/// than asked. Ids differ by case, so an order that ignored case would lose some.
+pub async fn scans_every_matching_object_once(storage: &dyn Storage) {
+    let schema = class_schema("Scanned", &[("n", FieldType::Number)]);
+    let nothing = storage.scan(&schema, &Filter::everything(), None, 10).await;
+    assert!(nothing.expect("scan of a class without a table").is_empty());
+    create(storage, &schema).await;
+    let ids = ["a1", "B2", "c3", "Z9", "aa", "AA", "0x", "zz", "Ab", "aB", "b", "9", "M5", "m5", "q", "Q"];
+    let objects: Vec<Object> =
+        ids.iter().enumerate().map(|(n, id)| stored_object(id, n as u32 + 1, json!({"n": n}))).collect();
+    insert_all(storage, &schema, &objects).await;
+    for where_clause in [json!({}), json!({"n": {"$gte": 5}}), json!({"n": -1})] {
+        let parsed = filter(where_clause.clone());
+        let mut expected = find(storage, &schema, Query::matching(parsed.clone())).await;
+        expected.sort_by_key(id_of);
+        for page_size in [1, 3, 7, 100] {
+            let mut scanned: Vec<Object> = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = storage.scan(&schema, &parsed, after.as_deref(), page_size).await.expect("scan");
+                assert!(page.len() as u64 <= page_size, "a page of {} for {page_size}", page.len());
+                assert!(scanned.len() <= ids.len(), "the scan of {where_clause} goes round in circles");
+                let Some(last) = page.last() else { break };
+                after = Some(id_of(last));
+                scanned.extend(page);
+            }
+            let scanned_ids: Vec<String> = scanned.iter().map(id_of).collect();
+            let mut unique = sorted(scanned_ids.clone());
+            unique.dedup();
+            assert_eq!(
+                unique.len(),
+                scanned_ids.len(),
+                "{where_clause} by {page_size}: repeated ids {scanned_ids:?}"
+            );
+            scanned.sort_by_key(id_of);
+            assert_eq!(scanned, expected, "{where_clause} by {page_size}");
+        }
+    }
 }
 
 /// `_User` keeps usernames and emails unique ignoring case (137 on a duplicate, whatever the

@@ -18,7 +18,7 @@
 
 use async_trait::async_trait;
 use reparse_core::ParseResult;
-use reparse_core::query::{Filter, Query};
+use reparse_core::query::{FieldPath, Filter, Query};
 use reparse_core::schema::ClassSchema;
 use reparse_core::update::Updates;
 use reparse_core::value::Object;
@@ -64,6 +64,19 @@ pub trait Store: Send + Sync {
     /// Finds objects. `query.limit` of `None` means unbounded.
     async fn find(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Vec<Object>>;
 
+    /// One page of a scan of the objects matching `filter`: at most `limit`, the first ones
+    /// after object id `after` in an order of the adapter's choosing, one its primary-key index
+    /// serves. Asking again after the last id of each page reaches every matching object once
+    /// (each page as of its own read: not a snapshot). Reads a whole class in bounded memory
+    /// where `find` would sort it.
+    async fn scan(
+        &self,
+        schema: &ClassSchema,
+        filter: &Filter,
+        after: Option<&str>,
+        limit: u64,
+    ) -> ParseResult<Vec<Object>>;
+
     /// Counts objects matching `filter`.
     async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64>;
 
@@ -72,6 +85,17 @@ pub trait Store: Send + Sync {
     /// `EXPLAIN (ANALYZE, FORMAT JSON)`, SQLite's `EXPLAIN QUERY PLAN`). A class without a table
     /// has no plan: an empty list.
     async fn explain(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Value>;
+
+    /// The different values at `path` among the objects matching `filter` (`distinct`), read
+    /// with the database's `SELECT DISTINCT` rather than whole objects, and returned in the
+    /// shape of [`reparse_core::aggregate::distinct_values`]: an array's elements one by one,
+    /// no nulls, each value once, sorted. Nested paths reach into objects, not through arrays.
+    async fn distinct(
+        &self,
+        schema: &ClassSchema,
+        filter: &Filter,
+        path: &FieldPath,
+    ) -> ParseResult<Vec<Value>>;
 
     /// Ids of the objects in relation `field` of `owner_class`'s object `owning_id`.
     async fn related_ids(

@@ -1,5 +1,6 @@
 //! Controllers: what each route does, over the request context. No HTTP types here.
 
+pub mod aggregate;
 pub mod batch;
 pub mod objects;
 pub mod query;

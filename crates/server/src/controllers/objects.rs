@@ -544,7 +544,7 @@ pub fn to_client_object(ctx: &Ctx<'_>, schema: &ClassSchema, mut object: Object)
 
 /// Gives every File value (at any depth) its URL, the way parse-server's files controller
 /// does: `<publicServerURL>/files/<appId>/<encoded name>`.
-fn add_file_urls(ctx: &Ctx<'_>, value: &mut Value) {
+pub(crate) fn add_file_urls(ctx: &Ctx<'_>, value: &mut Value) {
     match value {
         Value::Array(items) => items.iter_mut().for_each(|item| add_file_urls(ctx, item)),
         Value::Object(map) if map.get("__type").and_then(Value::as_str) == Some("File") => {

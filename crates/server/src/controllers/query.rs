@@ -369,7 +369,7 @@ type BoxedFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Replaces sub-queries, `$relatedTo` and relation-field equality with `$in`/`$nin` on
 /// concrete values, so storage and the matcher see a plain filter.
-fn resolve<'a>(
+pub(crate) fn resolve<'a>(
     ctx: &'a Ctx<'a>,
     schema: &'a ClassSchema,
     filter: Filter,
