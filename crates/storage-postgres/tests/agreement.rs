@@ -9,8 +9,8 @@
 //! parser, so the generated grammar is the clients' grammar.
 //!
 //! Each case makes one class in both databases and runs many queries on it, since creating
-//! tables is what costs. PostgreSQL is the local server (skipped when unreachable, except
-//! under `CI=true`).
+//! tables is what costs. PostgreSQL is the local server, in a schema of its own with distances
+//! in plain SQL (`support::fresh_storage`; skipped when unreachable, except under `CI=true`).
 
 use std::cmp::Ordering;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
@@ -23,9 +23,10 @@ use reparse_core::query::{FieldPath, Query, SortBy, SortKey, parse_order, parse_
 use reparse_core::schema::{ClassSchema, FieldSpec, FieldType};
 use reparse_core::value::Object;
 use reparse_storage::Storage;
-use reparse_storage_postgres::{PostgresConfig, PostgresStorage};
 use reparse_storage_sqlite::SqliteStorage;
 use serde_json::{Value, json};
+
+mod support;
 
 const OBJECTS_PER_CASE: std::ops::Range<usize> = 0..24;
 const QUERIES_PER_CASE: usize = 48;
@@ -323,35 +324,6 @@ fn ids(objects: &[Object]) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // Running a case on both databases
 
-fn postgres_config() -> PostgresConfig {
-    let mut config = PostgresConfig::new();
-    config.host("127.0.0.1").port(5432).user("postgres").dbname("postgres");
-    config
-}
-
-async fn postgres() -> Option<PostgresStorage> {
-    let config = postgres_config();
-    let schema = format!("reparse_agreement_{}", std::process::id());
-    match PostgresStorage::connect(config, &schema, 2).await {
-        Ok(storage) => Some(storage),
-        Err(error) if std::env::var("CI").is_ok_and(|value| value == "true") => {
-            panic!("PostgreSQL at 127.0.0.1:5432 is required on CI: {error}")
-        }
-        Err(error) => {
-            eprintln!("skipped: PostgreSQL at 127.0.0.1:5432 is unreachable ({error})");
-            None
-        }
-    }
-}
-
-/// Best effort: a failed case may leave its class behind, so the schema goes whole.
-async fn drop_schema(schema: &str) {
-    if let Ok((client, connection)) = postgres_config().connect(tokio_postgres::NoTls).await {
-        tokio::spawn(connection);
-        let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await;
-    }
-}
-
 async fn load(storage: &dyn Storage, schema: &ClassSchema, objects: &[Object]) {
     storage.create_class(schema).await.expect("create class");
     for object in objects {
@@ -416,10 +388,10 @@ async fn run_case(
 #[test]
 fn sqlite_postgres_and_the_matcher_agree() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let Some(postgres) = runtime.block_on(postgres()) else { return };
+    let Some(postgres) = runtime.block_on(support::fresh_storage()) else { return };
     let directory = tempfile::tempdir().expect("temporary directory");
     let sqlite = SqliteStorage::open(&directory.path().join("agreement.sqlite")).expect("sqlite");
-    let databases: [(&str, &dyn Storage); 2] = [("sqlite", &sqlite), ("postgres", &postgres)];
+    let databases: [(&str, &dyn Storage); 2] = [("sqlite", &sqlite), ("postgres", &*postgres)];
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(CASES);
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     static CLASS_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -427,7 +399,6 @@ fn sqlite_postgres_and_the_matcher_agree() {
         let class_name = format!("Generated{}", CLASS_COUNTER.fetch_add(1, AtomicOrdering::Relaxed));
         runtime.block_on(run_case(&databases, &class_name, &case))
     });
-    runtime.block_on(drop_schema(postgres.schema_name()));
     if let Err(error) = outcome {
         panic!("{error}");
     }

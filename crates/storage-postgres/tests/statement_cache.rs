@@ -5,35 +5,15 @@
 use reparse_core::query::{Filter, Query};
 use reparse_core::schema::{ClassSchema, FieldSpec, FieldType};
 use reparse_storage::Store;
-use reparse_storage_postgres::{PostgresConfig, PostgresStorage};
+use reparse_storage_postgres::PostgresStorage;
 use serde_json::json;
 
-fn config() -> PostgresConfig {
-    let mut config = PostgresConfig::new();
-    config.host("127.0.0.1").port(5432).user("postgres").dbname("postgres");
-    config
-}
-
-async fn connect(schema: &str) -> Option<PostgresStorage> {
-    match PostgresStorage::connect(config(), schema, 1).await {
-        Ok(storage) => Some(storage),
-        Err(error) if std::env::var("CI").is_ok_and(|value| value == "true") => {
-            panic!("PostgreSQL at 127.0.0.1:5432 is required on CI: {error}")
-        }
-        Err(error) => {
-            eprintln!("skipped: PostgreSQL at 127.0.0.1:5432 is unreachable ({error})");
-            None
-        }
-    }
-}
+mod support;
 
 #[tokio::test]
 async fn a_table_changed_by_another_node_is_still_readable() {
-    let schema_name = format!("reparse_cache_{}", std::process::id());
-    let (Some(this_node), Some(other_node)) = (connect(&schema_name).await, connect(&schema_name).await)
-    else {
-        return;
-    };
+    let Some(this_node) = support::fresh_storage().await else { return };
+    let other_node = PostgresStorage::connect(support::config(), &this_node.schema, 1).await.unwrap();
     let mut schema = ClassSchema::new("Cached");
     schema.set_field("a", FieldSpec::of(FieldType::String));
     this_node.create_class(&schema).await.unwrap();
@@ -59,9 +39,4 @@ async fn a_table_changed_by_another_node_is_still_readable() {
     narrower.fields.retain(|(name, _)| name != "b");
     this_node.update_class(&narrower).await.unwrap();
     assert_eq!(this_node.find(&narrower, &everything).await.unwrap().len(), 1);
-
-    if let Ok((client, connection)) = config().connect(tokio_postgres::NoTls).await {
-        tokio::spawn(connection);
-        let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema_name}\" CASCADE")).await;
-    }
 }
