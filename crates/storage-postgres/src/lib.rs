@@ -22,6 +22,7 @@
 //! savepoint so that a failed one leaves the transaction as it was.
 
 mod columns;
+mod schema_json;
 mod sql;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,6 +40,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 
 use crate::columns::{BASE_COLUMNS, CREATED_AT, Codec, OBJECT_ID, UPDATED_AT, decode_row, encode_field};
+use crate::schema_json::{schema_from_stored, stored_schema_json};
 use crate::sql::{Params, SqlStatement, quote_identifier};
 
 pub use tokio_postgres::Config as PostgresConfig;
@@ -225,33 +227,40 @@ impl Executor<'_> {
             rows.iter()
                 .map(|row| {
                     let json: Value = row.try_get(0).map_err(pg_error)?;
-                    ClassSchema::from_json(&restore_schema_order(json))
+                    schema_from_stored(json)
                 })
                 .collect::<ParseResult<Vec<_>>>()
         })
     }
 
-    async fn class_exists(&self, client: &Client, class_name: &str) -> ParseResult<bool> {
-        let sql = format!("SELECT 1 FROM {} WHERE \"className\" = $1", self.table("_SCHEMA"));
-        Ok(!client.query(&sql, &[&class_name]).await.map_err(pg_error)?.is_empty())
+    /// The stored schema of a class, locked until the end of the transaction.
+    async fn stored_schema(&self, client: &Client, class_name: &str) -> ParseResult<Option<ClassSchema>> {
+        let sql =
+            format!("SELECT \"schema\" FROM {} WHERE \"className\" = $1 FOR UPDATE", self.table("_SCHEMA"));
+        match client.query_opt(&sql, &[&class_name]).await.map_err(pg_error)? {
+            Some(row) => Ok(Some(schema_from_stored(row.try_get(0).map_err(pg_error)?)?)),
+            None => Ok(None),
+        }
     }
 
     async fn create_class(&self, schema: &ClassSchema) -> ParseResult<()> {
         let class_name = &schema.class_name;
         with_client!(self, true, |client| {
             async {
-                if self.class_exists(client, class_name).await? {
+                if self.stored_schema(client, class_name).await?.is_some() {
                     return Err(ParseError::new(
                         ErrorCode::InvalidClassName,
                         format!("Class {class_name} already exists."),
                     ));
                 }
+                // IF NOT EXISTS: parse-server makes tables it lists in no `_SCHEMA` row
+                // (`_Hooks`, `_GlobalConfig`, `_Audience`, …); such a table is adopted.
                 let sql = format!(
-                    "CREATE TABLE {} (\"objectId\" varChar(120) NOT NULL, \"createdAt\" timestamp with time zone, \"updatedAt\" timestamp with time zone, \"_rperm\" text[], \"_wperm\" text[], PRIMARY KEY (\"objectId\"))",
+                    "CREATE TABLE IF NOT EXISTS {} (\"objectId\" varChar(120) NOT NULL, \"createdAt\" timestamp with time zone, \"updatedAt\" timestamp with time zone, \"_rperm\" text[], \"_wperm\" text[], PRIMARY KEY (\"objectId\"))",
                     self.table(class_name)
                 );
                 client.batch_execute(&sql).await.map_err(pg_error)?;
-                self.reconcile_tables(client, schema).await?;
+                self.reconcile_tables(client, None, schema).await?;
                 let sql = format!(
                     "INSERT INTO {} (\"className\", \"schema\", \"isParseClass\") VALUES ($1, $2, true)",
                     self.table("_SCHEMA")
@@ -267,13 +276,13 @@ impl Executor<'_> {
         let class_name = &schema.class_name;
         with_client!(self, true, |client| {
             async {
-                if !self.class_exists(client, class_name).await? {
+                let Some(previous) = self.stored_schema(client, class_name).await? else {
                     return Err(ParseError::new(
                         ErrorCode::InvalidClassName,
                         format!("Class {class_name} does not exist."),
                     ));
-                }
-                self.reconcile_tables(client, schema).await?;
+                };
+                self.reconcile_tables(client, Some(&previous), schema).await?;
                 let sql =
                     format!("UPDATE {} SET \"schema\" = $2 WHERE \"className\" = $1", self.table("_SCHEMA"));
                 client.execute(&sql, &[class_name, &stored_schema_json(schema)]).await.map_err(pg_error)?;
@@ -350,17 +359,53 @@ impl Executor<'_> {
             .collect())
     }
 
-    /// Makes the class table, its join tables and its indexes match `schema`.
-    async fn reconcile_tables(&self, client: &Client, schema: &ClassSchema) -> ParseResult<()> {
+    /// Makes the class table, its join tables and its indexes match `schema`. What is removed
+    /// is only what `previous` (the stored schema being replaced) had and `schema` drops or
+    /// retypes: columns, indexes and join tables Reparse never described (parse-server's own
+    /// indexes such as `_email_verify_token`, an administrator's) are left alone.
+    async fn reconcile_tables(
+        &self,
+        client: &Client,
+        previous: Option<&ClassSchema>,
+        schema: &ClassSchema,
+    ) -> ParseResult<()> {
         let schema = &storage_layout(schema);
         let class_name = &schema.class_name;
         let table = self.table(class_name);
-        let wanted_columns: Vec<(&str, Codec)> = schema
-            .fields
-            .iter()
-            .filter(|(name, _)| !BASE_COLUMNS.contains(&name.as_str()))
-            .filter_map(|(name, spec)| Some((name.as_str(), Codec::for_type(&spec.field_type)?)))
-            .collect();
+        let wanted_columns = column_codecs(schema);
+        let wanted_indexes = self.wanted_indexes(schema, &wanted_columns)?;
+        let wanted_relations: BTreeSet<&str> = schema.relation_fields().map(|(field, _)| field).collect();
+
+        let mut removals = Vec::new();
+        if let Some(previous) = previous.map(storage_layout) {
+            for (name, keys) in &previous.indexes {
+                if schema.indexes.get(name) != Some(keys) {
+                    removals.push(format!("DROP INDEX IF EXISTS {}", self.table(name)));
+                }
+            }
+            for (name, codec) in column_codecs(&previous) {
+                if !wanted_columns
+                    .iter()
+                    .any(|(wanted, wanted_codec)| *wanted == name && *wanted_codec == codec)
+                {
+                    removals.push(format!(
+                        "ALTER TABLE {table} DROP COLUMN IF EXISTS {}",
+                        quote_identifier(name)
+                    ));
+                }
+            }
+            for (field, _) in previous.relation_fields() {
+                if !wanted_relations.contains(field) {
+                    let join_table = self.table(&join_table_name(class_name, field));
+                    removals.push(format!("DROP TABLE IF EXISTS {join_table}"));
+                }
+            }
+        }
+        for statement in removals {
+            client.batch_execute(&statement).await.map_err(pg_error)?;
+        }
+
+        // Read after the removals: a dropped column takes its indexes with it.
         let sql = "SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2";
         let existing_columns: BTreeSet<String> = client
             .query(sql, &[&self.schema, class_name])
@@ -369,7 +414,6 @@ impl Executor<'_> {
             .iter()
             .map(|row| row.get(0))
             .collect();
-        let wanted_indexes = self.wanted_indexes(schema, &wanted_columns)?;
         let sql = "SELECT indexname::text FROM pg_indexes WHERE schemaname = $1 AND tablename = $2";
         let existing_indexes: BTreeSet<String> = client
             .query(sql, &[&self.schema, class_name])
@@ -378,26 +422,11 @@ impl Executor<'_> {
             .iter()
             .map(|row| row.get(0))
             .collect();
-        let primary_key = format!("{class_name}_pkey");
-        let system_names: BTreeSet<String> =
-            system_indexes(class_name).iter().map(|index| system_index_name(class_name, index)).collect();
-        let mut statements = Vec::new();
-        for name in &existing_indexes {
-            if !wanted_indexes.contains_key(name) && *name != primary_key && !system_names.contains(name) {
-                statements.push(format!("DROP INDEX IF EXISTS {}", self.table(name)));
-            }
-        }
-        for column in &existing_columns {
-            if !BASE_COLUMNS.contains(&column.as_str())
-                && !wanted_columns.iter().any(|(name, _)| name == column)
-            {
-                statements
-                    .push(format!("ALTER TABLE {table} DROP COLUMN IF EXISTS {}", quote_identifier(column)));
-            }
-        }
+        let existing_relations = self.existing_join_tables(client, class_name).await?;
+        let mut additions = Vec::new();
         for (name, codec) in &wanted_columns {
             if !existing_columns.contains(*name) {
-                statements.push(format!(
+                additions.push(format!(
                     "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {} {}",
                     quote_identifier(name),
                     codec.sql_type()
@@ -406,25 +435,18 @@ impl Executor<'_> {
         }
         for (name, sql) in &wanted_indexes {
             if !existing_indexes.contains(name) {
-                statements.push(sql.clone());
-            }
-        }
-        let wanted_relations: BTreeSet<&str> = schema.relation_fields().map(|(field, _)| field).collect();
-        let existing_relations = self.existing_join_tables(client, class_name).await?;
-        for (field, join_table) in &existing_relations {
-            if !wanted_relations.contains(field.as_str()) {
-                statements.push(format!("DROP TABLE IF EXISTS {}", self.table(join_table)));
+                additions.push(sql.clone());
             }
         }
         for field in wanted_relations {
             if !existing_relations.contains_key(field) {
-                statements.push(format!(
+                additions.push(format!(
                     "CREATE TABLE IF NOT EXISTS {} (\"relatedId\" varChar(120), \"owningId\" varChar(120), PRIMARY KEY (\"relatedId\", \"owningId\"))",
                     self.table(&join_table_name(class_name, field))
                 ));
             }
         }
-        for statement in statements {
+        for statement in additions {
             client.batch_execute(&statement).await.map_err(pg_error)?;
         }
         Ok(())
@@ -706,60 +728,21 @@ fn system_index_name(class_name: &str, index: &reparse_core::schema::SystemIndex
     }
 }
 
-/// Where `_SCHEMA` keeps the order of fields and of index keys, which jsonb does not keep
-/// (it sorts object keys). parse-server ignores keys it does not know.
-const ORDER_KEY: &str = "reparseOrder";
-
-/// The `_SCHEMA` JSON of a class: `ClassSchema::to_json` plus the order of its fields and of
-/// each index's keys (an index on `(s, n)` is not one on `(n, s)`).
-fn stored_schema_json(schema: &ClassSchema) -> Value {
-    let mut json = schema.to_json();
-    let key_order = |value: &Value| -> Value {
-        value.as_object().map_or(Value::Null, |map| map.keys().cloned().map(Value::String).collect())
-    };
-    if let Some(map) = json.as_object_mut() {
-        let fields = map.get("fields").map_or(Value::Null, key_order);
-        let indexes: serde_json::Map<String, Value> = map
-            .get("indexes")
-            .and_then(Value::as_object)
-            .map(|indexes| indexes.iter().map(|(name, keys)| (name.clone(), key_order(keys))).collect())
-            .unwrap_or_default();
-        map.insert(ORDER_KEY.to_string(), serde_json::json!({"fields": fields, "indexes": indexes}));
-    }
-    json
-}
-
-/// Puts back the order [`stored_schema_json`] recorded (keys it does not list keep jsonb's).
-fn restore_schema_order(mut json: Value) -> Value {
-    let Some(map) = json.as_object_mut() else { return json };
-    let Some(order) = map.remove(ORDER_KEY) else { return json };
-    fn reorder(value: &mut Value, order: Option<&Value>) {
-        let (Some(map), Some(order)) = (value.as_object_mut(), order.and_then(Value::as_array)) else {
-            return;
-        };
-        let mut ordered = serde_json::Map::new();
-        for key in order.iter().filter_map(Value::as_str) {
-            if let Some(entry) = map.remove(key) {
-                ordered.insert(key.to_string(), entry);
-            }
-        }
-        ordered.append(map);
-        *map = ordered;
-    }
-    if let Some(fields) = map.get_mut("fields") {
-        reorder(fields, order.get("fields"));
-    }
-    if let Some(indexes) = map.get_mut("indexes").and_then(Value::as_object_mut) {
-        for (name, keys) in indexes.iter_mut() {
-            reorder(keys, order.get("indexes").and_then(|indexes| indexes.get(name)));
-        }
-    }
-    json
-}
-
-/// Relation and ACL fields have no column.
+/// Relation and ACL fields have no column, nor has a user's `password` (only its hash,
+/// `_hashed_password`, is stored; parse-server's `_User` table has no `password` column).
 fn is_stored_elsewhere(schema: &ClassSchema, field: &str) -> bool {
-    matches!(schema.field_type(field), Some(FieldType::Relation { .. } | FieldType::Acl))
+    (schema.class_name == "_User" && field == "password")
+        || matches!(schema.field_type(field), Some(FieldType::Relation { .. } | FieldType::Acl))
+}
+
+/// The columns a schema's fields need beyond the base columns, with their codecs.
+fn column_codecs(schema: &ClassSchema) -> Vec<(&str, Codec)> {
+    schema
+        .fields
+        .iter()
+        .filter(|(name, _)| !BASE_COLUMNS.contains(&name.as_str()) && !is_stored_elsewhere(schema, name))
+        .filter_map(|(name, spec)| Some((name.as_str(), Codec::for_type(&spec.field_type)?)))
+        .collect()
 }
 
 macro_rules! store_through_executor {
