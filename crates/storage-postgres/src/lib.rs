@@ -15,20 +15,23 @@
 //! with it. One helper function, `reparse_instant(text)` (a date string's instant, NULL when it
 //! is not one), is created in that schema.
 //!
-//! Connections come from a deadpool-postgres pool over tokio-postgres, without TLS for now;
-//! TLS through tokio-postgres-rustls comes next (never OpenSSL). Writes outside a transaction
+//! Connections come from a deadpool-postgres pool over tokio-postgres ([`PostgresDatabase`],
+//! one per database, shared by the apps in it), TLS through rustls as libpq's `sslmode` or
+//! parse-server's URL parameters ask (`options.rs`, `tls.rs`). Writes outside a transaction
 //! run in their own `BEGIN … COMMIT`; a [`Transaction`] holds one pooled connection from
 //! `BEGIN` to `COMMIT`/`ROLLBACK` (a drop rolls it back), and runs each operation under a
 //! savepoint so that a failed one leaves the transaction as it was.
 
 mod columns;
+mod options;
 mod schema_json;
 mod sql;
+mod tls;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use reparse_core::query::{Filter, Query};
 use reparse_core::schema::{ClassSchema, FieldSpec, FieldType, system_indexes};
 use reparse_core::update::{FieldUpdate, Updates, apply_updates};
@@ -36,17 +39,173 @@ use reparse_core::value::Object;
 use reparse_core::{ErrorCode, ParseError, ParseResult};
 use reparse_storage::{Storage, Store, Transaction};
 use serde_json::Value;
+use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::columns::{BASE_COLUMNS, CREATED_AT, Codec, OBJECT_ID, UPDATED_AT, decode_row, encode_field};
 use crate::schema_json::{schema_from_stored, stored_schema_json};
 use crate::sql::{Params, SqlStatement, quote_identifier};
 
+pub use crate::options::{DEFAULT_POOL_SIZE, PostgresOptions};
+pub use crate::tls::SslMode;
 pub use tokio_postgres::Config as PostgresConfig;
 
 /// parse-server's message for a unique-constraint violation (code 137).
 const DUPLICATE_VALUE_MESSAGE: &str = "A duplicate value for a field with unique values was provided";
+
+/// The body of `reparse_instant`, compared with the installed one so that an app schema is
+/// only altered when it lacks the function or has another version of it.
+const INSTANT_FUNCTION_BODY: &str = "
+  BEGIN
+    IF value IS NULL OR value !~ '^\\d{4}-\\d{2}-\\d{2}' THEN RETURN NULL; END IF;
+    RETURN value::timestamptz;
+  EXCEPTION WHEN others THEN RETURN NULL;
+  END ";
+
+/// Connections to one PostgreSQL database, shared by every app kept in it (one PostgreSQL
+/// schema each): a pool over tokio-postgres, TLS through rustls.
+#[derive(Clone)]
+pub struct PostgresDatabase {
+    pool: Pool,
+}
+
+/// What the server says about a connection, for start-up messages and checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSummary {
+    /// `server_version`, e.g. `15.8 (Debian 15.8-0+deb12u1)`.
+    pub server_version: String,
+    /// The TLS version (`TLSv1.3`) when the connection is encrypted.
+    pub tls_version: Option<String>,
+    /// The session's `statement_timeout` (`0` when unlimited).
+    pub statement_timeout: String,
+}
+
+impl PostgresDatabase {
+    /// Builds the pool and opens one connection, so that a wrong host, password or
+    /// certificate stops the start instead of failing the first request.
+    pub async fn connect(options: &PostgresOptions) -> ParseResult<PostgresDatabase> {
+        let tls = tls::client_config(
+            options.ssl_mode,
+            options.roots.as_deref().map(Vec::as_slice),
+            options.identity.as_deref(),
+        )?;
+        let manager = Manager::from_config(
+            options.connection_config(),
+            MakeRustlsConnect::new(tls),
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(options.connection_timeout)
+            .create_timeout(options.connection_timeout)
+            .build()
+            .map_err(|error| ParseError::internal(format!("PostgreSQL pool: {error}")))?;
+        let database = PostgresDatabase { pool };
+        drop(database.connection().await?);
+        Ok(database)
+    }
+
+    async fn connection(&self) -> ParseResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    /// The server's version, whether this connection is encrypted, and its statement timeout.
+    pub async fn summary(&self) -> ParseResult<ConnectionSummary> {
+        let client = self.connection().await?;
+        let row = client
+            .query_one(
+                "SELECT current_setting('server_version'),
+                        (SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl),
+                        current_setting('statement_timeout')",
+                &[],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(ConnectionSummary {
+            server_version: row.try_get(0).map_err(pg_error)?,
+            tls_version: row.try_get(1).map_err(pg_error)?,
+            statement_timeout: row.try_get(2).map_err(pg_error)?,
+        })
+    }
+
+    /// An app's storage in PostgreSQL schema `schema`: the schema, its `_SCHEMA` table and the
+    /// helper function are created when missing (under an advisory lock, so that servers
+    /// starting together do not race), and nothing is altered when they are there.
+    pub async fn open_schema(&self, schema: &str) -> ParseResult<PostgresStorage> {
+        let client = self.connection().await?;
+        if !schema_is_ready(&client, schema).await? {
+            client.batch_execute("BEGIN").await.map_err(pg_error)?;
+            let prepared = async {
+                client
+                    .execute(
+                        "SELECT pg_advisory_xact_lock(hashtext($1))",
+                        &[&format!("reparse schema {schema}")],
+                    )
+                    .await
+                    .map_err(pg_error)?;
+                prepare_schema(&client, schema).await
+            }
+            .await;
+            let end = if prepared.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            let ended = client.batch_execute(end).await.map_err(pg_error);
+            prepared?;
+            ended?;
+        }
+        Ok(PostgresStorage { pool: self.pool.clone(), schema: schema.to_string() })
+    }
+
+    /// Drops PostgreSQL schema `schema` with everything in it; `false` when there was none.
+    pub async fn drop_schema(&self, schema: &str) -> ParseResult<bool> {
+        let client = self.connection().await?;
+        if !schema_exists(&client, schema).await? {
+            return Ok(false);
+        }
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", quote_identifier(schema)))
+            .await
+            .map_err(pg_error)?;
+        Ok(true)
+    }
+}
+
+async fn schema_exists(client: &Client, schema: &str) -> ParseResult<bool> {
+    let sql = "SELECT 1 FROM pg_namespace WHERE nspname = $1";
+    Ok(client.query_opt(sql, &[&schema]).await.map_err(pg_error)?.is_some())
+}
+
+/// Whether the schema, its `_SCHEMA` table and this version of `reparse_instant` are there.
+async fn schema_is_ready(client: &Client, schema: &str) -> ParseResult<bool> {
+    let schema_name = quote_identifier(schema);
+    let sql = "SELECT to_regclass($1) IS NOT NULL,
+                      (SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure($2))";
+    let row = client
+        .query_one(
+            sql,
+            &[&format!("{schema_name}.\"_SCHEMA\""), &format!("{schema_name}.reparse_instant(text)")],
+        )
+        .await
+        .map_err(pg_error)?;
+    let has_schema_table: bool = row.try_get(0).map_err(pg_error)?;
+    let function_body: Option<String> = row.try_get(1).map_err(pg_error)?;
+    Ok(has_schema_table && function_body.as_deref() == Some(INSTANT_FUNCTION_BODY))
+}
+
+async fn prepare_schema(client: &Client, schema: &str) -> ParseResult<()> {
+    let schema_name = quote_identifier(schema);
+    // Only what is missing: CREATE … IF NOT EXISTS still needs the CREATE privilege, which a
+    // user serving a database another role set up may lack.
+    if !schema_exists(client, schema).await? {
+        client.batch_execute(&format!("CREATE SCHEMA {schema_name}")).await.map_err(pg_error)?;
+    }
+    let sql = format!(
+        "CREATE TABLE IF NOT EXISTS {schema_name}.\"_SCHEMA\" (\"className\" varChar(120), \"schema\" jsonb, \"isParseClass\" bool, PRIMARY KEY (\"className\"));
+         CREATE OR REPLACE FUNCTION {schema_name}.reparse_instant(value text) RETURNS timestamptz
+           LANGUAGE plpgsql IMMUTABLE AS $reparse${INSTANT_FUNCTION_BODY}$reparse$;"
+    );
+    client.batch_execute(&sql).await.map_err(pg_error)
+}
 
 /// An app's data in one PostgreSQL schema.
 pub struct PostgresStorage {
@@ -55,42 +214,15 @@ pub struct PostgresStorage {
 }
 
 impl PostgresStorage {
-    /// Connects with `config`, keeping the app's tables in PostgreSQL schema `schema` (created
-    /// if missing) with `_SCHEMA` and the helper function.
+    /// Connects with `config` (no TLS, `max_connections` connections) and opens schema
+    /// `schema`; see [`PostgresDatabase`] for everything else.
     pub async fn connect(
         config: PostgresConfig,
         schema: &str,
         max_connections: usize,
     ) -> ParseResult<PostgresStorage> {
-        let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
-            .max_size(max_connections.max(1))
-            .build()
-            .map_err(|error| ParseError::internal(format!("PostgreSQL pool: {error}")))?;
-        let storage = PostgresStorage { pool, schema: schema.to_string() };
-        let client = storage.connection().await?;
-        let schema_name = quote_identifier(schema);
-        let sql = format!(
-            "CREATE SCHEMA IF NOT EXISTS {schema_name};
-             CREATE TABLE IF NOT EXISTS {schema_name}.\"_SCHEMA\" (\"className\" varChar(120), \"schema\" jsonb, \"isParseClass\" bool, PRIMARY KEY (\"className\"));
-             CREATE OR REPLACE FUNCTION {schema_name}.reparse_instant(value text) RETURNS timestamptz
-               LANGUAGE plpgsql IMMUTABLE AS $$
-               BEGIN
-                 IF value IS NULL OR value !~ '^\\d{{4}}-\\d{{2}}-\\d{{2}}' THEN RETURN NULL; END IF;
-                 RETURN value::timestamptz;
-               EXCEPTION WHEN others THEN RETURN NULL;
-               END $$;"
-        );
-        client.batch_execute(&sql).await.map_err(pg_error)?;
-        Ok(storage)
-    }
-
-    /// Connects to a `postgres://` URL (or key=value string), schema `public`.
-    pub async fn connect_url(url: &str) -> ParseResult<PostgresStorage> {
-        let config: PostgresConfig =
-            url.parse().map_err(|error| ParseError::internal(format!("PostgreSQL URL: {error}")))?;
-        PostgresStorage::connect(config, "public", 16).await
+        let options = PostgresOptions::from_config(config).with_pool_size(max_connections);
+        PostgresDatabase::connect(&options).await?.open_schema(schema).await
     }
 
     /// The PostgreSQL schema the app's tables live in.
@@ -99,7 +231,7 @@ impl PostgresStorage {
     }
 
     async fn connection(&self) -> ParseResult<deadpool_postgres::Object> {
-        self.pool.get().await.map_err(|error| ParseError::internal(format!("PostgreSQL connection: {error}")))
+        self.pool.get().await.map_err(pool_error)
     }
 
     fn executor(&self) -> ParseResult<Executor<'_>> {
@@ -173,14 +305,49 @@ macro_rules! with_client {
     }};
 }
 
-/// Maps a PostgreSQL failure: unique violations are 137, anything else internal.
+/// Maps a PostgreSQL failure: unique violations are 137, a statement canceled (past the
+/// statement timeout) is 124, anything else internal.
 fn pg_error(error: tokio_postgres::Error) -> ParseError {
     if error.code() == Some(&SqlState::UNIQUE_VIOLATION) {
         return ParseError::new(ErrorCode::DuplicateValue, DUPLICATE_VALUE_MESSAGE);
     }
+    if error.code() == Some(&SqlState::QUERY_CANCELED) {
+        return ParseError::new(ErrorCode::Timeout, QUERY_CANCELED_MESSAGE);
+    }
     match error.as_db_error() {
         Some(db) => ParseError::internal(format!("PostgreSQL: {}", db.message())),
-        None => ParseError::internal(format!("PostgreSQL: {error}")),
+        None => ParseError::internal(format!("PostgreSQL: {}", with_causes(&error))),
+    }
+}
+
+/// An error and its causes, `outer: inner: …` (tokio-postgres's own text leaves the cause out:
+/// "error performing TLS handshake" without what was wrong with the certificate).
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+/// What a client is told when PostgreSQL cancels a statement.
+const QUERY_CANCELED_MESSAGE: &str =
+    "The database canceled the query: it ran longer than the statement timeout allows.";
+
+/// Maps a failure to get a pooled connection: waiting past `connectionTimeoutMillis` is 124.
+fn pool_error(error: PoolError) -> ParseError {
+    match error {
+        PoolError::Timeout(_) => {
+            ParseError::new(ErrorCode::Timeout, "Timed out waiting for a database connection.")
+        }
+        PoolError::Backend(error) => match error.as_db_error() {
+            Some(_) => pg_error(error),
+            None => ParseError::internal(format!("PostgreSQL connection: {}", with_causes(&error))),
+        },
+        other => ParseError::internal(format!("PostgreSQL connection: {}", with_causes(&other))),
     }
 }
 
