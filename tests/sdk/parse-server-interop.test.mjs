@@ -529,6 +529,10 @@ describe('one PostgreSQL database, parse-server and Reparse in turn', { skip }, 
     });
     state.secondGadgetId = gadget.id;
     state.parseServerGadgets = await snapshot(server, ['Gadget']);
+    // parse-server changed the row in place (jsonb_set): Reparse's key is still there.
+    const stored = JSON.parse(psql(`select "schema" from "_SCHEMA" where "className" = 'Gadget'`)[0]);
+    assert.deepEqual(stored.fields.color, { type: 'String' });
+    assert.ok(stored.reparseOrder?.fields?.includes('maker'), JSON.stringify(stored));
   });
 
   it('Reparse reads parse-server’s change to its class', async () => {

@@ -10,7 +10,7 @@
 //! | `sslmode` | libpq's `disable`, `prefer`, `require`, `verify-ca`, `verify-full` (`require` with a root certificate given is `verify-ca`, as in libpq) |
 //! | `ssl=true` | parse-server's: TLS with the certificate and host name verified (`verify-full`) |
 //! | `rejectUnauthorized=false` | parse-server's: TLS, nothing verified (`require`) |
-//! | `sslrootcert`, `ca` | PEM file of the authorities to trust (default: Mozilla's list, as Node's); `sslrootcert=system` names that default |
+//! | `sslrootcert`, `ca` | PEM file of the authorities to trust (default: Mozilla's list, as Node's); `sslrootcert=system` names that default (with `verify-full` only, as in libpq) |
 //! | `sslcert` + `sslkey`, `cert` + `key` | PEM files of a client certificate and its unencrypted key |
 //! | `max`, `poolSize` | connections in the pool (default 16) |
 //! | `statement_timeout`, `query_timeout` | milliseconds a statement may run; past it the request fails with code 124 |
@@ -91,6 +91,10 @@ impl TlsRequest {
                 return Err(invalid(format!(
                     "{source}: give either sslmode (libpq's) or ssl/rejectUnauthorized (parse-server's), not both"
                 )));
+            }
+            if self.system_roots && mode != SslMode::VerifyFull {
+                // As libpq 16: the system's authorities vouch for names, so only verify-full.
+                return Err(invalid(format!("{source}: sslrootcert=system needs sslmode=verify-full")));
             }
             return Ok(match mode {
                 SslMode::Require if self.roots.is_some() => SslMode::VerifyCa,
@@ -488,6 +492,7 @@ mod tests {
         assert_eq!(mode("ssl=true&rejectUnauthorized=false").unwrap(), SslMode::Require);
         assert_eq!(mode("ssl=false").unwrap(), SslMode::Disable);
         assert_eq!(mode("sslrootcert=system").unwrap(), SslMode::VerifyFull);
+        assert!(mode("sslrootcert=system&sslmode=require").unwrap_err().message.contains("verify-full"));
         assert!(mode("sslmode=sometimes").unwrap_err().message.contains("sslmode \"sometimes\""));
         assert!(mode("sslmode=require&ssl=true").unwrap_err().message.contains("not both"));
     }

@@ -3,8 +3,9 @@
 //! (`hostssl … cert`), with an authority, a server and a client certificate of its own made by
 //! the `openssl` command.
 //!
-//! Needs `initdb`, `pg_ctl` and `openssl` on the PATH (and, run as root, the `postgres` user to
-//! own the cluster); skipped without them, except under `CI=true`, where that is a failure.
+//! Needs PostgreSQL's server programs (`initdb`, `pg_ctl`: on the PATH or in Debian's
+//! `/usr/lib/postgresql/<version>/bin`), `openssl`, and, run as root, the `postgres` user to own
+//! the cluster; skipped without them, except under `CI=true`, where that is a failure.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,11 +35,32 @@ fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|output| output.stdout.starts_with(b"0\n"))
 }
 
-/// A PostgreSQL command, as the `postgres` user when this runs as root (initdb refuses root).
-fn postgres_command(program: &str) -> Command {
+/// Where a PostgreSQL server program is: on the PATH, else in Debian's
+/// `/usr/lib/postgresql/<version>/bin` (the newest), which is not on the PATH by default.
+fn postgres_program(name: &str) -> Option<PathBuf> {
+    let on_path = Command::new("sh").args(["-c", &format!("command -v {name}")]).output().ok()?;
+    if on_path.status.success() {
+        return Some(PathBuf::from(String::from_utf8_lossy(&on_path.stdout).trim()));
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let program = entry.path().join("bin").join(name);
+            program.exists().then_some((version, program))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, program)| program)
+}
+
+/// A PostgreSQL server program, as the `postgres` user when this runs as root (initdb refuses
+/// root).
+fn postgres_command(program: &Path) -> Command {
     if is_root() {
         let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--", program]);
+        command.args(["-u", "postgres", "--"]).arg(program);
         command
     } else {
         Command::new(program)
@@ -47,6 +69,7 @@ fn postgres_command(program: &str) -> Command {
 
 /// A cluster stopped (immediately) with the guard.
 struct Cluster {
+    pg_ctl: PathBuf,
     data: PathBuf,
     port: u16,
     dir: tempfile::TempDir,
@@ -54,7 +77,7 @@ struct Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let _ = postgres_command("pg_ctl")
+        let _ = postgres_command(&self.pg_ctl)
             .args(["-D"])
             .arg(&self.data)
             .args(["-m", "immediate", "stop"])
@@ -131,14 +154,10 @@ fn make_certificates(dir: &Path) -> Result<(), String> {
 }
 
 fn start_cluster() -> Result<Cluster, String> {
-    for program in ["initdb", "pg_ctl", "openssl"] {
-        if Command::new("sh")
-            .args(["-c", &format!("command -v {program}")])
-            .output()
-            .map_or(true, |o| !o.status.success())
-        {
-            return Err(format!("{program} is not on the PATH"));
-        }
+    let initdb = postgres_program("initdb").ok_or("initdb is not installed")?;
+    let pg_ctl = postgres_program("pg_ctl").ok_or("pg_ctl is not installed")?;
+    if Command::new("openssl").arg("version").output().is_err() {
+        return Err("openssl is not installed".into());
     }
     let dir = tempfile::tempdir().map_err(|error| error.to_string())?;
     make_certificates(dir.path())?;
@@ -152,7 +171,7 @@ fn start_cluster() -> Result<Cluster, String> {
     }
     run(Command::new("chmod").arg("700").arg(&data))?;
     run(Command::new("chmod").arg("600").arg(dir.path().join("server.key")))?;
-    run(postgres_command("initdb").args(["-D"]).arg(&data).args([
+    run(postgres_command(&initdb).args(["-D"]).arg(&data).args([
         "-U",
         "postgres",
         "--auth=trust",
@@ -172,14 +191,14 @@ fn start_cluster() -> Result<Cluster, String> {
     std::fs::write(&configuration, text).map_err(|error| error.to_string())?;
     std::fs::write(data.join("pg_hba.conf"), "local all all trust\nhostssl all all 127.0.0.1/32 cert\n")
         .map_err(|error| error.to_string())?;
-    run(postgres_command("pg_ctl")
+    run(postgres_command(&pg_ctl)
         .args(["-D"])
         .arg(&data)
         .args(["-l"])
         .arg(data.join("log"))
         .args(["-w", "start"]))
     .map_err(|error| format!("{error}\n{}", std::fs::read_to_string(data.join("log")).unwrap_or_default()))?;
-    Ok(Cluster { data, port, dir })
+    Ok(Cluster { pg_ctl, data, port, dir })
 }
 
 #[tokio::test]

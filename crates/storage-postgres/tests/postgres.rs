@@ -220,6 +220,16 @@ async fn apps_in_schemas_of_one_database_see_only_their_own_data() {
         database.open_schema(&first_name)
     );
     let (first, second, _again) = (first.unwrap(), second.unwrap(), again.unwrap());
+    // Opening a schema that is ready changes nothing in it (the helper function stays as is).
+    let client = raw_client().await;
+    let function_version = || async {
+        let sql = "SELECT xmin::text FROM pg_proc WHERE oid = to_regprocedure($1)";
+        let function = format!("\"{first_name}\".reparse_instant(text)");
+        client.query_one(sql, &[&function]).await.unwrap().get::<_, String>(0)
+    };
+    let before = function_version().await;
+    database.open_schema(&first_name).await.unwrap();
+    assert_eq!(function_version().await, before);
     for storage in [&first, &second] {
         storage.create_class(&thing_schema()).await.unwrap();
     }
