@@ -15,6 +15,9 @@
 //      index, an object);
 //   5. Reparse reads parse-server's change to its class.
 //
+// And a database Reparse made from nothing: parse-server starts on it, reads it equal, logs its
+// users in and writes to it.
+//
 // Runs only in the PostgreSQL pass (REPARSE_TEST_DATABASE=postgres) and needs
 // `(cd tests/sdk/reference && npm ci)`; under CI=true a missing install is a failure.
 // REFERENCE_PARSE_SERVER_DIR points at another folder holding parse-server (e.g. bench/parse-server)
@@ -543,6 +546,67 @@ describe('one PostgreSQL database, parse-server and Reparse in turn', { skip }, 
     assert.deepEqual(
       red.map(gadget => gadget.id),
       [state.secondGadgetId]
+    );
+  });
+});
+
+describe('a database Reparse made, then served by parse-server', { skip }, () => {
+  // A second database: Reparse creates every table, parse-server's start-up finds them there.
+  const database = skip ? null : testDatabaseURI(scratch);
+  const config = { ...keys, appId: 'interop-first', databaseURI: database };
+  let server = null;
+  after(async () => {
+    if (server) await server.stop();
+  });
+
+  it('parse-server starts on it, reads it, logs its users in and keeps writing it', async () => {
+    server = await startServer(config);
+    initParse(server);
+    const carol = await Parse.User.signUp('carol', 'carol-password', { email: 'carol@example.com' });
+    const roleAcl = new Parse.ACL();
+    roleAcl.setPublicReadAccess(true);
+    const readers = new Parse.Role('Readers', roleAcl);
+    readers.getUsers().add(carol);
+    await readers.save(null, { useMasterKey: true });
+    const acl = new Parse.ACL();
+    acl.setRoleReadAccess('Readers', true);
+    const note = await new Parse.Object('Note', {
+      text: 'made by Reparse',
+      at: new Date('2024-06-01T10:00:00.000Z'),
+      where: new Parse.GeoPoint(10, 20),
+      tags: ['x'],
+      author: carol,
+    }).save(null, { useMasterKey: true });
+    note.setACL(acl);
+    await note.save(null, { useMasterKey: true });
+    const token = carol.getSessionToken();
+    const made = await snapshot(server, ['Note', '_User', '_Role', '_Session']);
+    await server.stop();
+    server.cleanup();
+
+    server = await startServer(config, { bin: parseServerBin });
+    initParse(server);
+    assert.deepEqual(await snapshot(server, ['Note', '_User', '_Role', '_Session']), made);
+    const me = await server.request('GET', '/users/me', { auth: 'js', headers: session(token) });
+    assertStatus(me, 200);
+    const seen = await new Parse.Query('Note').find({ sessionToken: token });
+    assert.deepEqual(
+      seen.map(object => object.id),
+      [note.id]
+    );
+    const login = await server.request('POST', '/login', {
+      auth: 'js',
+      body: { username: 'carol', password: 'carol-password' },
+      headers: { 'X-Parse-Installation-Id': 'interop-other-device' },
+    });
+    assertStatus(login, 200);
+    const dave = await Parse.User.signUp('dave', 'dave-password');
+    assert.ok(dave.id);
+    await new Parse.Object('Note', { text: 'made by parse-server' }).save(null, { useMasterKey: true });
+    const notes = await new Parse.Query('Note').ascending('createdAt').find({ useMasterKey: true });
+    assert.deepEqual(
+      notes.map(object => object.get('text')),
+      ['made by Reparse', 'made by parse-server']
     );
   });
 });
