@@ -83,7 +83,8 @@ pub(crate) fn apps_database(options: &Map<String, Value>) -> Result<Option<Postg
         Some(uri) if is_postgres_uri(&uri) => {
             postgres_options(&uri, database_options).map(Some).map_err(|error| format!("appsDatabaseURI: {error}"))
         }
-        Some(uri) => Err(format!("appsDatabaseURI must be a postgres:// URL, not {uri:?}")),
+        // Not repeated in the message: a URL may carry a password.
+        Some(_) => Err("appsDatabaseURI must be a postgres:// URL".into()),
         None if database_options.is_some() => {
             Err("databaseOptions configures PostgreSQL connections: give appsDatabaseURI (or appId and databaseURI)".into())
         }
