@@ -11,6 +11,11 @@
 //! - the system indexes under parse-server's names (`_User_unique_username`,
 //!   `case_insensitive_username` on `lower("username")`, …).
 //!
+//! `_SCHEMA` rows parse-server wrote read as parse-server reads them, and parse-server reads
+//! Reparse's (`schema_json.rs`); a schema change removes only what the replaced schema
+//! described, so parse-server's own indexes stay. A user's `password` has no column (its hash
+//! is `_hashed_password`, as in parse-server).
+//!
 //! Each app lives in its own PostgreSQL schema (default `public`): every table is qualified
 //! with it. One helper function, `reparse_instant(text)` (a date string's instant, NULL when it
 //! is not one), is created in that schema.
