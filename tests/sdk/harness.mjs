@@ -48,7 +48,7 @@ export function uniq(prefix = 'C') {
  * a fresh PostgreSQL database on 127.0.0.1:5432 (created with psql, dropped at exit).
  */
 const createdDatabases = [];
-function testDatabaseURI(dir) {
+export function testDatabaseURI(dir) {
   if (process.env.REPARSE_TEST_DATABASE !== 'postgres') return `sqlite://${dir}/data.sqlite`;
   const name = `reparse_sdk_${randomBytes(6).toString('hex')}`;
   execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-qc', `CREATE DATABASE ${name}`]);
@@ -73,8 +73,10 @@ function randomKey(prefix) {
  * Start a Reparse server with a fresh SQLite database in a temp dir.
  * `overrides` are merged into the parse-server style JSON config; a key set
  * to `undefined` is removed from it (e.g. `{ javascriptKey: undefined }`).
+ * `bin` runs another executable that takes `serve --config FILE` and prints the same
+ * "listening" line (reference/parse-server-serve.mjs runs the real parse-server).
  */
-export async function startServer(overrides = {}) {
+export async function startServer(overrides = {}, { bin = reparseBin } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'reparse-sdk-'));
   const config = {
     appId: randomKey('test'),
@@ -82,7 +84,7 @@ export async function startServer(overrides = {}) {
     javascriptKey: randomKey('js'),
     restAPIKey: randomKey('rest'),
     port: 0,
-    databaseURI: testDatabaseURI(dir),
+    databaseURI: 'databaseURI' in overrides ? overrides.databaseURI : testDatabaseURI(dir),
     allowClientClassCreation: true,
     mountPath: '/parse',
     ...overrides,
@@ -93,13 +95,14 @@ export async function startServer(overrides = {}) {
   const configPath = join(dir, 'config.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
 
-  const server = new ReparseServer(dir, configPath, config);
+  const server = new ReparseServer(dir, configPath, config, bin);
   await server.start();
   return server;
 }
 
 export class ReparseServer {
-  constructor(dir, configPath, config) {
+  constructor(dir, configPath, config, bin = reparseBin) {
+    this.bin = bin;
     this.dir = dir;
     this.configPath = configPath;
     this.config = config;
@@ -117,12 +120,12 @@ export class ReparseServer {
 
   /** Spawn the binary and wait for `Reparse is listening on <url>`. */
   async start() {
-    if (!existsSync(reparseBin)) {
+    if (!existsSync(this.bin)) {
       throw new Error(
-        `Reparse binary not found at ${reparseBin}; build it with \`cargo build -p reparse\` or set REPARSE_BIN`
+        `Reparse binary not found at ${this.bin}; build it with \`cargo build -p reparse\` or set REPARSE_BIN`
       );
     }
-    const child = spawn(reparseBin, ['serve', '--config', this.configPath], {
+    const child = spawn(this.bin, ['serve', '--config', this.configPath], {
       cwd: this.dir,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, RUST_BACKTRACE: '1' },

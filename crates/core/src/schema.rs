@@ -313,8 +313,9 @@ pub fn default_fields(class_name: &str) -> Vec<(String, FieldSpec)> {
             ("users", FieldType::Relation { target_class: "_User".into() }),
             ("roles", FieldType::Relation { target_class: "_Role".into() }),
         ],
+        // parse-server 8 dropped `restricted` (older versions stored `false` there); a stored
+        // schema that has it keeps it.
         "_Session" => vec![
-            ("restricted", FieldType::Boolean),
             ("user", FieldType::Pointer { target_class: "_User".into() }),
             ("installationId", FieldType::String),
             ("sessionToken", FieldType::String),

@@ -1,8 +1,10 @@
 //! The control plane: which apps this installation hosts, with their keys and settings.
 //!
 //! It lives in its own SQLite file (`<data dir>/registry.sqlite`), apart from any app's data,
-//! so that an app's keys never sit in a database the app's own queries reach. Each app's data
-//! lives under `<data dir>/apps/<appId>/`.
+//! so that an app's keys never sit in a database the app's own queries reach. An app's data
+//! lives under `<data dir>/apps/<appId>/`, or in a schema of the server's apps database on
+//! PostgreSQL: its [`AppPlacement`], recorded when the server first opens the app and kept
+//! from then on, so that an app never silently moves away from its data.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -24,6 +26,37 @@ pub struct AppRecord {
     /// parse-server options for this app (`allowClientClassCreation`, `maxLimit`, …).
     pub settings: Map<String, Value>,
     pub created_at: String,
+    /// Where the app's data lives; `None` until a server first opens the app.
+    pub placement: Option<AppPlacement>,
+}
+
+/// Where an app's data lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AppPlacement {
+    /// `<data dir>/apps/<appId>/data.sqlite`.
+    Sqlite,
+    /// This PostgreSQL schema of the server's apps database.
+    Postgres { schema: String },
+}
+
+impl AppPlacement {
+    /// The text the registry stores: `sqlite` or `postgres:<schema>`.
+    fn to_text(&self) -> String {
+        match self {
+            AppPlacement::Sqlite => "sqlite".to_string(),
+            AppPlacement::Postgres { schema } => format!("postgres:{schema}"),
+        }
+    }
+
+    fn from_text(text: &str) -> Option<AppPlacement> {
+        match text.split_once(':') {
+            None if text == "sqlite" => Some(AppPlacement::Sqlite),
+            Some(("postgres", schema)) if !schema.is_empty() => {
+                Some(AppPlacement::Postgres { schema: schema.to_string() })
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -33,6 +66,8 @@ pub enum RegistryError {
     /// A name is taken or malformed.
     InvalidName(String),
     NotFound(String),
+    /// A change the app's record refuses (its placement is already recorded).
+    Conflict(String),
 }
 
 impl std::fmt::Display for RegistryError {
@@ -42,6 +77,7 @@ impl std::fmt::Display for RegistryError {
             RegistryError::Io(error) => write!(f, "app registry: {error}"),
             RegistryError::InvalidName(message) => f.write_str(message),
             RegistryError::NotFound(name) => write!(f, "no app named or with id {name:?}"),
+            RegistryError::Conflict(message) => f.write_str(message),
         }
     }
 }
@@ -82,6 +118,15 @@ impl Registry {
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         connection.execute_batch(SCHEMA)?;
+        // Registries made before apps could live in PostgreSQL have no placement column.
+        let has_placement: bool = connection
+            .query_row("SELECT count(*) FROM pragma_table_info('apps') WHERE name = 'placement'", [], |row| {
+                row.get::<_, i64>(0)
+            })
+            .map(|count| count > 0)?;
+        if !has_placement {
+            connection.execute_batch("ALTER TABLE apps ADD COLUMN placement TEXT")?;
+        }
         Ok(Registry { data_dir: data_dir.to_path_buf(), connection: Mutex::new(connection) })
     }
 
@@ -113,6 +158,7 @@ impl Registry {
             client_key: Some(random_key(32)),
             settings: Map::new(),
             created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            placement: None,
         };
         let inserted = self.connection().execute(
             "INSERT INTO apps (app_id, name, master_key, javascript_key, rest_api_key, client_key, settings, created_at)
@@ -177,6 +223,25 @@ impl Registry {
         Ok(record)
     }
 
+    /// Records where an app's data lives. Only a first placement is recorded: an app that has
+    /// one keeps it (the call then fails), since its data is there.
+    pub fn set_placement(&self, app_id: &str, placement: &AppPlacement) -> RegistryResult<()> {
+        let changed = self.connection().execute(
+            "UPDATE apps SET placement = ?2 WHERE app_id = ?1 AND placement IS NULL",
+            params![app_id, placement.to_text()],
+        )?;
+        if changed == 0 {
+            return match self.find(app_id)? {
+                None => Err(RegistryError::NotFound(app_id.to_string())),
+                Some(record) => Err(RegistryError::Conflict(format!(
+                    "app {app_id:?} already keeps its data in {:?}",
+                    record.placement
+                ))),
+            };
+        }
+        Ok(())
+    }
+
     /// Replaces an app's settings.
     pub fn set_settings(&self, app_id: &str, settings: &Map<String, Value>) -> RegistryResult<()> {
         let changed = self.connection().execute(
@@ -191,7 +256,7 @@ impl Registry {
 }
 
 const COLUMNS: &str =
-    "app_id, name, master_key, javascript_key, rest_api_key, client_key, settings, created_at";
+    "app_id, name, master_key, javascript_key, rest_api_key, client_key, settings, created_at, placement";
 
 fn read_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppRecord> {
     let settings: String = row.get(6)?;
@@ -204,6 +269,7 @@ fn read_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppRecord> {
         client_key: row.get(5)?,
         settings: serde_json::from_str(&settings).unwrap_or_default(),
         created_at: row.get(7)?,
+        placement: row.get::<_, Option<String>>(8)?.as_deref().and_then(AppPlacement::from_text),
     })
 }
 
@@ -243,5 +309,42 @@ mod tests {
         assert!(!reopened.app_dir(&second.app_id).exists());
         assert_eq!(reopened.list().unwrap().len(), 1);
         assert!(matches!(reopened.delete("second"), Err(RegistryError::NotFound(_))));
+    }
+
+    #[test]
+    fn an_apps_first_placement_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(dir.path()).unwrap();
+        let app = registry.create_app("placed").unwrap();
+        assert_eq!(app.placement, None);
+        let placement = AppPlacement::Postgres { schema: format!("app_{}", app.app_id) };
+        registry.set_placement(&app.app_id, &placement).unwrap();
+        assert!(registry.set_placement(&app.app_id, &AppPlacement::Sqlite).is_err());
+        drop(registry);
+        let reopened = Registry::open(dir.path()).unwrap();
+        assert_eq!(reopened.find(&app.app_id).unwrap().unwrap().placement, Some(placement));
+        assert!(matches!(
+            reopened.set_placement("nope", &AppPlacement::Sqlite),
+            Err(RegistryError::NotFound(_))
+        ));
+    }
+
+    /// A registry.sqlite written before placements existed opens, its apps unplaced.
+    #[test]
+    fn registries_without_placements_are_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let connection = Connection::open(dir.path().join("registry.sqlite")).unwrap();
+        connection.execute_batch(SCHEMA).unwrap();
+        connection
+            .execute(
+                "INSERT INTO apps (app_id, name, master_key, created_at) VALUES ('old', 'old', 'm', '2024-01-01')",
+                [],
+            )
+            .unwrap();
+        drop(connection);
+        let registry = Registry::open(dir.path()).unwrap();
+        assert_eq!(registry.find("old").unwrap().unwrap().placement, None);
+        registry.set_placement("old", &AppPlacement::Sqlite).unwrap();
+        assert_eq!(registry.find("old").unwrap().unwrap().placement, Some(AppPlacement::Sqlite));
     }
 }

@@ -1,5 +1,7 @@
 //! The app directory of a multi-app server: apps come from the registry and are opened on first
 //! use, so apps created with `reparse apps create` while the server runs are served at once.
+//! An app's data is a SQLite file under the data folder, or a schema of the apps database
+//! (`appsDatabaseURI`), as its registry record's placement says.
 //! An open app is checked against the registry again at most once per [`RECHECK_AFTER`], so an
 //! app deleted (or whose keys or settings change) while the server runs stops being served with
 //! its old record within that time.
@@ -9,12 +11,13 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use reparse_registry::{AppRecord, Registry};
+use reparse_registry::{AppPlacement, AppRecord, Registry};
 use reparse_server::{App, AppConfig, AppDirectory};
 use reparse_storage::Storage;
+use reparse_storage_postgres::PostgresDatabase;
 
 use crate::settings::apply_app_options;
-use crate::storage::open_sqlite;
+use crate::storage::{app_schema_name, open_sqlite};
 
 const RECHECK_AFTER: Duration = Duration::from_secs(1);
 
@@ -27,28 +30,93 @@ struct OpenApp {
 pub(crate) struct RegistryDirectory {
     registry: Arc<Registry>,
     public_url: String,
+    /// Where apps without data yet are placed (one schema each); `None`: SQLite files.
+    apps_database: Option<PostgresDatabase>,
     open: RwLock<HashMap<String, OpenApp>>,
+    /// Held while an app is being opened, so that two first requests open its database once.
+    opening: tokio::sync::Mutex<()>,
 }
 
 impl RegistryDirectory {
-    pub(crate) fn new(registry: Arc<Registry>, public_url: String) -> RegistryDirectory {
-        RegistryDirectory { registry, public_url, open: RwLock::new(HashMap::new()) }
+    pub(crate) fn new(
+        registry: Arc<Registry>,
+        public_url: String,
+        apps_database: Option<PostgresDatabase>,
+    ) -> RegistryDirectory {
+        RegistryDirectory {
+            registry,
+            public_url,
+            apps_database,
+            open: RwLock::new(HashMap::new()),
+            opening: tokio::sync::Mutex::new(()),
+        }
     }
 
-    /// Opens an app's database and builds its configuration from the registry record.
-    pub(crate) fn open_app(&self, record: &AppRecord) -> Result<Arc<App>, String> {
-        // Checked again under the write lock so that two first requests open one database once.
-        let mut open = self.open.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(entry) = open.get(&record.app_id) {
-            return Ok(entry.app.clone());
+    fn opened(&self, app_id: &str) -> Option<Arc<App>> {
+        let open = self.open.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        open.get(app_id).map(|entry| entry.app.clone())
+    }
+
+    /// Opens an app's database and builds its configuration from the registry record; returns
+    /// the record as it now is (a first open records where the app's data lives).
+    pub(crate) async fn open_app(&self, record: &AppRecord) -> Result<(Arc<App>, AppRecord), String> {
+        let _opening = self.opening.lock().await;
+        if let Some(app) = self.opened(&record.app_id) {
+            return Ok((app, record.clone()));
         }
-        let app =
-            self.build_app(record, open_sqlite(&self.registry.app_dir(&record.app_id).join("data.sqlite"))?)?;
+        let record = self.place(record)?;
+        let storage = self.open_storage(&record).await?;
+        let app = self.build_app(&record, storage)?;
+        let mut open = self.open.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         open.insert(
             record.app_id.clone(),
             OpenApp { app: app.clone(), record: record.clone(), checked: Instant::now() },
         );
-        Ok(app)
+        Ok((app, record))
+    }
+
+    /// Decides where an app without a recorded placement keeps its data, and records it: in the
+    /// apps database when the server has one, unless the app already has a SQLite file (an
+    /// app from before the apps database was configured keeps its data where it is).
+    fn place(&self, record: &AppRecord) -> Result<AppRecord, String> {
+        if record.placement.is_some() {
+            return Ok(record.clone());
+        }
+        let has_sqlite_file = self.sqlite_path(&record.app_id).exists();
+        let placement = match &self.apps_database {
+            Some(_) if !has_sqlite_file => {
+                AppPlacement::Postgres { schema: app_schema_name(&record.app_id)? }
+            }
+            _ => AppPlacement::Sqlite,
+        };
+        self.registry.set_placement(&record.app_id, &placement).map_err(|error| error.to_string())?;
+        Ok(AppRecord { placement: Some(placement), ..record.clone() })
+    }
+
+    fn sqlite_path(&self, app_id: &str) -> std::path::PathBuf {
+        self.registry.app_dir(app_id).join("data.sqlite")
+    }
+
+    async fn open_storage(&self, record: &AppRecord) -> Result<Arc<dyn Storage>, String> {
+        match &record.placement {
+            Some(AppPlacement::Postgres { schema }) => {
+                let Some(database) = &self.apps_database else {
+                    return Err(format!(
+                        "app {:?} keeps its data in PostgreSQL (schema {schema}): start the server with \
+                         --apps-database-uri",
+                        record.name
+                    ));
+                };
+                let storage = database.open_schema(schema).await.map_err(|error| {
+                    format!(
+                        "app {:?}: cannot open PostgreSQL schema {schema}: {}",
+                        record.name, error.message
+                    )
+                })?;
+                Ok(Arc::new(storage))
+            }
+            Some(AppPlacement::Sqlite) | None => open_sqlite(&self.sqlite_path(&record.app_id)),
+        }
     }
 
     fn build_app(&self, record: &AppRecord, storage: Arc<dyn Storage>) -> Result<Arc<App>, String> {
@@ -111,8 +179,8 @@ impl AppDirectory for RegistryDirectory {
         let registry = self.registry.clone();
         let wanted = app_id.to_string();
         let record = tokio::task::spawn_blocking(move || registry.find(&wanted)).await.ok()?.ok()??;
-        match self.open_app(&record) {
-            Ok(app) => Some(app),
+        match self.open_app(&record).await {
+            Ok((app, _)) => Some(app),
             Err(error) => {
                 tracing::error!(app_id, %error, "could not open app");
                 None

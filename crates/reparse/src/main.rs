@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
-use reparse_registry::{AppRecord, Registry};
+use reparse_registry::{AppPlacement, AppRecord, Registry};
 use reparse_server::{App, AppDirectory, ServerOptions, StaticDirectory};
 
 use crate::directory::RegistryDirectory;
@@ -22,7 +22,7 @@ use crate::directory::RegistryDirectory;
 /// at a tenth of the request's CPU in profiles.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use crate::settings::{Database, ServerSettings, single_app};
+use crate::settings::{ServerSettings, single_app};
 
 fn cli() -> Command {
     let data_dir = Arg::new("data-dir")
@@ -41,6 +41,14 @@ fn cli() -> Command {
         .about("Manage the apps this installation hosts")
         .subcommand_required(true)
         .arg(data_dir.global(true))
+        .arg(
+            Arg::new("apps-database-uri")
+                .long("apps-database-uri")
+                .value_name("URI")
+                .env("REPARSE_APPS_DATABASE_URI")
+                .global(true)
+                .help("The PostgreSQL database apps keep their data in (needed to delete such an app)"),
+        )
         .subcommand(
             Command::new("create")
                 .about("Add an app and print its keys")
@@ -130,12 +138,45 @@ fn apps(args: &ArgMatches) -> Result<(), String> {
                     "deleting {app:?} removes all its data; run again with --yes to confirm"
                 ));
             }
-            let record = registry.delete(app).map_err(|error| error.to_string())?;
+            let record = registry.find_by_name_or_id(app).map_err(|error| error.to_string())?;
+            // The data first: an app whose schema cannot be dropped stays in the registry.
+            if let Some(AppPlacement::Postgres { schema }) = &record.placement {
+                drop_app_schema(args, &record, schema)?;
+            }
+            let record = registry.delete(&record.app_id).map_err(|error| error.to_string())?;
             println!("Deleted app {:?} ({}).", record.name, record.app_id);
         }
         _ => return Err("unknown apps command".into()),
     }
     Ok(())
+}
+
+/// Drops the PostgreSQL schema holding a registry app's data.
+fn drop_app_schema(args: &ArgMatches, record: &AppRecord, schema: &str) -> Result<(), String> {
+    let Some(uri) = args.get_one::<String>("apps-database-uri") else {
+        return Err(format!(
+            "app {:?} keeps its data in PostgreSQL schema {schema}: give --apps-database-uri (or \
+             REPARSE_APPS_DATABASE_URI) so that it can be dropped; nothing was deleted",
+            record.name
+        ));
+    };
+    let options =
+        settings::postgres_options(uri, None).map_err(|error| format!("--apps-database-uri: {error}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the runtime: {error}"))?;
+    runtime.block_on(async {
+        let database = storage::connect_postgres(&options).await?;
+        let dropped = database
+            .drop_schema(schema)
+            .await
+            .map_err(|error| format!("cannot drop schema {schema}: {}", error.message))?;
+        if dropped {
+            println!("Dropped PostgreSQL schema {schema} at {}.", options.describe());
+        }
+        Ok(())
+    })
 }
 
 /// Options from the three layers: config file < `PARSE_SERVER_*` environment < flags.
@@ -181,11 +222,8 @@ fn serve(args: &ArgMatches) -> Result<(), String> {
 
         let directory: Arc<dyn AppDirectory> = if options.contains_key("appId") {
             let (config, database) = single_app(&options, &data_dir, &public_url)?;
-            let storage = storage::open_storage(&database).await?;
-            match &database {
-                Database::Sqlite(path) => println!("Serving app {:?} from {}", config.app_id, path.display()),
-                Database::Postgres(_) => println!("Serving app {:?} from PostgreSQL", config.app_id),
-            }
+            let (storage, described) = storage::open_storage(&database).await?;
+            println!("Serving app {:?} from {described}", config.app_id);
             Arc::new(StaticDirectory::new(vec![Arc::new(App::new(config, storage)?)]))
         } else {
             if let Some(key) = options.keys().find(|key| !settings::SERVER_WIDE.contains(&key.as_str())) {
@@ -195,6 +233,17 @@ fn serve(args: &ArgMatches) -> Result<(), String> {
                     data_dir.display()
                 ));
             }
+            let apps_database = match settings::apps_database(&options)? {
+                Some(postgres) => {
+                    let database = storage::connect_postgres(&postgres).await?;
+                    println!(
+                        "New apps keep their data in {}, one schema each",
+                        storage::describe_postgres(&postgres, &database).await
+                    );
+                    Some(database)
+                }
+                None => None,
+            };
             let registry = Arc::new(Registry::open(&data_dir).map_err(|error| error.to_string())?);
             let mut records = registry.list().map_err(|error| error.to_string())?;
             if records.is_empty() {
@@ -202,11 +251,20 @@ fn serve(args: &ArgMatches) -> Result<(), String> {
                 println!("Created the first app under {}:", data_dir.display());
                 records.push(record);
             }
-            let directory = RegistryDirectory::new(registry, public_url.clone());
+            let directory = RegistryDirectory::new(registry.clone(), public_url.clone(), apps_database);
             for record in &records {
-                directory.open_app(record)?;
+                let (_, record) = directory.open_app(record).await?;
                 println!("App {:?}:", record.name);
-                print_keys(record);
+                print_keys(&record);
+                match &record.placement {
+                    Some(AppPlacement::Postgres { schema }) => {
+                        println!("  data:           PostgreSQL schema {schema}")
+                    }
+                    _ => println!(
+                        "  data:           {}",
+                        registry.app_dir(&record.app_id).join("data.sqlite").display()
+                    ),
+                }
             }
             Arc::new(directory)
         };

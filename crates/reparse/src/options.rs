@@ -54,7 +54,9 @@ options! {
     "port", "PORT", "port", Integer, "The port to run the server on (default 1337; 0 picks a free one)";
     "host", "PARSE_SERVER_HOST", "host", Text, "The host to serve on (default 0.0.0.0)";
     "mountPath", "PARSE_SERVER_MOUNT_PATH", "mount-path", Text, "Mount path for the server (default /parse)";
-    "databaseURI", "PARSE_SERVER_DATABASE_URI", "database-uri", Text, "sqlite://<path>, a plain file path, or postgres://user@host:port/database (parse-server's layout)";
+    "databaseURI", "PARSE_SERVER_DATABASE_URI", "database-uri", Text, "sqlite://<path>, a plain file path, or postgres://user@host:port/database (parse-server's layout; sslmode, ssl, ca, max, statement_timeout … as parameters)";
+    "databaseOptions", "PARSE_SERVER_DATABASE_OPTIONS", "database-options", Json, "PostgreSQL connection options: {max, statement_timeout, connectionTimeoutMillis, application_name, ssl: {ca, cert, key, rejectUnauthorized}}";
+    "appsDatabaseURI", "REPARSE_APPS_DATABASE_URI", "apps-database-uri", Text, "Keep the data of the apps `reparse apps` manages in this PostgreSQL database, one schema per app (postgres://…; default: a SQLite file per app)";
     "allowClientClassCreation", "PARSE_SERVER_ALLOW_CLIENT_CLASS_CREATION", "allow-client-class-creation", Bool, "Let clients create classes on first save (default false)";
     "allowCustomObjectId", "PARSE_SERVER_ALLOW_CUSTOM_OBJECT_ID", "allow-custom-object-id", Bool, "Let clients set objectId on create (default false)";
     "maxLimit", "PARSE_SERVER_MAX_LIMIT", "max-limit", Integer, "Largest limit a query may ask for (default unbounded)";
@@ -96,7 +98,6 @@ pub(crate) const NOT_YET_SUPPORTED: &[&str] = &[
     "directAccess",
     "cacheAdapter",
     "databaseAdapter",
-    "databaseOptions",
     "logsFolder",
     "logLevel",
     "verbose",

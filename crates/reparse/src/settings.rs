@@ -5,24 +5,52 @@ use std::path::{Path, PathBuf};
 
 use reparse_server::ip_allow::IpAllowList;
 use reparse_server::{AccountOptions, AppConfig};
+use reparse_storage_postgres::PostgresOptions;
 use serde_json::{Map, Value};
 
 /// Where an app's data lives.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Database {
     Sqlite(PathBuf),
-    /// A `postgres://` URL (parse-server's layout, in the `public` schema).
-    Postgres(String),
+    /// A `postgres://` database (parse-server's layout, in the `public` schema).
+    Postgres(Box<PostgresOptions>),
+}
+
+/// Reads a `postgres://` URL and applies `databaseOptions`: a bad parameter or option stops
+/// the start, named.
+pub(crate) fn postgres_options(
+    uri: &str,
+    database_options: Option<&Map<String, Value>>,
+) -> Result<PostgresOptions, String> {
+    let mut options = PostgresOptions::from_url(uri).map_err(|error| error.message)?;
+    if let Some(database_options) = database_options {
+        options.apply_database_options(database_options).map_err(|error| error.message)?;
+    }
+    Ok(options)
+}
+
+fn is_postgres_uri(uri: &str) -> bool {
+    uri.starts_with("postgres://") || uri.starts_with("postgresql://")
 }
 
 impl Database {
-    /// Reads `databaseURI`: `sqlite://<path>` or a plain path select SQLite.
-    pub(crate) fn from_uri(uri: &str) -> Result<Database, String> {
+    /// Reads `databaseURI` (with `databaseOptions`, which only PostgreSQL takes):
+    /// `sqlite://<path>` or a plain path select SQLite.
+    pub(crate) fn from_uri(
+        uri: &str,
+        database_options: Option<&Map<String, Value>>,
+    ) -> Result<Database, String> {
+        if is_postgres_uri(uri) {
+            return Ok(Database::Postgres(Box::new(postgres_options(uri, database_options)?)));
+        }
+        if database_options.is_some() {
+            return Err(
+                "databaseOptions configures PostgreSQL connections; this databaseURI is not postgres://"
+                    .into(),
+            );
+        }
         if let Some(path) = uri.strip_prefix("sqlite://") {
             return Ok(Database::Sqlite(PathBuf::from(path)));
-        }
-        if uri.starts_with("postgres://") || uri.starts_with("postgresql://") {
-            return Ok(Database::Postgres(uri.to_string()));
         }
         if uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://") {
             return Err("databaseURI: MongoDB is not supported; migrate by import (see the README)".into());
@@ -35,9 +63,34 @@ impl Database {
 }
 
 /// Options that configure the server rather than one app; the only ones that make sense when
-/// serving the registry's apps (every other option describes a single app).
-pub(crate) const SERVER_WIDE: [&str; 6] =
-    ["port", "host", "mountPath", "serverURL", "publicServerURL", "maxUploadSize"];
+/// serving the registry's apps (every other option describes a single app). There,
+/// `databaseOptions` configures the connections to `appsDatabaseURI`.
+pub(crate) const SERVER_WIDE: [&str; 8] = [
+    "port",
+    "host",
+    "mountPath",
+    "serverURL",
+    "publicServerURL",
+    "maxUploadSize",
+    "appsDatabaseURI",
+    "databaseOptions",
+];
+
+/// The PostgreSQL database the registry's apps keep their data in, if `appsDatabaseURI` says.
+pub(crate) fn apps_database(options: &Map<String, Value>) -> Result<Option<PostgresOptions>, String> {
+    let database_options = options.get("databaseOptions").and_then(Value::as_object);
+    match text(options, "appsDatabaseURI") {
+        Some(uri) if is_postgres_uri(&uri) => {
+            postgres_options(&uri, database_options).map(Some).map_err(|error| format!("appsDatabaseURI: {error}"))
+        }
+        // Not repeated in the message: a URL may carry a password.
+        Some(_) => Err("appsDatabaseURI must be a postgres:// URL".into()),
+        None if database_options.is_some() => {
+            Err("databaseOptions configures PostgreSQL connections: give appsDatabaseURI (or appId and databaseURI)".into())
+        }
+        None => Ok(None),
+    }
+}
 
 /// Server-wide settings.
 #[derive(Debug, Clone)]
@@ -145,8 +198,19 @@ pub(crate) fn single_app(
     let master_key = text(options, "masterKey").ok_or("masterKey is required when appId is given")?;
     let mut config = AppConfig::new(&app_id, &master_key, public_url);
     apply_app_options(&mut config, options)?;
+    if options.contains_key("appsDatabaseURI") {
+        return Err("appsDatabaseURI is where the registry's apps keep their data; to serve one app \
+                    (appId) from PostgreSQL, give databaseURI"
+            .into());
+    }
+    let database_options = options.get("databaseOptions").and_then(Value::as_object);
     let database = match text(options, "databaseURI") {
-        Some(uri) => Database::from_uri(&uri)?,
+        Some(uri) => Database::from_uri(&uri, database_options)?,
+        None if database_options.is_some() => {
+            return Err(
+                "databaseOptions configures PostgreSQL connections: give a postgres:// databaseURI".into()
+            );
+        }
         None => Database::Sqlite(data_dir.join("apps").join(&app_id).join("data.sqlite")),
     };
     Ok((config, database))
@@ -158,16 +222,61 @@ mod tests {
 
     #[test]
     fn reads_database_uris() {
-        assert_eq!(Database::from_uri("sqlite:///tmp/x.db").unwrap(), Database::Sqlite("/tmp/x.db".into()));
-        assert_eq!(
-            Database::from_uri("data/app.sqlite").unwrap(),
-            Database::Sqlite("data/app.sqlite".into())
+        let sqlite = |uri: &str| match Database::from_uri(uri, None).unwrap() {
+            Database::Sqlite(path) => path,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(sqlite("sqlite:///tmp/x.db"), PathBuf::from("/tmp/x.db"));
+        assert_eq!(sqlite("data/app.sqlite"), PathBuf::from("data/app.sqlite"));
+        match Database::from_uri("postgres://localhost/db?max=3", None).unwrap() {
+            Database::Postgres(options) => {
+                assert_eq!(options.describe(), "localhost:5432/db");
+                assert_eq!(options.pool_size(), 3);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Database::from_uri("mongodb://x", None).is_err());
+    }
+
+    #[test]
+    fn database_options_configure_postgresql_only() {
+        let options: Map<String, Value> = serde_json::from_str(r#"{"max": 4}"#).unwrap();
+        match Database::from_uri("postgres://localhost/db", Some(&options)).unwrap() {
+            Database::Postgres(postgres) => assert_eq!(postgres.pool_size(), 4),
+            other => panic!("{other:?}"),
+        }
+        let error = Database::from_uri("sqlite:///tmp/x.db", Some(&options)).unwrap_err();
+        assert!(error.contains("databaseOptions"), "{error}");
+        let bad: Map<String, Value> = serde_json::from_str(r#"{"statement_timeout": "soon"}"#).unwrap();
+        let error = Database::from_uri("postgres://localhost/db", Some(&bad)).unwrap_err();
+        assert!(error.contains("databaseOptions.statement_timeout"), "{error}");
+    }
+
+    #[test]
+    fn the_apps_database_is_a_postgresql_url() {
+        let options = |json: &str| -> Map<String, Value> { serde_json::from_str(json).unwrap() };
+        assert!(apps_database(&options("{}")).unwrap().is_none());
+        let database = apps_database(&options(
+            r#"{"appsDatabaseURI": "postgres://db/apps", "databaseOptions": {"max": 9}}"#,
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(database.pool_size(), 9);
+        assert!(
+            apps_database(&options(r#"{"appsDatabaseURI": "sqlite:///x"}"#))
+                .unwrap_err()
+                .contains("postgres://")
         );
-        assert_eq!(
-            Database::from_uri("postgres://localhost/db").unwrap(),
-            Database::Postgres("postgres://localhost/db".into())
+        assert!(
+            apps_database(&options(r#"{"databaseOptions": {"max": 9}}"#))
+                .unwrap_err()
+                .contains("appsDatabaseURI")
         );
-        assert!(Database::from_uri("mongodb://x").is_err());
+        assert!(
+            apps_database(&options(r#"{"appsDatabaseURI": "postgres://db/apps?sslmode=maybe"}"#))
+                .unwrap_err()
+                .starts_with("appsDatabaseURI: ")
+        );
     }
 
     #[test]

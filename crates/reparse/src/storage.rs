@@ -1,49 +1,80 @@
-//! Opens the storage adapter a `databaseURI` selects.
+//! Opens the storage adapter a `databaseURI` selects, and the apps database of registry mode.
 
 use std::sync::Arc;
 
 use reparse_storage::Storage;
-use reparse_storage_postgres::{GeoDistances, PostgresStorage};
+use reparse_storage_postgres::{GeoDistances, PostgresDatabase, PostgresOptions};
 use reparse_storage_sqlite::SqliteStorage;
 
 use crate::settings::Database;
 
 /// Opens an app's database: SQLite files are opened in place; PostgreSQL is connected to (its
-/// `_SCHEMA` table created if missing).
-pub(crate) async fn open_storage(database: &Database) -> Result<Arc<dyn Storage>, String> {
+/// `_SCHEMA` table created if missing) and described for the start-up message.
+pub(crate) async fn open_storage(database: &Database) -> Result<(Arc<dyn Storage>, String), String> {
     match database {
-        Database::Sqlite(path) => open_sqlite(path),
-        Database::Postgres(url) => PostgresStorage::connect_url(url)
-            .await
-            .map(|storage| {
-                match storage.geo_distances() {
-                    GeoDistances::Postgis { extension_schema } => {
-                        tracing::info!(schema = %extension_schema, "geo distances computed by PostGIS")
-                    }
-                    GeoDistances::PlainSql => {
-                        tracing::info!("geo distances computed in plain SQL (PostGIS is not installed)")
-                    }
-                }
-                Arc::new(storage) as Arc<dyn Storage>
-            })
-            .map_err(|error| format!("cannot use PostgreSQL at {}: {}", redact_password(url), error.message)),
+        Database::Sqlite(path) => Ok((open_sqlite(path)?, path.display().to_string())),
+        Database::Postgres(options) => {
+            let database = connect_postgres(options).await?;
+            let storage = database.open_schema("public").await.map_err(|error| {
+                format!("cannot use PostgreSQL at {}: {}", options.describe(), error.message)
+            })?;
+            let mut description = describe_postgres(options, &database).await;
+            description.push_str(match storage.geo_distances() {
+                GeoDistances::Postgis { .. } => ", geo distances by PostGIS",
+                GeoDistances::PlainSql => ", geo distances in plain SQL (PostGIS is not installed)",
+            });
+            Ok((Arc::new(storage), description))
+        }
     }
 }
 
-/// Opens a SQLite database (the registry's apps, which are always SQLite files).
+/// Connects to a PostgreSQL database, naming it (never its password) when that fails.
+pub(crate) async fn connect_postgres(options: &PostgresOptions) -> Result<PostgresDatabase, String> {
+    PostgresDatabase::connect(options)
+        .await
+        .map_err(|error| format!("cannot use PostgreSQL at {}: {}", options.describe(), error.message))
+}
+
+/// `PostgreSQL 15.8 at host:5432/db, TLS (TLSv1.3, verify-full), 16 connections, statement timeout 5s`.
+pub(crate) async fn describe_postgres(options: &PostgresOptions, database: &PostgresDatabase) -> String {
+    let mut text = String::from("PostgreSQL");
+    let summary = database.summary().await.ok();
+    if let Some(summary) = &summary {
+        text.push(' ');
+        text.push_str(summary.server_version.split_whitespace().next().unwrap_or_default());
+    }
+    text.push_str(&format!(" at {}", options.describe()));
+    match summary.as_ref().and_then(|summary| summary.tls_version.as_deref()) {
+        Some(version) => text.push_str(&format!(", TLS ({version}, sslmode {})", options.ssl_mode())),
+        None => text.push_str(", without TLS"),
+    }
+    text.push_str(&format!(", {} connections", options.pool_size()));
+    if let Some(summary) = summary.filter(|summary| summary.statement_timeout != "0") {
+        text.push_str(&format!(", statement timeout {}", summary.statement_timeout));
+    }
+    text
+}
+
+/// Opens a SQLite database (a registry app's file).
 pub(crate) fn open_sqlite(path: &std::path::Path) -> Result<Arc<dyn Storage>, String> {
     SqliteStorage::open(path)
         .map(|storage| Arc::new(storage) as Arc<dyn Storage>)
         .map_err(|error| format!("cannot open SQLite database {}: {}", path.display(), error.message))
 }
 
-/// A connection URL fit for a log line: `postgres://user:***@host/db`.
-fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let Some((credentials, host)) = rest.split_once('@') else { return url.to_string() };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
+/// The PostgreSQL schema a registry app's data lives in: `app_` and its application id, which
+/// the registry makes of 20 letters and digits. Anything else is refused rather than mangled,
+/// so that two apps can never share a schema.
+pub(crate) fn app_schema_name(app_id: &str) -> Result<String, String> {
+    let usable = !app_id.is_empty()
+        && app_id.len() <= 59
+        && app_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if usable {
+        Ok(format!("app_{app_id}"))
+    } else {
+        Err(format!(
+            "app id {app_id:?} cannot name a PostgreSQL schema (letters, digits, '_', '-'; at most 59)"
+        ))
     }
 }
 
@@ -52,8 +83,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_stay_out_of_messages() {
-        assert_eq!(redact_password("postgres://app:s3cret@db:5432/x"), "postgres://app:***@db:5432/x");
-        assert_eq!(redact_password("postgres://db/x"), "postgres://db/x");
+    fn app_schemas_are_named_after_app_ids() {
+        assert_eq!(app_schema_name("AbC123xyz").unwrap(), "app_AbC123xyz");
+        assert!(app_schema_name("a\"b").is_err());
+        assert!(app_schema_name("").is_err());
+        assert!(app_schema_name(&"x".repeat(60)).is_err());
     }
 }

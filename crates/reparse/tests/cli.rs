@@ -344,3 +344,216 @@ fn the_master_key_is_accepted_from_master_key_ips_only() {
     let (ok, _, stderr) = run_cli(dir.path(), &["serve", "--config", config.to_str().unwrap()]);
     assert!(!ok && stderr.contains("not-an-address"), "{stderr}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL (the local server at 127.0.0.1:5432, user postgres, trust authentication): skipped
+// when it is unreachable, except under CI=true.
+
+const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Runs SQL on the local PostgreSQL; `None` (after saying why) when it is not there.
+fn postgres_query(sql: &str) -> Option<Vec<Vec<Option<String>>>> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let config: tokio_postgres::Config = POSTGRES.parse().unwrap();
+        let (client, connection) = match config.connect(tokio_postgres::NoTls).await {
+            Ok(connected) => connected,
+            Err(error) => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "PostgreSQL is required on CI: {error}"
+                );
+                eprintln!("skipped: PostgreSQL at 127.0.0.1:5432 is unreachable ({error})");
+                return None;
+            }
+        };
+        tokio::spawn(connection);
+        let rows = client.simple_query(sql).await.unwrap();
+        Some(
+            rows.into_iter()
+                .filter_map(|message| match message {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => {
+                        Some((0..row.len()).map(|index| row.get(index).map(str::to_string)).collect())
+                    }
+                    _ => None,
+                })
+                .collect(),
+        )
+    })
+}
+
+/// A fresh database, dropped with the guard.
+struct TemporaryDatabase {
+    name: String,
+}
+
+impl TemporaryDatabase {
+    fn create() -> Option<TemporaryDatabase> {
+        let name = format!("reparse_cli_{}", reparse_registry::random_key(12).to_lowercase());
+        postgres_query(&format!("CREATE DATABASE {name}"))?;
+        Some(TemporaryDatabase { name })
+    }
+
+    fn uri(&self, host: &str) -> String {
+        format!("postgres://postgres@{host}:5432/{}", self.name)
+    }
+}
+
+impl Drop for TemporaryDatabase {
+    fn drop(&mut self) {
+        let _ = postgres_query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+fn schema_exists(database: &str, schema: &str) -> bool {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let config: tokio_postgres::Config = database.parse().unwrap();
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client.query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema]).await.unwrap().is_some()
+    })
+}
+
+#[test]
+fn registry_apps_keep_their_data_in_schemas_of_one_postgresql_database() {
+    let Some(database) = TemporaryDatabase::create() else { return };
+    let apps_database = database.uri("127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let value = |printed: &str, label: &str| -> String {
+        printed
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(&format!("{label}:")).map(|v| v.trim().to_string()))
+            .unwrap()
+    };
+    // An app that has data in its SQLite file before the apps database is configured keeps it.
+    let (ok, old, _) = run_cli(dir.path(), &["apps", "create", "old"]);
+    assert!(ok, "{old}");
+    drop(Server::start(dir.path(), &[]));
+    let (_, first, _) = run_cli(dir.path(), &["apps", "create", "first"]);
+    let (_, second, _) = run_cli(dir.path(), &["apps", "create", "second"]);
+    let (first_id, second_id) = (value(&first, "appId"), value(&second, "appId"));
+
+    let server = Server::start(dir.path(), &["--apps-database-uri", &apps_database]);
+    let printed = server.printed.join("\n");
+    assert!(printed.contains("New apps keep their data in PostgreSQL"), "{printed}");
+    assert!(printed.contains(&format!("PostgreSQL schema app_{first_id}")), "{printed}");
+    assert!(printed.contains(&format!("apps/{}/data.sqlite", value(&old, "appId"))), "{printed}");
+    let headers = |printed: &str| {
+        [
+            ("X-Parse-Application-Id", value(printed, "appId")),
+            ("X-Parse-Master-Key", value(printed, "masterKey")),
+        ]
+    };
+    let (first_headers, second_headers) = (headers(&first), headers(&second));
+    let as_pairs =
+        |headers: &[(&'static str, String); 2]| -> Vec<(&'static str, String)> { headers.to_vec() };
+    let call_as = |headers: &[(&'static str, String); 2], method: &str, path: &str, body: Option<Value>| {
+        let pairs = as_pairs(headers);
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(name, value)| (*name, value.as_str())).collect();
+        call(method, &format!("{}{path}", server.url), &pairs, body)
+    };
+    // The same class name in both apps: each sees its own objects only.
+    assert_eq!(call_as(&first_headers, "POST", "/classes/Secret", Some(json!({"owner": "first"}))).0, 201);
+    assert_eq!(call_as(&second_headers, "POST", "/classes/Secret", Some(json!({"owner": "second"}))).0, 201);
+    for (headers, owner) in [(&first_headers, "first"), (&second_headers, "second")] {
+        let (status, found) = call_as(headers, "GET", "/classes/Secret", None);
+        assert_eq!(status, 200, "{found}");
+        let owners: Vec<&Value> =
+            found["results"].as_array().unwrap().iter().map(|object| &object["owner"]).collect();
+        assert_eq!(owners, [&json!(owner)]);
+    }
+    drop(server);
+    assert!(schema_exists(&apps_database, &format!("app_{first_id}")));
+
+    // Without the apps database, its apps cannot be served (nor silently start empty).
+    let (ok, _, stderr) = run_cli(dir.path(), &["serve"]);
+    assert!(!ok && stderr.contains("--apps-database-uri"), "{stderr}");
+    // Deleting such an app needs the database, so that its data goes with it.
+    let (ok, _, stderr) = run_cli(dir.path(), &["apps", "delete", "first", "--yes"]);
+    assert!(
+        !ok && stderr.contains("--apps-database-uri") && stderr.contains("nothing was deleted"),
+        "{stderr}"
+    );
+    let (_, listed, _) = run_cli(dir.path(), &["apps", "list"]);
+    assert!(listed.contains("first"), "{listed}");
+    let (ok, deleted, stderr) =
+        run_cli(dir.path(), &["apps", "delete", "first", "--yes", "--apps-database-uri", &apps_database]);
+    assert!(ok, "{stderr}");
+    assert!(deleted.contains(&format!("Dropped PostgreSQL schema app_{first_id}")), "{deleted}");
+    assert!(!schema_exists(&apps_database, &format!("app_{first_id}")));
+    assert!(schema_exists(&apps_database, &format!("app_{second_id}")));
+}
+
+/// The server's certificate file, when the local PostgreSQL has TLS on.
+fn postgres_certificate() -> Option<String> {
+    let rows = postgres_query("SELECT current_setting('ssl'), current_setting('ssl_cert_file')")?;
+    let (ssl, file) = (rows[0][0].clone().unwrap(), rows[0][1].clone().unwrap());
+    if ssl != "on" {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the local PostgreSQL must have ssl = on on CI"
+        );
+        eprintln!("skipped: the local PostgreSQL has ssl = off");
+        return None;
+    }
+    Some(file)
+}
+
+#[test]
+fn postgresql_connections_take_parse_servers_options_and_report_tls() {
+    let Some(certificate) = postgres_certificate() else { return };
+    let Some(database) = TemporaryDatabase::create() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    let write = |database_uri: String, database_options: Value| {
+        let text = json!({"appId": "pg", "masterKey": "pg-master", "databaseURI": database_uri,
+            "databaseOptions": database_options});
+        std::fs::write(&config, text.to_string()).unwrap();
+    };
+    let serve = || run_cli(dir.path(), &["serve", "--config", config.to_str().unwrap()]);
+
+    write(format!("{}?max=0", database.uri("127.0.0.1")), json!({}));
+    let (ok, _, stderr) = serve();
+    assert!(!ok && stderr.contains("max: 0"), "{stderr}");
+    write(database.uri("127.0.0.1"), json!({"statement_timeout": "soon"}));
+    let (ok, _, stderr) = serve();
+    assert!(!ok && stderr.contains("databaseOptions.statement_timeout"), "{stderr}");
+    write(database.uri("127.0.0.1"), json!({"schemaCacheTtl": 5}));
+    let (ok, _, stderr) = serve();
+    assert!(!ok && stderr.contains("databaseOptions.schemaCacheTtl"), "{stderr}");
+    // The certificate names localhost: verified by name, it is refused for 127.0.0.1.
+    write(format!("{}?sslmode=verify-full&sslrootcert={certificate}", database.uri("127.0.0.1")), json!({}));
+    let (ok, _, stderr) = serve();
+    assert!(!ok && stderr.contains("not valid for name"), "{stderr}");
+
+    write(
+        format!("{}?sslmode=verify-full&sslrootcert={certificate}", database.uri("localhost")),
+        json!({"max": 3, "statement_timeout": 400}),
+    );
+    let server = Server::start(dir.path(), &["--config", config.to_str().unwrap()]);
+    let printed = server.printed.join("\n");
+    assert!(printed.contains("TLS (TLSv1."), "{printed}");
+    assert!(printed.contains("sslmode verify-full") && printed.contains("3 connections"), "{printed}");
+    assert!(printed.contains("statement timeout 400ms"), "{printed}");
+
+    // A statement held up past the timeout fails its request with 124; the next one works.
+    let master = [("X-Parse-Application-Id", "pg"), ("X-Parse-Master-Key", "pg-master")];
+    let url = format!("{}/classes/Slow", server.url);
+    assert_eq!(call("POST", &url, &master, Some(json!({"n": 1}))).0, 201);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let locker = runtime.block_on(async {
+        let config: tokio_postgres::Config = database.uri("127.0.0.1").parse().unwrap();
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client.batch_execute("BEGIN; LOCK TABLE \"Slow\" IN ACCESS EXCLUSIVE MODE").await.unwrap();
+        client
+    });
+    let (status, body) = call("GET", &url, &master, None);
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], json!(124), "{body}");
+    runtime.block_on(locker.batch_execute("ROLLBACK")).unwrap();
+    let (status, body) = call("GET", &url, &master, None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"].as_array().unwrap().len(), 1);
+}

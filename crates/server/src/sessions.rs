@@ -225,7 +225,6 @@ pub async fn create_session(
     session.insert("sessionToken".into(), json!(new_session_token()));
     session.insert("user".into(), pointer_value("_User", user_id));
     session.insert("createdWith".into(), created_with);
-    session.insert("restricted".into(), json!(false));
     if let Some(installation_id) = installation_id {
         session.insert("installationId".into(), json!(installation_id));
     }

@@ -31,6 +31,16 @@ pub(crate) async fn detect_postgis(client: &Client) -> Result<GeoDistances, toki
 /// the given point; NULL for a NULL location. A one-expression SQL function, so that the
 /// planner can inline it.
 pub(crate) fn distance_function(schema_name: &str, distances: &GeoDistances) -> String {
+    format!(
+        "CREATE OR REPLACE FUNCTION {schema_name}.reparse_geo_distance(location point, latitude float8, longitude float8)
+           RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+           AS $function${}$function$;",
+        distance_function_body(distances)
+    )
+}
+
+/// The source of `reparse_geo_distance` (what `pg_proc.prosrc` holds once it is created).
+pub(crate) fn distance_function_body(distances: &GeoDistances) -> String {
     let body = match distances {
         // Radius 1: the distance on the unit sphere is the angle itself. Coordinates are
         // snapped as the core snaps them, so that tiny ones mean the same everywhere.
@@ -44,11 +54,7 @@ pub(crate) fn distance_function(schema_name: &str, distances: &GeoDistances) -> 
         }
         GeoDistances::PlainSql => haversine("location[1]", "location[0]", "latitude", "longitude"),
     };
-    format!(
-        "CREATE OR REPLACE FUNCTION {schema_name}.reparse_geo_distance(location point, latitude float8, longitude float8)
-           RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-           AS $function$ SELECT {body} $function$;"
-    )
+    format!(" SELECT {body} ")
 }
 
 /// `reparse_core::geo::distance_radians(from, to)` as an SQL expression over four float8

@@ -11,6 +11,11 @@
 //! - the system indexes under parse-server's names (`_User_unique_username`,
 //!   `case_insensitive_username` on `lower("username")`, …).
 //!
+//! `_SCHEMA` rows parse-server wrote read as parse-server reads them, and parse-server reads
+//! Reparse's (`schema_json.rs`); a schema change removes only what the replaced schema
+//! described, so parse-server's own indexes stay. A user's `password` has no column (its hash
+//! is `_hashed_password`, as in parse-server).
+//!
 //! Each app lives in its own PostgreSQL schema (default `public`): every table is qualified
 //! with it. Two helper functions are created in that schema: `reparse_instant(text)` (a date
 //! string's instant, NULL when it is not one) and `reparse_geo_distance(point, latitude,
@@ -26,20 +31,26 @@
 //! the core ports their semantics, tolerance included. Results agree with the core's matcher
 //! except, possibly, for a point at exactly the maximum distance (see `reparse_core::geo`).
 //!
-//! Connections come from a deadpool-postgres pool over tokio-postgres, without TLS for now;
-//! TLS through tokio-postgres-rustls comes next (never OpenSSL). Writes outside a transaction
+//! Connections come from a deadpool-postgres pool over tokio-postgres ([`PostgresDatabase`],
+//! one per database, shared by the apps in it), TLS through rustls as libpq's `sslmode` or
+//! parse-server's URL parameters ask (`options.rs`, `tls.rs`). Writes outside a transaction
 //! run in their own `BEGIN … COMMIT`; a [`Transaction`] holds one pooled connection from
 //! `BEGIN` to `COMMIT`/`ROLLBACK` (a drop rolls it back), and runs each operation under a
 //! savepoint so that a failed one leaves the transaction as it was.
 
 mod columns;
 mod geo_sql;
+mod options;
+mod schema_json;
 mod sql;
+mod tls;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use deadpool_postgres::{ClientWrapper as Client, Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{
+    ClientWrapper as Client, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime,
+};
 use reparse_core::aggregate::distinct_values;
 use reparse_core::query::{FieldPath, Filter, Query};
 use reparse_core::schema::{ClassSchema, FieldSpec, FieldType, system_indexes};
@@ -48,12 +59,16 @@ use reparse_core::value::Object;
 use reparse_core::{ErrorCode, ParseError, ParseResult};
 use reparse_storage::{Storage, Store, Transaction};
 use serde_json::Value;
+use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::columns::{BASE_COLUMNS, CREATED_AT, Codec, OBJECT_ID, UPDATED_AT, decode_row, encode_field};
+use crate::schema_json::{schema_from_stored, stored_schema_json};
 use crate::sql::{DistinctColumn, Params, SqlStatement, quote_identifier};
 
+pub use crate::options::{DEFAULT_POOL_SIZE, PostgresOptions};
+pub use crate::tls::SslMode;
 pub use tokio_postgres::Config as PostgresConfig;
 
 /// parse-server's message for a unique-constraint violation (code 137).
@@ -82,6 +97,181 @@ pub enum GeoDistances {
 const UNACCENT_MISSING_MESSAGE: &str =
     "bad $text: $diacriticSensitive - false not supported, install Postgres Unaccent Extension";
 
+/// The body of `reparse_instant`, compared with the installed one so that an app schema is
+/// only altered when it lacks the function or has another version of it.
+const INSTANT_FUNCTION_BODY: &str = "
+  BEGIN
+    IF value IS NULL OR value !~ '^\\d{4}-\\d{2}-\\d{2}' THEN RETURN NULL; END IF;
+    RETURN value::timestamptz;
+  EXCEPTION WHEN others THEN RETURN NULL;
+  END ";
+
+/// Connections to one PostgreSQL database, shared by every app kept in it (one PostgreSQL
+/// schema each): a pool over tokio-postgres, TLS through rustls.
+#[derive(Clone)]
+pub struct PostgresDatabase {
+    pool: Pool,
+}
+
+/// What the server says about a connection, for start-up messages and checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSummary {
+    /// `server_version`, e.g. `15.8 (Debian 15.8-0+deb12u1)`.
+    pub server_version: String,
+    /// The TLS version (`TLSv1.3`) when the connection is encrypted.
+    pub tls_version: Option<String>,
+    /// The session's `statement_timeout` (`0` when unlimited).
+    pub statement_timeout: String,
+}
+
+impl PostgresDatabase {
+    /// Builds the pool and opens one connection, so that a wrong host, password or
+    /// certificate stops the start instead of failing the first request.
+    pub async fn connect(options: &PostgresOptions) -> ParseResult<PostgresDatabase> {
+        let tls = tls::client_config(
+            options.ssl_mode,
+            options.roots.as_deref().map(Vec::as_slice),
+            options.identity.as_deref(),
+        )?;
+        let manager = Manager::from_config(
+            options.connection_config(),
+            MakeRustlsConnect::new(tls),
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(options.connection_timeout)
+            .create_timeout(options.connection_timeout)
+            .build()
+            .map_err(|error| ParseError::internal(format!("PostgreSQL pool: {error}")))?;
+        let database = PostgresDatabase { pool };
+        drop(database.connection().await?);
+        Ok(database)
+    }
+
+    async fn connection(&self) -> ParseResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    /// The server's version, whether this connection is encrypted, and its statement timeout.
+    pub async fn summary(&self) -> ParseResult<ConnectionSummary> {
+        let client = self.connection().await?;
+        let row = client
+            .query_one(
+                "SELECT current_setting('server_version'),
+                        (SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl),
+                        current_setting('statement_timeout')",
+                &[],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(ConnectionSummary {
+            server_version: row.try_get(0).map_err(pg_error)?,
+            tls_version: row.try_get(1).map_err(pg_error)?,
+            statement_timeout: row.try_get(2).map_err(pg_error)?,
+        })
+    }
+
+    /// An app's storage in PostgreSQL schema `schema`, with PostGIS computing geo distances when
+    /// it is installed: see [`PostgresDatabase::open_schema_with`].
+    pub async fn open_schema(&self, schema: &str) -> ParseResult<PostgresStorage> {
+        self.open_schema_with(schema, PostgisUse::IfInstalled).await
+    }
+
+    /// An app's storage in PostgreSQL schema `schema`: the schema, its `_SCHEMA` table and the
+    /// helper functions are created when missing or not this version's (under an advisory lock,
+    /// so that servers starting together do not race), and nothing is altered when they are
+    /// there. `postgis` says whether geo distances may use PostGIS (detected, never installed).
+    pub async fn open_schema_with(&self, schema: &str, postgis: PostgisUse) -> ParseResult<PostgresStorage> {
+        let client = self.connection().await?;
+        let geo_distances = match postgis {
+            PostgisUse::IfInstalled => geo_sql::detect_postgis(&client).await.map_err(pg_error)?,
+            PostgisUse::Never => GeoDistances::PlainSql,
+        };
+        if !schema_is_ready(&client, schema, &geo_distances).await? {
+            client.batch_execute("BEGIN").await.map_err(pg_error)?;
+            let prepared = async {
+                client
+                    .execute(
+                        "SELECT pg_advisory_xact_lock(hashtext($1))",
+                        &[&format!("reparse schema {schema}")],
+                    )
+                    .await
+                    .map_err(pg_error)?;
+                prepare_schema(&client, schema, &geo_distances).await
+            }
+            .await;
+            let end = if prepared.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            let ended = client.batch_execute(end).await.map_err(pg_error);
+            prepared?;
+            ended?;
+        }
+        Ok(PostgresStorage { pool: self.pool.clone(), schema: schema.to_string(), geo_distances })
+    }
+
+    /// Drops PostgreSQL schema `schema` with everything in it; `false` when there was none.
+    pub async fn drop_schema(&self, schema: &str) -> ParseResult<bool> {
+        let client = self.connection().await?;
+        if !schema_exists(&client, schema).await? {
+            return Ok(false);
+        }
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", quote_identifier(schema)))
+            .await
+            .map_err(pg_error)?;
+        Ok(true)
+    }
+}
+
+async fn schema_exists(client: &Client, schema: &str) -> ParseResult<bool> {
+    let sql = "SELECT 1 FROM pg_namespace WHERE nspname = $1";
+    Ok(client.query_opt(sql, &[&schema]).await.map_err(pg_error)?.is_some())
+}
+
+/// Whether the schema, its `_SCHEMA` table and this version of `reparse_instant` and of
+/// `reparse_geo_distance` (for `distances`) are there.
+async fn schema_is_ready(client: &Client, schema: &str, distances: &GeoDistances) -> ParseResult<bool> {
+    let schema_name = quote_identifier(schema);
+    let sql = "SELECT to_regclass($1) IS NOT NULL,
+                      (SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure($2)),
+                      (SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure($3))";
+    let row = client
+        .query_one(
+            sql,
+            &[
+                &format!("{schema_name}.\"_SCHEMA\""),
+                &format!("{schema_name}.reparse_instant(text)"),
+                &format!("{schema_name}.reparse_geo_distance(point, float8, float8)"),
+            ],
+        )
+        .await
+        .map_err(pg_error)?;
+    let has_schema_table: bool = row.try_get(0).map_err(pg_error)?;
+    let instant_body: Option<String> = row.try_get(1).map_err(pg_error)?;
+    let distance_body: Option<String> = row.try_get(2).map_err(pg_error)?;
+    Ok(has_schema_table
+        && instant_body.as_deref() == Some(INSTANT_FUNCTION_BODY)
+        && distance_body == Some(geo_sql::distance_function_body(distances)))
+}
+
+async fn prepare_schema(client: &Client, schema: &str, distances: &GeoDistances) -> ParseResult<()> {
+    let schema_name = quote_identifier(schema);
+    // Only what is missing: CREATE … IF NOT EXISTS still needs the CREATE privilege, which a
+    // user serving a database another role set up may lack.
+    if !schema_exists(client, schema).await? {
+        client.batch_execute(&format!("CREATE SCHEMA {schema_name}")).await.map_err(pg_error)?;
+    }
+    let sql = format!(
+        "CREATE TABLE IF NOT EXISTS {schema_name}.\"_SCHEMA\" (\"className\" varChar(120), \"schema\" jsonb, \"isParseClass\" bool, PRIMARY KEY (\"className\"));
+         CREATE OR REPLACE FUNCTION {schema_name}.reparse_instant(value text) RETURNS timestamptz
+           LANGUAGE plpgsql IMMUTABLE AS $reparse${INSTANT_FUNCTION_BODY}$reparse$;
+         {}",
+        geo_sql::distance_function(&schema_name, distances)
+    );
+    client.batch_execute(&sql).await.map_err(pg_error)
+}
+
 /// An app's data in one PostgreSQL schema.
 pub struct PostgresStorage {
     pool: Pool,
@@ -90,8 +280,8 @@ pub struct PostgresStorage {
 }
 
 impl PostgresStorage {
-    /// Connects with `config`, keeping the app's tables in PostgreSQL schema `schema` (created
-    /// if missing) with `_SCHEMA` and the helper functions; PostGIS is used if installed.
+    /// Connects with `config` (no TLS, `max_connections` connections) and opens schema
+    /// `schema`, PostGIS computing distances if installed; see [`PostgresDatabase`].
     pub async fn connect(
         config: PostgresConfig,
         schema: &str,
@@ -107,49 +297,13 @@ impl PostgresStorage {
         max_connections: usize,
         postgis: PostgisUse,
     ) -> ParseResult<PostgresStorage> {
-        let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
-            .max_size(max_connections.max(1))
-            .build()
-            .map_err(|error| ParseError::internal(format!("PostgreSQL pool: {error}")))?;
-        let mut storage =
-            PostgresStorage { pool, schema: schema.to_string(), geo_distances: GeoDistances::PlainSql };
-        let client = storage.connection().await?;
-        let schema_name = quote_identifier(schema);
-        let sql = format!(
-            "CREATE SCHEMA IF NOT EXISTS {schema_name};
-             CREATE TABLE IF NOT EXISTS {schema_name}.\"_SCHEMA\" (\"className\" varChar(120), \"schema\" jsonb, \"isParseClass\" bool, PRIMARY KEY (\"className\"));
-             CREATE OR REPLACE FUNCTION {schema_name}.reparse_instant(value text) RETURNS timestamptz
-               LANGUAGE plpgsql IMMUTABLE AS $$
-               BEGIN
-                 IF value IS NULL OR value !~ '^\\d{{4}}-\\d{{2}}-\\d{{2}}' THEN RETURN NULL; END IF;
-                 RETURN value::timestamptz;
-               EXCEPTION WHEN others THEN RETURN NULL;
-               END $$;"
-        );
-        client.batch_execute(&sql).await.map_err(pg_error)?;
-        storage.geo_distances = match postgis {
-            PostgisUse::IfInstalled => geo_sql::detect_postgis(&client).await.map_err(pg_error)?,
-            PostgisUse::Never => GeoDistances::PlainSql,
-        };
-        client
-            .batch_execute(&geo_sql::distance_function(&schema_name, &storage.geo_distances))
-            .await
-            .map_err(pg_error)?;
-        Ok(storage)
+        let options = PostgresOptions::from_config(config).with_pool_size(max_connections);
+        PostgresDatabase::connect(&options).await?.open_schema_with(schema, postgis).await
     }
 
-    /// How geo distances are computed (decided at connect).
+    /// How geo distances are computed (decided when the schema was opened).
     pub fn geo_distances(&self) -> &GeoDistances {
         &self.geo_distances
-    }
-
-    /// Connects to a `postgres://` URL (or key=value string), schema `public`.
-    pub async fn connect_url(url: &str) -> ParseResult<PostgresStorage> {
-        let config: PostgresConfig =
-            url.parse().map_err(|error| ParseError::internal(format!("PostgreSQL URL: {error}")))?;
-        PostgresStorage::connect(config, "public", 16).await
     }
 
     /// The PostgreSQL schema the app's tables live in.
@@ -158,7 +312,7 @@ impl PostgresStorage {
     }
 
     async fn connection(&self) -> ParseResult<deadpool_postgres::Object> {
-        self.pool.get().await.map_err(|error| ParseError::internal(format!("PostgreSQL connection: {error}")))
+        self.pool.get().await.map_err(pool_error)
     }
 
     fn executor(&self) -> ParseResult<Executor<'_>> {
@@ -235,10 +389,14 @@ macro_rules! with_client {
     }};
 }
 
-/// Maps a PostgreSQL failure: unique violations are 137, anything else internal.
+/// Maps a PostgreSQL failure: unique violations are 137, a statement canceled (past the
+/// statement timeout) is 124, anything else internal.
 fn pg_error(error: tokio_postgres::Error) -> ParseError {
     if error.code() == Some(&SqlState::UNIQUE_VIOLATION) {
         return ParseError::new(ErrorCode::DuplicateValue, DUPLICATE_VALUE_MESSAGE);
+    }
+    if error.code() == Some(&SqlState::QUERY_CANCELED) {
+        return ParseError::new(ErrorCode::Timeout, QUERY_CANCELED_MESSAGE);
     }
     // Only a `$text` search with `$diacriticSensitive: false` calls `unaccent`.
     if error.code() == Some(&SqlState::UNDEFINED_FUNCTION)
@@ -248,7 +406,38 @@ fn pg_error(error: tokio_postgres::Error) -> ParseError {
     }
     match error.as_db_error() {
         Some(db) => ParseError::internal(format!("PostgreSQL: {}", db.message())),
-        None => ParseError::internal(format!("PostgreSQL: {error}")),
+        None => ParseError::internal(format!("PostgreSQL: {}", with_causes(&error))),
+    }
+}
+
+/// An error and its causes, `outer: inner: …` (tokio-postgres's own text leaves the cause out:
+/// "error performing TLS handshake" without what was wrong with the certificate).
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+/// What a client is told when PostgreSQL cancels a statement.
+const QUERY_CANCELED_MESSAGE: &str =
+    "The database canceled the query: it ran longer than the statement timeout allows.";
+
+/// Maps a failure to get a pooled connection: waiting past `connectionTimeoutMillis` is 124.
+fn pool_error(error: PoolError) -> ParseError {
+    match error {
+        PoolError::Timeout(_) => {
+            ParseError::new(ErrorCode::Timeout, "Timed out waiting for a database connection.")
+        }
+        PoolError::Backend(error) => match error.as_db_error() {
+            Some(_) => pg_error(error),
+            None => ParseError::internal(format!("PostgreSQL connection: {}", with_causes(&error))),
+        },
+        other => ParseError::internal(format!("PostgreSQL connection: {}", with_causes(&other))),
     }
 }
 
@@ -349,33 +538,40 @@ impl Executor<'_> {
             rows.iter()
                 .map(|row| {
                     let json: Value = row.try_get(0).map_err(pg_error)?;
-                    ClassSchema::from_json(&restore_schema_order(json))
+                    schema_from_stored(json)
                 })
                 .collect::<ParseResult<Vec<_>>>()
         })
     }
 
-    async fn class_exists(&self, client: &Client, class_name: &str) -> ParseResult<bool> {
-        let sql = format!("SELECT 1 FROM {} WHERE \"className\" = $1", self.table("_SCHEMA"));
-        Ok(!client.query(&sql, &[&class_name]).await.map_err(pg_error)?.is_empty())
+    /// The stored schema of a class, locked until the end of the transaction.
+    async fn stored_schema(&self, client: &Client, class_name: &str) -> ParseResult<Option<ClassSchema>> {
+        let sql =
+            format!("SELECT \"schema\" FROM {} WHERE \"className\" = $1 FOR UPDATE", self.table("_SCHEMA"));
+        match client.query_opt(&sql, &[&class_name]).await.map_err(pg_error)? {
+            Some(row) => Ok(Some(schema_from_stored(row.try_get(0).map_err(pg_error)?)?)),
+            None => Ok(None),
+        }
     }
 
     async fn create_class(&self, schema: &ClassSchema) -> ParseResult<()> {
         let class_name = &schema.class_name;
         let changed = with_client!(self, true, |client| {
             async {
-                if self.class_exists(client, class_name).await? {
+                if self.stored_schema(client, class_name).await?.is_some() {
                     return Err(ParseError::new(
                         ErrorCode::InvalidClassName,
                         format!("Class {class_name} already exists."),
                     ));
                 }
+                // IF NOT EXISTS: parse-server makes tables it lists in no `_SCHEMA` row
+                // (`_Hooks`, `_GlobalConfig`, `_Audience`, …); such a table is adopted.
                 let sql = format!(
-                    "CREATE TABLE {} (\"objectId\" varChar(120) NOT NULL, \"createdAt\" timestamp with time zone, \"updatedAt\" timestamp with time zone, \"_rperm\" text[], \"_wperm\" text[], PRIMARY KEY (\"objectId\"))",
+                    "CREATE TABLE IF NOT EXISTS {} (\"objectId\" varChar(120) NOT NULL, \"createdAt\" timestamp with time zone, \"updatedAt\" timestamp with time zone, \"_rperm\" text[], \"_wperm\" text[], PRIMARY KEY (\"objectId\"))",
                     self.table(class_name)
                 );
                 client.batch_execute(&sql).await.map_err(pg_error)?;
-                self.reconcile_tables(client, schema).await?;
+                self.reconcile_tables(client, None, schema).await?;
                 let sql = format!(
                     "INSERT INTO {} (\"className\", \"schema\", \"isParseClass\") VALUES ($1, $2, true)",
                     self.table("_SCHEMA")
@@ -395,13 +591,13 @@ impl Executor<'_> {
         let class_name = &schema.class_name;
         let changed = with_client!(self, true, |client| {
             async {
-                if !self.class_exists(client, class_name).await? {
+                let Some(previous) = self.stored_schema(client, class_name).await? else {
                     return Err(ParseError::new(
                         ErrorCode::InvalidClassName,
                         format!("Class {class_name} does not exist."),
                     ));
-                }
-                self.reconcile_tables(client, schema).await?;
+                };
+                self.reconcile_tables(client, Some(&previous), schema).await?;
                 let sql =
                     format!("UPDATE {} SET \"schema\" = $2 WHERE \"className\" = $1", self.table("_SCHEMA"));
                 client.execute(&sql, &[class_name, &stored_schema_json(schema)]).await.map_err(pg_error)?;
@@ -486,17 +682,53 @@ impl Executor<'_> {
             .collect())
     }
 
-    /// Makes the class table, its join tables and its indexes match `schema`.
-    async fn reconcile_tables(&self, client: &Client, schema: &ClassSchema) -> ParseResult<()> {
+    /// Makes the class table, its join tables and its indexes match `schema`. What is removed
+    /// is only what `previous` (the stored schema being replaced) had and `schema` drops or
+    /// retypes: columns, indexes and join tables Reparse never described (parse-server's own
+    /// indexes such as `_email_verify_token`, an administrator's) are left alone.
+    async fn reconcile_tables(
+        &self,
+        client: &Client,
+        previous: Option<&ClassSchema>,
+        schema: &ClassSchema,
+    ) -> ParseResult<()> {
         let schema = &storage_layout(schema);
         let class_name = &schema.class_name;
         let table = self.table(class_name);
-        let wanted_columns: Vec<(&str, Codec)> = schema
-            .fields
-            .iter()
-            .filter(|(name, _)| !BASE_COLUMNS.contains(&name.as_str()))
-            .filter_map(|(name, spec)| Some((name.as_str(), Codec::for_type(&spec.field_type)?)))
-            .collect();
+        let wanted_columns = column_codecs(schema);
+        let wanted_indexes = self.wanted_indexes(schema, &wanted_columns)?;
+        let wanted_relations: BTreeSet<&str> = schema.relation_fields().map(|(field, _)| field).collect();
+
+        let mut removals = Vec::new();
+        if let Some(previous) = previous.map(storage_layout) {
+            for (name, keys) in &previous.indexes {
+                if schema.indexes.get(name) != Some(keys) {
+                    removals.push(format!("DROP INDEX IF EXISTS {}", self.table(name)));
+                }
+            }
+            for (name, codec) in column_codecs(&previous) {
+                if !wanted_columns
+                    .iter()
+                    .any(|(wanted, wanted_codec)| *wanted == name && *wanted_codec == codec)
+                {
+                    removals.push(format!(
+                        "ALTER TABLE {table} DROP COLUMN IF EXISTS {}",
+                        quote_identifier(name)
+                    ));
+                }
+            }
+            for (field, _) in previous.relation_fields() {
+                if !wanted_relations.contains(field) {
+                    let join_table = self.table(&join_table_name(class_name, field));
+                    removals.push(format!("DROP TABLE IF EXISTS {join_table}"));
+                }
+            }
+        }
+        for statement in removals {
+            client.batch_execute(&statement).await.map_err(pg_error)?;
+        }
+
+        // Read after the removals: a dropped column takes its indexes with it.
         let sql = "SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2";
         let existing_columns: BTreeSet<String> = client
             .query(sql, &[&self.schema, class_name])
@@ -505,7 +737,6 @@ impl Executor<'_> {
             .iter()
             .map(|row| row.get(0))
             .collect();
-        let wanted_indexes = self.wanted_indexes(schema, &wanted_columns)?;
         let sql = "SELECT indexname::text FROM pg_indexes WHERE schemaname = $1 AND tablename = $2";
         let existing_indexes: BTreeSet<String> = client
             .query(sql, &[&self.schema, class_name])
@@ -514,26 +745,11 @@ impl Executor<'_> {
             .iter()
             .map(|row| row.get(0))
             .collect();
-        let primary_key = format!("{class_name}_pkey");
-        let system_names: BTreeSet<String> =
-            system_indexes(class_name).iter().map(|index| system_index_name(class_name, index)).collect();
-        let mut statements = Vec::new();
-        for name in &existing_indexes {
-            if !wanted_indexes.contains_key(name) && *name != primary_key && !system_names.contains(name) {
-                statements.push(format!("DROP INDEX IF EXISTS {}", self.table(name)));
-            }
-        }
-        for column in &existing_columns {
-            if !BASE_COLUMNS.contains(&column.as_str())
-                && !wanted_columns.iter().any(|(name, _)| name == column)
-            {
-                statements
-                    .push(format!("ALTER TABLE {table} DROP COLUMN IF EXISTS {}", quote_identifier(column)));
-            }
-        }
+        let existing_relations = self.existing_join_tables(client, class_name).await?;
+        let mut additions = Vec::new();
         for (name, codec) in &wanted_columns {
             if !existing_columns.contains(*name) {
-                statements.push(format!(
+                additions.push(format!(
                     "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {} {}",
                     quote_identifier(name),
                     codec.sql_type()
@@ -542,25 +758,18 @@ impl Executor<'_> {
         }
         for (name, sql) in &wanted_indexes {
             if !existing_indexes.contains(name) {
-                statements.push(sql.clone());
-            }
-        }
-        let wanted_relations: BTreeSet<&str> = schema.relation_fields().map(|(field, _)| field).collect();
-        let existing_relations = self.existing_join_tables(client, class_name).await?;
-        for (field, join_table) in &existing_relations {
-            if !wanted_relations.contains(field.as_str()) {
-                statements.push(format!("DROP TABLE IF EXISTS {}", self.table(join_table)));
+                additions.push(sql.clone());
             }
         }
         for field in wanted_relations {
             if !existing_relations.contains_key(field) {
-                statements.push(format!(
+                additions.push(format!(
                     "CREATE TABLE IF NOT EXISTS {} (\"relatedId\" varChar(120), \"owningId\" varChar(120), PRIMARY KEY (\"relatedId\", \"owningId\"))",
                     self.table(&join_table_name(class_name, field))
                 ));
             }
         }
-        for statement in statements {
+        for statement in additions {
             client.batch_execute(&statement).await.map_err(pg_error)?;
         }
         Ok(())
@@ -906,60 +1115,21 @@ fn system_index_name(class_name: &str, index: &reparse_core::schema::SystemIndex
     }
 }
 
-/// Where `_SCHEMA` keeps the order of fields and of index keys, which jsonb does not keep
-/// (it sorts object keys). parse-server ignores keys it does not know.
-const ORDER_KEY: &str = "reparseOrder";
-
-/// The `_SCHEMA` JSON of a class: `ClassSchema::to_json` plus the order of its fields and of
-/// each index's keys (an index on `(s, n)` is not one on `(n, s)`).
-fn stored_schema_json(schema: &ClassSchema) -> Value {
-    let mut json = schema.to_json();
-    let key_order = |value: &Value| -> Value {
-        value.as_object().map_or(Value::Null, |map| map.keys().cloned().map(Value::String).collect())
-    };
-    if let Some(map) = json.as_object_mut() {
-        let fields = map.get("fields").map_or(Value::Null, key_order);
-        let indexes: serde_json::Map<String, Value> = map
-            .get("indexes")
-            .and_then(Value::as_object)
-            .map(|indexes| indexes.iter().map(|(name, keys)| (name.clone(), key_order(keys))).collect())
-            .unwrap_or_default();
-        map.insert(ORDER_KEY.to_string(), serde_json::json!({"fields": fields, "indexes": indexes}));
-    }
-    json
-}
-
-/// Puts back the order [`stored_schema_json`] recorded (keys it does not list keep jsonb's).
-fn restore_schema_order(mut json: Value) -> Value {
-    let Some(map) = json.as_object_mut() else { return json };
-    let Some(order) = map.remove(ORDER_KEY) else { return json };
-    fn reorder(value: &mut Value, order: Option<&Value>) {
-        let (Some(map), Some(order)) = (value.as_object_mut(), order.and_then(Value::as_array)) else {
-            return;
-        };
-        let mut ordered = serde_json::Map::new();
-        for key in order.iter().filter_map(Value::as_str) {
-            if let Some(entry) = map.remove(key) {
-                ordered.insert(key.to_string(), entry);
-            }
-        }
-        ordered.append(map);
-        *map = ordered;
-    }
-    if let Some(fields) = map.get_mut("fields") {
-        reorder(fields, order.get("fields"));
-    }
-    if let Some(indexes) = map.get_mut("indexes").and_then(Value::as_object_mut) {
-        for (name, keys) in indexes.iter_mut() {
-            reorder(keys, order.get("indexes").and_then(|indexes| indexes.get(name)));
-        }
-    }
-    json
-}
-
-/// Relation and ACL fields have no column.
+/// Relation and ACL fields have no column, nor has a user's `password` (only its hash,
+/// `_hashed_password`, is stored; parse-server's `_User` table has no `password` column).
 fn is_stored_elsewhere(schema: &ClassSchema, field: &str) -> bool {
-    matches!(schema.field_type(field), Some(FieldType::Relation { .. } | FieldType::Acl))
+    (schema.class_name == "_User" && field == "password")
+        || matches!(schema.field_type(field), Some(FieldType::Relation { .. } | FieldType::Acl))
+}
+
+/// The columns a schema's fields need beyond the base columns, with their codecs.
+fn column_codecs(schema: &ClassSchema) -> Vec<(&str, Codec)> {
+    schema
+        .fields
+        .iter()
+        .filter(|(name, _)| !BASE_COLUMNS.contains(&name.as_str()) && !is_stored_elsewhere(schema, name))
+        .filter_map(|(name, spec)| Some((name.as_str(), Codec::for_type(&spec.field_type)?)))
+        .collect()
 }
 
 macro_rules! store_through_executor {
