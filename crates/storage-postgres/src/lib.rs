@@ -46,6 +46,7 @@ mod sql;
 mod tls;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use async_trait::async_trait;
 use deadpool_postgres::{
@@ -354,24 +355,32 @@ struct Executor<'a> {
 /// its own `BEGIN … COMMIT` when `$atomic`); inside, the transaction's, under a savepoint.
 macro_rules! with_client {
     ($executor:expr, $atomic:expr, |$client:ident| $body:expr) => {{
-        let pooled;
+        let checkout;
         let ($client, open, close, undo): (&Client, &str, &str, &str) = match &$executor.place {
             Place::Pool(storage) => {
-                pooled = storage.connection().await?;
-                if $atomic { (&*pooled, "BEGIN", "COMMIT", "ROLLBACK") } else { (&*pooled, "", "", "") }
+                checkout = Some(Checkout::new(storage.connection().await?));
+                let client = checkout.as_ref().map(Checkout::client).expect("checked out");
+                if $atomic { (client, "BEGIN", "COMMIT", "ROLLBACK") } else { (client, "", "", "") }
             }
-            Place::Transaction(client) => (
-                *client,
-                "SAVEPOINT reparse_operation",
-                "RELEASE SAVEPOINT reparse_operation",
-                "ROLLBACK TO SAVEPOINT reparse_operation",
-            ),
+            Place::Transaction(client) => {
+                checkout = None;
+                (
+                    *client,
+                    "SAVEPOINT reparse_operation",
+                    "RELEASE SAVEPOINT reparse_operation",
+                    "ROLLBACK TO SAVEPOINT reparse_operation",
+                )
+            }
         };
         if !open.is_empty() {
+            if let Some(checkout) = &checkout {
+                checkout.enter_transaction();
+            }
             $client.batch_execute(open).await.map_err(pg_error)?;
         }
         let result = $body;
-        match &result {
+        // Whether the transaction (if any) is over: a checkout not settled closes its connection.
+        let settled = match &result {
             Ok(_) if !close.is_empty() => {
                 if let Err(error) = $client.batch_execute(close).await {
                     if !undo.is_empty() {
@@ -379,14 +388,55 @@ macro_rules! with_client {
                     }
                     return Err(pg_error(error));
                 }
+                true
             }
-            Err(_) if !undo.is_empty() => {
-                let _ = $client.batch_execute(undo).await;
-            }
-            _ => {}
+            Err(_) if !undo.is_empty() => $client.batch_execute(undo).await.is_ok(),
+            _ => true,
+        };
+        if let (true, Some(checkout)) = (settled, &checkout) {
+            checkout.leave_transaction();
         }
         result
     }};
+}
+
+/// A pooled connection on loan to one operation. An operation may be dropped between its
+/// `BEGIN` and its `COMMIT`/`ROLLBACK` (a request cancelled when its client disconnects, say):
+/// the connection then still has the transaction open, and back in the pool the next operation
+/// would run inside it and commit its half-done writes. So a checkout dropped inside a
+/// transaction (or whose `COMMIT`/`ROLLBACK` failed) takes its connection out of the pool and
+/// closes it; the server rolls the transaction back.
+struct Checkout {
+    object: Option<deadpool_postgres::Object>,
+    in_transaction: AtomicBool,
+}
+
+impl Checkout {
+    fn new(object: deadpool_postgres::Object) -> Checkout {
+        Checkout { object: Some(object), in_transaction: AtomicBool::new(false) }
+    }
+
+    fn client(&self) -> &Client {
+        self.object.as_deref().expect("a checkout holds its connection until dropped")
+    }
+
+    fn enter_transaction(&self) {
+        self.in_transaction.store(true, AtomicOrdering::Relaxed);
+    }
+
+    fn leave_transaction(&self) {
+        self.in_transaction.store(false, AtomicOrdering::Relaxed);
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        if self.in_transaction.load(AtomicOrdering::Relaxed)
+            && let Some(object) = self.object.take()
+        {
+            drop(deadpool_postgres::Object::take(object));
+        }
+    }
 }
 
 /// Maps a PostgreSQL failure: unique violations are 137, a statement canceled (past the
