@@ -58,7 +58,7 @@ use reparse_core::schema::{ClassSchema, FieldSpec, FieldType, system_indexes};
 use reparse_core::update::{FieldUpdate, Updates, apply_updates};
 use reparse_core::value::Object;
 use reparse_core::{ErrorCode, ParseError, ParseResult};
-use reparse_storage::{Storage, Store, Transaction};
+use reparse_storage::{Storage, Transaction};
 use serde_json::Value;
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
@@ -1182,101 +1182,8 @@ fn column_codecs(schema: &ClassSchema) -> Vec<(&str, Codec)> {
         .collect()
 }
 
-macro_rules! store_through_executor {
-    ($type:ty) => {
-        #[async_trait]
-        impl Store for $type {
-            async fn load_schemas(&self) -> ParseResult<Vec<ClassSchema>> {
-                self.executor()?.load_schemas().await
-            }
-
-            async fn create_class(&self, schema: &ClassSchema) -> ParseResult<()> {
-                self.executor()?.create_class(schema).await
-            }
-
-            async fn update_class(&self, schema: &ClassSchema) -> ParseResult<()> {
-                self.executor()?.update_class(schema).await
-            }
-
-            async fn delete_class(&self, class_name: &str) -> ParseResult<()> {
-                self.executor()?.delete_class(class_name).await
-            }
-
-            async fn insert(&self, schema: &ClassSchema, object: &Object) -> ParseResult<()> {
-                self.executor()?.insert(schema, object).await
-            }
-
-            async fn update(
-                &self,
-                schema: &ClassSchema,
-                object_id: &str,
-                filter: &Filter,
-                updates: &Updates,
-            ) -> ParseResult<Option<Object>> {
-                self.executor()?.update(schema, object_id, filter, updates).await
-            }
-
-            async fn delete(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
-                self.executor()?.delete(schema, filter).await
-            }
-
-            async fn find(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Vec<Object>> {
-                self.executor()?.find(schema, query).await
-            }
-
-            async fn scan(
-                &self,
-                schema: &ClassSchema,
-                filter: &Filter,
-                after: Option<&str>,
-                limit: u64,
-            ) -> ParseResult<Vec<Object>> {
-                self.executor()?.scan(schema, filter, after, limit).await
-            }
-
-            async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
-                self.executor()?.count(schema, filter).await
-            }
-
-            async fn explain(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Value> {
-                self.executor()?.explain(schema, query).await
-            }
-
-            async fn distinct(
-                &self,
-                schema: &ClassSchema,
-                filter: &Filter,
-                path: &FieldPath,
-            ) -> ParseResult<Vec<Value>> {
-                self.executor()?.distinct(schema, filter, path).await
-            }
-
-            /// The join table is named by owner class and field; `target_class` is not needed.
-            async fn related_ids(
-                &self,
-                owner_class: &str,
-                field: &str,
-                _target_class: &str,
-                owning_id: &str,
-            ) -> ParseResult<Vec<String>> {
-                self.executor()?.related_ids(owner_class, field, owning_id).await
-            }
-
-            async fn owning_ids(
-                &self,
-                owner_class: &str,
-                field: &str,
-                _target_class: &str,
-                related_ids: &[String],
-            ) -> ParseResult<Vec<String>> {
-                self.executor()?.owning_ids(owner_class, field, related_ids).await
-            }
-        }
-    };
-}
-
-store_through_executor!(PostgresStorage);
-store_through_executor!(PostgresTransaction);
+reparse_storage::store_through_executor!(PostgresStorage);
+reparse_storage::store_through_executor!(PostgresTransaction);
 
 #[async_trait]
 impl Storage for PostgresStorage {

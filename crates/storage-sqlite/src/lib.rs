@@ -39,7 +39,7 @@ use reparse_core::schema::ClassSchema;
 use reparse_core::update::Updates;
 use reparse_core::value::Object;
 use reparse_core::{ParseError, ParseResult};
-use reparse_storage::{Storage, Store, Transaction};
+use reparse_storage::{Storage, Transaction};
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::Value;
 use tokio::sync::OwnedMutexGuard;
@@ -330,103 +330,10 @@ fn roll_back_abandoned_transaction(connection: &Connection) {
     }
 }
 
-/// Implements [`Store`] for a type with an `executor()`, so the adapter and its transactions
-/// share one implementation and differ only in where operations run.
-macro_rules! store_through_executor {
-    ($type:ty) => {
-        #[async_trait]
-        impl Store for $type {
-            async fn load_schemas(&self) -> ParseResult<Vec<ClassSchema>> {
-                self.executor()?.load_schemas().await
-            }
-
-            async fn create_class(&self, schema: &ClassSchema) -> ParseResult<()> {
-                self.executor()?.create_class(schema).await
-            }
-
-            async fn update_class(&self, schema: &ClassSchema) -> ParseResult<()> {
-                self.executor()?.update_class(schema).await
-            }
-
-            async fn delete_class(&self, class_name: &str) -> ParseResult<()> {
-                self.executor()?.delete_class(class_name).await
-            }
-
-            async fn insert(&self, schema: &ClassSchema, object: &Object) -> ParseResult<()> {
-                self.executor()?.insert(schema, object).await
-            }
-
-            async fn update(
-                &self,
-                schema: &ClassSchema,
-                object_id: &str,
-                filter: &Filter,
-                updates: &Updates,
-            ) -> ParseResult<Option<Object>> {
-                self.executor()?.update(schema, object_id, filter, updates).await
-            }
-
-            async fn delete(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
-                self.executor()?.delete(schema, filter).await
-            }
-
-            async fn find(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Vec<Object>> {
-                self.executor()?.find(schema, query).await
-            }
-
-            async fn scan(
-                &self,
-                schema: &ClassSchema,
-                filter: &Filter,
-                after: Option<&str>,
-                limit: u64,
-            ) -> ParseResult<Vec<Object>> {
-                self.executor()?.scan(schema, filter, after, limit).await
-            }
-
-            async fn count(&self, schema: &ClassSchema, filter: &Filter) -> ParseResult<u64> {
-                self.executor()?.count(schema, filter).await
-            }
-
-            async fn explain(&self, schema: &ClassSchema, query: &Query) -> ParseResult<Value> {
-                self.executor()?.explain(schema, query).await
-            }
-
-            async fn distinct(
-                &self,
-                schema: &ClassSchema,
-                filter: &Filter,
-                path: &FieldPath,
-            ) -> ParseResult<Vec<Value>> {
-                self.executor()?.distinct(schema, filter, path).await
-            }
-
-            /// The join table is named by owner class and field; `target_class` is not needed.
-            async fn related_ids(
-                &self,
-                owner_class: &str,
-                field: &str,
-                _target_class: &str,
-                owning_id: &str,
-            ) -> ParseResult<Vec<String>> {
-                self.executor()?.related_ids(owner_class, field, owning_id).await
-            }
-
-            async fn owning_ids(
-                &self,
-                owner_class: &str,
-                field: &str,
-                _target_class: &str,
-                related_ids: &[String],
-            ) -> ParseResult<Vec<String>> {
-                self.executor()?.owning_ids(owner_class, field, related_ids).await
-            }
-        }
-    };
-}
-
-store_through_executor!(SqliteStorage);
-store_through_executor!(SqliteTransaction);
+// The adapter and its transactions share one implementation and differ only in where
+// operations run.
+reparse_storage::store_through_executor!(SqliteStorage);
+reparse_storage::store_through_executor!(SqliteTransaction);
 
 #[async_trait]
 impl Storage for SqliteStorage {

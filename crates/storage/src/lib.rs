@@ -135,3 +135,141 @@ pub trait Transaction: Store {
     async fn commit(self: Box<Self>) -> ParseResult<()>;
     async fn rollback(self: Box<Self>) -> ParseResult<()>;
 }
+
+/// What [`store_through_executor!`] names, for adapters that do not import it all.
+#[doc(hidden)]
+pub mod macro_support {
+    pub use async_trait::async_trait;
+    pub use reparse_core::ParseResult;
+    pub use reparse_core::query::{FieldPath, Filter, Query};
+    pub use reparse_core::schema::ClassSchema;
+    pub use reparse_core::update::Updates;
+    pub use reparse_core::value::Object;
+    pub use serde_json::Value;
+}
+
+/// Implements [`Store`] for `$type` by forwarding every method to `self.executor()?`, the one
+/// executor type an adapter uses both directly and inside a transaction (its inherent methods
+/// have the trait's signatures, except that relation lookups take no target class: join tables
+/// are named by owner class and field). Both adapters are shaped this way.
+#[macro_export]
+macro_rules! store_through_executor {
+    ($type:ty) => {
+        #[$crate::macro_support::async_trait]
+        impl $crate::Store for $type {
+            async fn load_schemas(
+                &self,
+            ) -> $crate::macro_support::ParseResult<Vec<$crate::macro_support::ClassSchema>> {
+                self.executor()?.load_schemas().await
+            }
+
+            async fn create_class(
+                &self,
+                schema: &$crate::macro_support::ClassSchema,
+            ) -> $crate::macro_support::ParseResult<()> {
+                self.executor()?.create_class(schema).await
+            }
+
+            async fn update_class(
+                &self,
+                schema: &$crate::macro_support::ClassSchema,
+            ) -> $crate::macro_support::ParseResult<()> {
+                self.executor()?.update_class(schema).await
+            }
+
+            async fn delete_class(&self, class_name: &str) -> $crate::macro_support::ParseResult<()> {
+                self.executor()?.delete_class(class_name).await
+            }
+
+            async fn insert(
+                &self,
+                schema: &$crate::macro_support::ClassSchema,
+                object: &$crate::macro_support::Object,
+            ) -> $crate::macro_support::ParseResult<()> {
+                self.executor()?.insert(schema, object).await
+            }
+
+            async fn update(
+                &self,
+                schema: &$crate::macro_support::ClassSchema,
+                object_id: &str,
+                filter: &$crate::macro_support::Filter,
+                updates: &$crate::macro_support::Updates,
+            ) -> $crate::macro_support::ParseResult<Option<$crate::macro_support::Object>> {
+                self.executor()?.update(schema, object_id, filter, updates).await
+            }
+
+            async fn delete(
+                &self,
+                schema: &$crate::macro_support::ClassSchema,
+                filter: &$crate::macro_support::Filter,
+            ) -> $crate::macro_support::ParseResult<u64> {
+                self.executor()?.delete(schema, filter).await
+            }
+
+            async fn find(
+                &self,
+                schema: &$crate::macro_support::ClassSchema,
+                query: &$crate::macro_support::Query,
+            ) -> $crate::macro_support::ParseResult<Vec<$crate::macro_support::Object>> {
+                self.executor()?.find(schema, query).await
+            }
+
+            async fn scan(
+                &self,
+                schema: &$crate::macro_support::ClassSchema,
+                filter: &$crate::macro_support::Filter,
+                after: Option<&str>,
+                limit: u64,
+            ) -> $crate::macro_support::ParseResult<Vec<$crate::macro_support::Object>> {
+                self.executor()?.scan(schema, filter, after, limit).await
+            }
+
+            async fn count(
+                &self,
+                schema: &$crate::macro_support::ClassSchema,
+                filter: &$crate::macro_support::Filter,
+            ) -> $crate::macro_support::ParseResult<u64> {
+                self.executor()?.count(schema, filter).await
+            }
+
+            async fn explain(
+                &self,
+                schema: &$crate::macro_support::ClassSchema,
+                query: &$crate::macro_support::Query,
+            ) -> $crate::macro_support::ParseResult<$crate::macro_support::Value> {
+                self.executor()?.explain(schema, query).await
+            }
+
+            async fn distinct(
+                &self,
+                schema: &$crate::macro_support::ClassSchema,
+                filter: &$crate::macro_support::Filter,
+                path: &$crate::macro_support::FieldPath,
+            ) -> $crate::macro_support::ParseResult<Vec<$crate::macro_support::Value>> {
+                self.executor()?.distinct(schema, filter, path).await
+            }
+
+            /// The join table is named by owner class and field; `target_class` is not needed.
+            async fn related_ids(
+                &self,
+                owner_class: &str,
+                field: &str,
+                _target_class: &str,
+                owning_id: &str,
+            ) -> $crate::macro_support::ParseResult<Vec<String>> {
+                self.executor()?.related_ids(owner_class, field, owning_id).await
+            }
+
+            async fn owning_ids(
+                &self,
+                owner_class: &str,
+                field: &str,
+                _target_class: &str,
+                related_ids: &[String],
+            ) -> $crate::macro_support::ParseResult<Vec<String>> {
+                self.executor()?.owning_ids(owner_class, field, related_ids).await
+            }
+        }
+    };
+}
