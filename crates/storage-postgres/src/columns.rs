@@ -27,15 +27,9 @@ use tokio_postgres::types::{FromSql, Type};
 
 use crate::sql::Params;
 
-pub(crate) const OBJECT_ID: &str = "objectId";
-pub(crate) const CREATED_AT: &str = "createdAt";
-pub(crate) const UPDATED_AT: &str = "updatedAt";
-pub(crate) const READ_PERMISSIONS: &str = "_rperm";
-pub(crate) const WRITE_PERMISSIONS: &str = "_wperm";
-
-/// Columns every class table has, whatever its schema says.
-pub(crate) const BASE_COLUMNS: [&str; 5] =
-    [OBJECT_ID, CREATED_AT, UPDATED_AT, READ_PERMISSIONS, WRITE_PERMISSIONS];
+pub(crate) use reparse_storage::columns::{
+    BASE_COLUMNS, CREATED_AT, OBJECT_ID, READ_PERMISSIONS, UPDATED_AT, WRITE_PERMISSIONS,
+};
 
 /// How one column stores its field.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,6 +26,19 @@ use serde_json::Value;
 
 pub mod conformance;
 
+/// The columns every class table has in parse-server's layout, which both adapters keep.
+pub mod columns {
+    pub const OBJECT_ID: &str = "objectId";
+    pub const CREATED_AT: &str = "createdAt";
+    pub const UPDATED_AT: &str = "updatedAt";
+    pub const READ_PERMISSIONS: &str = "_rperm";
+    pub const WRITE_PERMISSIONS: &str = "_wperm";
+
+    /// Columns every class table has, whatever its schema says.
+    pub const BASE_COLUMNS: [&str; 5] =
+        [OBJECT_ID, CREATED_AT, UPDATED_AT, READ_PERMISSIONS, WRITE_PERMISSIONS];
+}
+
 /// Data operations, available both directly on a [`Storage`] and inside a [`Transaction`].
 #[async_trait]
 pub trait Store: Send + Sync {
