@@ -30,11 +30,12 @@ pub struct LocalFiles {
 }
 
 impl LocalFiles {
-    /// Files under `root`, created (with its parents) if missing.
-    pub async fn open(root: impl Into<PathBuf>) -> std::io::Result<LocalFiles> {
+    /// Files under `root`, created (with its parents) if missing. Blocking (two `mkdir`s): it
+    /// runs when an app is opened, not per request.
+    pub fn open(root: impl Into<PathBuf>) -> std::io::Result<LocalFiles> {
         let root = root.into();
-        fs::create_dir_all(root.join(".uploads")).await?;
-        fs::create_dir_all(root.join(".types")).await?;
+        std::fs::create_dir_all(root.join(".uploads"))?;
+        std::fs::create_dir_all(root.join(".types"))?;
         Ok(LocalFiles { root })
     }
 

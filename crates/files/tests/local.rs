@@ -37,7 +37,7 @@ fn uploads_in_progress(root: &std::path::Path) -> usize {
 #[tokio::test]
 async fn stores_streamed_chunks_and_reads_them_back() {
     let dir = tempfile::tempdir().unwrap();
-    let files = LocalFiles::open(dir.path().join("files")).await.unwrap();
+    let files = LocalFiles::open(dir.path().join("files")).unwrap();
     // 3 MB in uneven chunks, every byte value, so an off-by-one anywhere shows.
     let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
     let parts = data.chunks(70_001).map(<[u8]>::to_vec).collect();
@@ -53,7 +53,7 @@ async fn stores_streamed_chunks_and_reads_them_back() {
 #[tokio::test]
 async fn reads_byte_ranges() {
     let dir = tempfile::tempdir().unwrap();
-    let files = LocalFiles::open(dir.path()).await.unwrap();
+    let files = LocalFiles::open(dir.path()).unwrap();
     files.create("digits.txt", None, chunks(vec![b"0123456789".to_vec()]), None).await.unwrap();
     let middle = RangeRequest::From { first: 2, last: Some(4) };
     assert_eq!(read_all(&files, "digits.txt", Some(middle)).await, b"234");
@@ -71,7 +71,7 @@ async fn reads_byte_ranges() {
 #[tokio::test]
 async fn an_oversized_upload_stores_nothing_and_keeps_the_old_file() {
     let dir = tempfile::tempdir().unwrap();
-    let files = LocalFiles::open(dir.path()).await.unwrap();
+    let files = LocalFiles::open(dir.path()).unwrap();
     files.create("a.txt", Some("text/plain"), chunks(vec![b"old".to_vec()]), None).await.unwrap();
     let too_big = chunks(vec![vec![1; 600], vec![2; 600]]);
     let error = files.create("a.txt", None, too_big, Some(1000)).await.unwrap_err();
@@ -90,7 +90,7 @@ async fn an_oversized_upload_stores_nothing_and_keeps_the_old_file() {
 #[tokio::test]
 async fn a_failing_body_leaves_no_half_file() {
     let dir = tempfile::tempdir().unwrap();
-    let files = LocalFiles::open(dir.path()).await.unwrap();
+    let files = LocalFiles::open(dir.path()).unwrap();
     let broken: ByteStream = Box::pin(futures::stream::iter(vec![
         Ok(Bytes::from_static(b"first half")),
         Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "client went away")),
@@ -105,7 +105,7 @@ async fn a_failing_body_leaves_no_half_file() {
 #[tokio::test]
 async fn replacing_changes_the_etag_and_delete_removes_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let files = LocalFiles::open(dir.path()).await.unwrap();
+    let files = LocalFiles::open(dir.path()).unwrap();
     let first = files.create("x.txt", None, chunks(vec![b"one".to_vec()]), None).await.unwrap();
     let second = files.create("x.txt", None, chunks(vec![b"three".to_vec()]), None).await.unwrap();
     assert_ne!(first.etag, second.etag);
@@ -121,7 +121,7 @@ async fn replacing_changes_the_etag_and_delete_removes_the_file() {
 #[tokio::test]
 async fn names_that_could_leave_the_root_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let files = LocalFiles::open(dir.path().join("inner")).await.unwrap();
+    let files = LocalFiles::open(dir.path().join("inner")).unwrap();
     for name in ["../escape.txt", ".types", "a/b", "", "/etc/passwd"] {
         let error = files.create(name, None, chunks(vec![b"x".to_vec()]), None).await.unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidFileName, "{name}");
