@@ -7,7 +7,10 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { useServer, uniq, assertParseError, assertStatus, assertMasterKeyRequired, expectParseError } from './harness.mjs';
 
 const ctx = useServer();
-const small = useServer({ maxUploadSize: '64kb', fileUpload: { enableForPublic: true } }, { sdk: false });
+const small = useServer(
+  { maxUploadSize: '64kb', preserveFileName: true, fileUpload: { enableForPublic: true, fileExtensions: ['^bin$'] } },
+  { sdk: false }
+);
 
 const HEX_PREFIXED = /^[0-9a-f]{32}_/;
 const sha = bytes => createHash('sha256').update(bytes).digest('hex');
@@ -190,5 +193,34 @@ describe('refusals', () => {
     // Exactly the limit is accepted (this server lets the public upload).
     const fits = await rawUpload(server, 'fits.bin', tooBig.subarray(1));
     assert.equal(fits.status, 201);
+    // preserveFileName: the name is kept as given, so a second upload replaces the first.
+    assert.equal((await fits.json()).name, 'fits.bin');
+    const replaced = await rawUpload(server, 'fits.bin', 'second');
+    assert.equal(replaced.status, 201);
+    const { bytes } = await bytesAt(`${server.url}/files/${server.appId}/fits.bin`);
+    assert.equal(bytes.toString(), 'second');
+  });
+
+  it('an empty body is refused and does not replace a preserved name', async () => {
+    const { server } = small;
+    assert.equal((await rawUpload(server, 'keep.bin', 'kept')).status, 201);
+    const empty = await rawUpload(server, 'keep.bin', '');
+    assert.equal(empty.status, 400);
+    assert.deepEqual(await empty.json(), { code: 130, error: 'Invalid file upload.' });
+    const emptyStream = new ReadableStream({ start: controller => controller.close() });
+    const streamed = await rawUpload(server, 'keep.bin', emptyStream);
+    assert.equal(streamed.status, 400);
+    const { bytes } = await bytesAt(`${server.url}/files/${server.appId}/keep.bin`);
+    assert.equal(bytes.toString(), 'kept');
+  });
+
+  it('fileExtensions set by the app replace the default', async () => {
+    const { server } = small;
+    const text = await rawUpload(server, 'notes.txt', 'x');
+    assert.equal(text.status, 400);
+    assert.deepEqual(await text.json(), { code: 130, error: 'File upload of extension txt is disabled.' });
+    // Without a dot in the name, the content type's subtype is the extension.
+    const typed = await rawUpload(server, 'noext', 'x', { 'Content-Type': 'application/bin' });
+    assert.equal(typed.status, 201);
   });
 });

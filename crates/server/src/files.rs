@@ -4,7 +4,10 @@
 //! SDK's JSON form (`{base64, _ContentType, _ApplicationId, …}` posted as text/plain) is decoded
 //! first, bounded by the upload limit.
 
-use axum::body::{Body, to_bytes};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::body::{Body, BodyDataStream, to_bytes};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -173,14 +176,20 @@ async fn upload(
     let header =
         |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let raw = parts.headers.contains_key("x-parse-application-id");
+    // Set when a streamed body passes the limit, so the failure is reported as the size error.
+    let exceeded = Arc::new(AtomicBool::new(false));
+    let too_large_or = |error: ParseError| -> ApiError {
+        if exceeded.load(Ordering::SeqCst) { file_too_large().into() } else { error.into() }
+    };
     let (keys, upload) = if raw {
         let keys = RequestKeys::read(&parts.headers, &mut Map::new());
         let length = header(header::CONTENT_LENGTH).and_then(|length| length.parse::<u64>().ok());
         if length.is_some_and(|length| length > max_size) {
+            drain(&mut body.into_data_stream(), max_size).await;
             return Err(file_too_large().into());
         }
-        let stream = body.into_data_stream().map(|chunk| chunk.map_err(std::io::Error::other));
-        (keys, Upload { body: Box::pin(stream), content_type: header(header::CONTENT_TYPE), length })
+        let stream = limited(body, max_size, exceeded.clone());
+        (keys, Upload { body: stream, content_type: header(header::CONTENT_TYPE), length })
     } else {
         json_upload(&parts, body, max_size).await?
     };
@@ -203,7 +212,8 @@ async fn upload(
     }
     validate_file_name(name)?;
     let options = &app.config.file_upload;
-    if !auth.master && !options.file_extensions.is_empty() {
+    // As parse-server: an empty list allows nothing (except to the master key).
+    if !auth.master {
         let extension = upload_extension(name, upload.content_type.as_deref());
         if !options.extension_allowed(&extension) {
             return Err(ParseError::new(
@@ -220,12 +230,12 @@ async fn upload(
     };
     let stored_name = if app.config.preserve_file_name { name.to_string() } else { unique_file_name(name) };
     let content_type = upload.content_type.clone().unwrap_or_else(|| content_type_for_name(name).to_string());
-    let info = files.create(&stored_name, Some(&content_type), upload.body, Some(max_size)).await?;
-    if info.length == 0 {
-        // A chunked body that turned out empty: parse-server refuses it, so nothing is kept.
-        let _ = files.delete(&stored_name).await;
+    // An empty body is refused before anything is written: with preserveFileName, storing it
+    // would replace an earlier file of that name.
+    let Some(body) = non_empty(upload.body).await.map_err(&too_large_or)? else {
         return Err(ParseError::new(ErrorCode::FileSaveError, "Invalid file upload.").into());
-    }
+    };
+    files.create(&stored_name, Some(&content_type), body, Some(max_size)).await.map_err(&too_large_or)?;
     let url = crate::controllers::objects::file_url(
         &app.config.public_server_url,
         &app.config.app_id,
@@ -237,6 +247,67 @@ async fn upload(
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// A raw body as a stream that fails once more than `max_size` bytes arrived. Before failing it
+/// reads (and drops) up to another `max_size` bytes, so a client still sending receives the
+/// error answer rather than a reset connection.
+fn limited(body: Body, max_size: u64, exceeded: Arc<AtomicBool>) -> ByteStream {
+    let state = (body.into_data_stream(), 0u64, false);
+    let stream = futures::stream::unfold(state, move |(mut inner, received, done)| {
+        let exceeded = exceeded.clone();
+        async move {
+            if done {
+                return None;
+            }
+            match inner.next().await {
+                None => None,
+                Some(Err(error)) => Some((Err(std::io::Error::other(error)), (inner, received, true))),
+                Some(Ok(chunk)) => {
+                    let received = received + chunk.len() as u64;
+                    if received > max_size {
+                        exceeded.store(true, Ordering::SeqCst);
+                        drain(&mut inner, max_size).await;
+                        let error = std::io::Error::other("File size exceeds maximum allowed");
+                        return Some((Err(error), (inner, received, true)));
+                    }
+                    Some((Ok(chunk), (inner, received, false)))
+                }
+            }
+        }
+    });
+    Box::pin(stream)
+}
+
+/// Reads and drops what is left of a refused body, up to `budget` bytes.
+async fn drain(body: &mut BodyDataStream, budget: u64) {
+    let mut drained = 0u64;
+    while let Some(Ok(chunk)) = body.next().await {
+        drained += chunk.len() as u64;
+        if drained > budget {
+            break;
+        }
+    }
+}
+
+/// The body, if it has a byte: waits for the first non-empty chunk and puts it back in front.
+async fn non_empty(mut body: ByteStream) -> Result<Option<ByteStream>, ParseError> {
+    loop {
+        match body.next().await {
+            None => return Ok(None),
+            Some(Ok(chunk)) if chunk.is_empty() => continue,
+            Some(Ok(chunk)) => {
+                let first = futures::stream::once(async move { Ok(chunk) });
+                return Ok(Some(Box::pin(first.chain(body))));
+            }
+            Some(Err(error)) => {
+                return Err(ParseError::new(
+                    ErrorCode::FileSaveError,
+                    format!("Could not store file: {error}"),
+                ));
+            }
+        }
+    }
 }
 
 /// The JS SDK's form: a JSON body with the file in `base64` and the keys beside it.
