@@ -132,6 +132,11 @@ impl FilesAdapter for LocalFiles {
             }
         }
         fs::rename(&temp, &path).await.map_err(io_error)?;
+        // The rename is durable once the folder is synced. Best effort: some platforms cannot
+        // open a folder as a file, and the file is complete either way.
+        if let Ok(folder) = fs::File::open(&self.root).await {
+            let _ = folder.sync_all().await;
+        }
         self.info(name, &path).await
     }
 
