@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use reparse_server::ip_allow::IpAllowList;
 use reparse_server::files::FileUploadOptions;
+use reparse_server::ip_allow::IpAllowList;
 use reparse_server::{AccountOptions, AppConfig};
 use reparse_storage_postgres::PostgresOptions;
 use serde_json::{Map, Value};
@@ -217,7 +217,8 @@ pub(crate) fn files_folder(options: &Map<String, Value>, default_folder: PathBuf
                 return Err(refuse(&format!("{module:?}")));
             }
             let adapter_options = adapter.get("options").and_then(Value::as_object);
-            if let Some(key) = adapter_options.and_then(|o| o.keys().find(|key| key.as_str() != "filesPath")) {
+            if let Some(key) = adapter_options.and_then(|o| o.keys().find(|key| key.as_str() != "filesPath"))
+            {
                 return Err(format!("filesAdapter option {key:?} is not supported (only filesPath)"));
             }
             match adapter_options.and_then(|o| o.get("filesPath")) {
@@ -293,14 +294,18 @@ mod tests {
 
     #[test]
     fn files_stay_on_the_local_filesystem() {
-        let folder = |options: Value| {
-            files_folder(options.as_object().unwrap(), PathBuf::from("/data/apps/a/files"))
-        };
+        let folder =
+            |options: Value| files_folder(options.as_object().unwrap(), PathBuf::from("/data/apps/a/files"));
         assert_eq!(folder(serde_json::json!({})).unwrap(), PathBuf::from("/data/apps/a/files"));
-        assert_eq!(folder(serde_json::json!({"filesAdapter": "local"})).unwrap(), PathBuf::from("/data/apps/a/files"));
-        let custom = serde_json::json!({"filesAdapter": {"module": "local", "options": {"filesPath": "/srv/f"}}});
+        assert_eq!(
+            folder(serde_json::json!({"filesAdapter": "local"})).unwrap(),
+            PathBuf::from("/data/apps/a/files")
+        );
+        let custom =
+            serde_json::json!({"filesAdapter": {"module": "local", "options": {"filesPath": "/srv/f"}}});
         assert_eq!(folder(custom).unwrap(), PathBuf::from("/srv/f"));
-        let s3 = folder(serde_json::json!({"filesAdapter": {"module": "@parse/s3-files-adapter"}})).unwrap_err();
+        let s3 =
+            folder(serde_json::json!({"filesAdapter": {"module": "@parse/s3-files-adapter"}})).unwrap_err();
         assert!(s3.contains("not supported"), "{s3}");
         assert!(folder(serde_json::json!({"filesAdapter": {"options": {"bucket": "b"}}})).is_err());
         let sqlite = Database::Sqlite(PathBuf::from("/x/app.sqlite"));
