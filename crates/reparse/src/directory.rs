@@ -16,7 +16,7 @@ use reparse_server::{App, AppConfig, AppDirectory};
 use reparse_storage::Storage;
 use reparse_storage_postgres::PostgresDatabase;
 
-use crate::settings::apply_app_options;
+use crate::settings::{apply_app_options, files_folder};
 use crate::storage::{app_schema_name, open_sqlite};
 
 const RECHECK_AFTER: Duration = Duration::from_secs(1);
@@ -126,7 +126,9 @@ impl RegistryDirectory {
         config.rest_api_key = record.rest_api_key.clone();
         config.client_key = record.client_key.clone();
         apply_app_options(&mut config, &record.settings)?;
-        Ok(Arc::new(App::new(config, storage)?))
+        let folder = files_folder(&record.settings, self.registry.app_dir(&record.app_id).join("files"))?;
+        let files = crate::storage::open_files(&folder)?;
+        Ok(Arc::new(App::new(config, storage)?.with_files(files)))
     }
 
     /// Re-reads an open app's record: forgets the app when it was deleted, rebuilds its

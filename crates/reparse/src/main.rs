@@ -222,9 +222,15 @@ fn serve(args: &ArgMatches) -> Result<(), String> {
 
         let directory: Arc<dyn AppDirectory> = if options.contains_key("appId") {
             let (config, database) = single_app(&options, &data_dir, &public_url)?;
+            let files_folder = settings::files_folder(
+                &options,
+                settings::default_files_folder(&database, &data_dir, &config.app_id),
+            )?;
             let (storage, described) = storage::open_storage(&database).await?;
             println!("Serving app {:?} from {described}", config.app_id);
-            Arc::new(StaticDirectory::new(vec![Arc::new(App::new(config, storage)?)]))
+            let files = storage::open_files(&files_folder)?;
+            println!("Files are kept in {}", files_folder.display());
+            Arc::new(StaticDirectory::new(vec![Arc::new(App::new(config, storage)?.with_files(files))]))
         } else {
             if let Some(key) = options.keys().find(|key| !settings::SERVER_WIDE.contains(&key.as_str())) {
                 return Err(format!(

@@ -76,6 +76,9 @@ options! {
     "accountLockout", "PARSE_SERVER_ACCOUNT_LOCKOUT", "account-lockout", Json, "{duration (minutes), threshold, unlockOnPasswordReset}";
     "emailAdapter", "PARSE_SERVER_EMAIL_ADAPTER", "email-adapter", Json, "SMTP settings: {module, options: {host, port, auth, fromAddress}} or {smtp: {...}}";
     "masterKeyIps", "PARSE_SERVER_MASTER_KEY_IPS", "master-key-ips", List, "Addresses or CIDR ranges the master key is accepted from (default 127.0.0.1, ::1)";
+    "fileUpload", "PARSE_SERVER_FILE_UPLOAD_OPTIONS", "file-upload-options", Json, "Who may upload files: {enableForPublic (default false), enableForAnonymousUser (false), enableForAuthenticatedUser (true), fileExtensions (default: anything but HTML)}";
+    "preserveFileName", "PARSE_SERVER_PRESERVE_FILE_NAME", "preserve-file-name", Bool, "Store uploads under their own name, without the random prefix (default false)";
+    "filesAdapter", "PARSE_SERVER_FILES_ADAPTER", "files-adapter", Json, "Where files are kept: the local filesystem only, as \"local\" or {module: \"local\", options: {filesPath}} (default: a files folder beside the app's data)";
     "customPages", "PARSE_SERVER_CUSTOM_PAGES", "custom-pages", Json, "URLs replacing the account pages (choosePassword, verifyEmailSuccess, ...)";
 }
 
@@ -86,14 +89,11 @@ pub(crate) const NOT_YET_SUPPORTED: &[&str] = &[
     "liveQuery",
     "startLiveQueryServer",
     "liveQueryServerOptions",
-    "filesAdapter",
-    "fileUpload",
     "maintenanceKey",
     "maintenanceKeyIps",
     "graphQLPath",
     "mountGraphQL",
     "mountPlayground",
-    "preserveFileName",
     "protectedFields",
     "directAccess",
     "cacheAdapter",

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use reparse_server::files::FileUploadOptions;
 use reparse_server::ip_allow::IpAllowList;
 use reparse_server::{AccountOptions, AppConfig};
 use reparse_storage_postgres::PostgresOptions;
@@ -185,7 +186,60 @@ pub(crate) fn apply_app_options(config: &mut AppConfig, options: &Map<String, Va
         };
         config.master_key_ips = IpAllowList::parse(entries)?;
     }
+    if let Some(file_upload) = options.get("fileUpload") {
+        config.file_upload = FileUploadOptions::from_json(file_upload)?;
+    }
+    if let Some(preserve) = flag(options, "preserveFileName") {
+        config.preserve_file_name = preserve;
+    }
     Ok(())
+}
+
+/// Module names that mean parse-server's local filesystem adapter.
+const LOCAL_FILES_MODULES: [&str; 4] = ["local", "fs", "@parse/fs-files-adapter", "FSFilesAdapter"];
+
+/// The folder an app keeps its files in: `filesAdapter`'s `options.filesPath` when given, else
+/// `default_folder`. Only the local filesystem is served; any other adapter stops the start.
+pub(crate) fn files_folder(options: &Map<String, Value>, default_folder: PathBuf) -> Result<PathBuf, String> {
+    let refuse = |what: &str| {
+        format!(
+            "filesAdapter {what} is not supported: Reparse keeps files on the local filesystem \
+             (\"local\", or {{\"module\": \"local\", \"options\": {{\"filesPath\": \"<folder>\"}}}})"
+        )
+    };
+    match options.get("filesAdapter") {
+        None => Ok(default_folder),
+        Some(Value::String(module)) if LOCAL_FILES_MODULES.contains(&module.as_str()) => Ok(default_folder),
+        Some(Value::String(module)) => Err(refuse(&format!("{module:?}"))),
+        Some(Value::Object(adapter)) => {
+            let module = adapter.get("module").and_then(Value::as_str).unwrap_or("local");
+            if !LOCAL_FILES_MODULES.contains(&module) {
+                return Err(refuse(&format!("{module:?}")));
+            }
+            let adapter_options = adapter.get("options").and_then(Value::as_object);
+            if let Some(key) = adapter_options.and_then(|o| o.keys().find(|key| key.as_str() != "filesPath"))
+            {
+                return Err(format!("filesAdapter option {key:?} is not supported (only filesPath)"));
+            }
+            match adapter_options.and_then(|o| o.get("filesPath")) {
+                None => Ok(default_folder),
+                Some(Value::String(path)) if !path.is_empty() => Ok(PathBuf::from(path)),
+                Some(_) => Err("filesAdapter options.filesPath must be a folder path".into()),
+            }
+        }
+        Some(_) => Err(refuse("of this form")),
+    }
+}
+
+/// Where a single app's files go by default: beside its SQLite file, or under the data folder
+/// when its data is in PostgreSQL.
+pub(crate) fn default_files_folder(database: &Database, data_dir: &Path, app_id: &str) -> PathBuf {
+    match database {
+        Database::Sqlite(path) => {
+            path.parent().map_or_else(|| PathBuf::from("files"), |parent| parent.join("files"))
+        }
+        Database::Postgres(_) => data_dir.join("apps").join(app_id).join("files"),
+    }
 }
 
 /// The single app a config file (or `--app-id`) describes, and where its data goes.
@@ -236,6 +290,26 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(Database::from_uri("mongodb://x", None).is_err());
+    }
+
+    #[test]
+    fn files_stay_on_the_local_filesystem() {
+        let folder =
+            |options: Value| files_folder(options.as_object().unwrap(), PathBuf::from("/data/apps/a/files"));
+        assert_eq!(folder(serde_json::json!({})).unwrap(), PathBuf::from("/data/apps/a/files"));
+        assert_eq!(
+            folder(serde_json::json!({"filesAdapter": "local"})).unwrap(),
+            PathBuf::from("/data/apps/a/files")
+        );
+        let custom =
+            serde_json::json!({"filesAdapter": {"module": "local", "options": {"filesPath": "/srv/f"}}});
+        assert_eq!(folder(custom).unwrap(), PathBuf::from("/srv/f"));
+        let s3 =
+            folder(serde_json::json!({"filesAdapter": {"module": "@parse/s3-files-adapter"}})).unwrap_err();
+        assert!(s3.contains("not supported"), "{s3}");
+        assert!(folder(serde_json::json!({"filesAdapter": {"options": {"bucket": "b"}}})).is_err());
+        let sqlite = Database::Sqlite(PathBuf::from("/x/app.sqlite"));
+        assert_eq!(default_files_folder(&sqlite, Path::new("/d"), "a"), PathBuf::from("/x/files"));
     }
 
     #[test]

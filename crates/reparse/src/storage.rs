@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use reparse_files::{FilesAdapter, LocalFiles};
 use reparse_storage::Storage;
 use reparse_storage_postgres::{GeoDistances, PostgresDatabase, PostgresOptions};
 use reparse_storage_sqlite::SqliteStorage;
@@ -56,6 +57,13 @@ pub(crate) async fn describe_postgres(options: &PostgresOptions, database: &Post
 }
 
 /// Opens a SQLite database (a registry app's file).
+/// An app's files in a local folder (created if missing).
+pub(crate) fn open_files(folder: &std::path::Path) -> Result<Arc<dyn FilesAdapter>, String> {
+    LocalFiles::open(folder)
+        .map(|files| Arc::new(files) as Arc<dyn FilesAdapter>)
+        .map_err(|error| format!("cannot open the files folder {}: {error}", folder.display()))
+}
+
 pub(crate) fn open_sqlite(path: &std::path::Path) -> Result<Arc<dyn Storage>, String> {
     SqliteStorage::open(path)
         .map(|storage| Arc::new(storage) as Arc<dyn Storage>)

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use reparse_auth_providers::AuthProviders;
+use reparse_files::FilesAdapter;
 use reparse_mail::{MailConfig, Mailer};
 use reparse_storage::Storage;
 
 use crate::account_options::AccountOptions;
+use crate::files::FileUploadOptions;
 use crate::ip_allow::IpAllowList;
 use crate::roles::RoleCache;
 use crate::schema_cache::SchemaCache;
@@ -37,6 +39,10 @@ pub struct AppConfig {
     pub accounts: AccountOptions,
     /// `masterKeyIps`: where the master key is accepted from (default loopback only).
     pub master_key_ips: IpAllowList,
+    /// `fileUpload`: who may upload files, and which extensions.
+    pub file_upload: FileUploadOptions,
+    /// `preserveFileName`: store uploads under their own name, without the random prefix.
+    pub preserve_file_name: bool,
 }
 
 impl AppConfig {
@@ -58,6 +64,8 @@ impl AppConfig {
             object_id_size: 10,
             accounts: AccountOptions::default(),
             master_key_ips: IpAllowList::default(),
+            file_upload: FileUploadOptions::default(),
+            preserve_file_name: false,
         }
     }
 }
@@ -73,6 +81,8 @@ pub struct App {
     pub auth_providers: AuthProviders,
     /// Account e-mails, when `emailAdapter` is set.
     pub mailer: Option<Mailer>,
+    /// Where the app's files live (`/files`); `None` answers uploads with 130.
+    pub files: Option<Arc<dyn FilesAdapter>>,
 }
 
 impl App {
@@ -100,7 +110,14 @@ impl App {
             roles: RoleCache::default(),
             auth_providers,
             mailer,
+            files: None,
         })
+    }
+
+    /// The app with its files kept in `files`.
+    pub fn with_files(mut self, files: Arc<dyn FilesAdapter>) -> App {
+        self.files = Some(files);
+        self
     }
 }
 

@@ -31,9 +31,9 @@ impl Default for ServerOptions {
     }
 }
 
-struct ServerState {
-    directory: Arc<dyn AppDirectory>,
-    options: ServerOptions,
+pub(crate) struct ServerState {
+    pub(crate) directory: Arc<dyn AppDirectory>,
+    pub(crate) options: ServerOptions,
 }
 
 /// The axum router serving every app of `directory` under the mount path.
@@ -83,6 +83,10 @@ async fn handle_request(state: &ServerState, request: Request) -> ApiResult<Resp
         return Err(ApiError::NotFound(parts.uri.path().to_string()));
     };
     let path = path.trim_matches('/').to_string();
+    // Files stream: their bodies are not read here.
+    if let Some(file_path) = path.strip_prefix("files/") {
+        return crate::files::handle(state, parts, body, peer, file_path).await;
+    }
     let bytes = to_bytes(body, state.options.max_body_bytes).await.map_err(|_| ApiError::PayloadTooLarge)?;
     // The pages e-mailed links open: HTML and forms, not the JSON API.
     if path.starts_with("apps/") {
@@ -104,6 +108,22 @@ async fn handle_request(state: &ServerState, request: Request) -> ApiResult<Resp
     if matches!(route, Route::Health) {
         return Ok(json_response(routes::health()));
     }
+    let (app, auth) = authenticate_request(state, &keys, peer).await?;
+    let params = if method == Method::GET && body.is_empty() {
+        query_string_params(parts.uri.query().unwrap_or_default())?
+    } else {
+        body
+    };
+    let response = routes::dispatch_request(&app, &auth, mount, method, route, params).await?;
+    Ok(json_response(response))
+}
+
+/// The app a request is for and who is calling: keys checked, session token resolved.
+pub(crate) async fn authenticate_request(
+    state: &ServerState,
+    keys: &RequestKeys,
+    peer: Option<std::net::IpAddr>,
+) -> ApiResult<(Arc<App>, Auth)> {
     let app = find_app(state, keys.application_id.as_deref()).await?;
     let mut auth = keys.authenticate(&app, peer)?;
     // parse-server answers a bad token with 209 on every route, except for the master key,
@@ -115,13 +135,7 @@ async fn handle_request(state: &ServerState, request: Request) -> ApiResult<Resp
         auth.roles = crate::roles::role_entities(&app, &user.user_id).await?;
         auth.user = Some(user);
     }
-    let params = if method == Method::GET && body.is_empty() {
-        query_string_params(parts.uri.query().unwrap_or_default())?
-    } else {
-        body
-    };
-    let response = routes::dispatch_request(&app, &auth, mount, method, route, params).await?;
-    Ok(json_response(response))
+    Ok((app, auth))
 }
 
 fn json_response(response: ParseResponse) -> Response {
@@ -164,7 +178,7 @@ fn override_method(method: &Method, body: &mut Map<String, Value>) -> ApiResult<
 
 /// Keys and identity from headers, or from the body the way the JS SDK sends them.
 #[derive(Debug, Default)]
-struct RequestKeys {
+pub(crate) struct RequestKeys {
     application_id: Option<String>,
     master_key: Option<String>,
     client_key: Option<String>,
@@ -177,7 +191,7 @@ struct RequestKeys {
 }
 
 impl RequestKeys {
-    fn read(headers: &HeaderMap, body: &mut Map<String, Value>) -> RequestKeys {
+    pub(crate) fn read(headers: &HeaderMap, body: &mut Map<String, Value>) -> RequestKeys {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let mut from_body = |name: &str| match body.remove(name) {
             Some(Value::String(value)) => Some(value),

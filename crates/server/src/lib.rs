@@ -11,6 +11,7 @@ pub mod auth_data;
 pub mod context;
 pub mod controllers;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod ip_allow;
 pub mod pages;

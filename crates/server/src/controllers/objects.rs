@@ -570,7 +570,7 @@ const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHAN
     .remove(b'(')
     .remove(b')');
 
-fn file_url(server_url: &str, app_id: &str, name: &str) -> String {
+pub(crate) fn file_url(server_url: &str, app_id: &str, name: &str) -> String {
     let name = percent_encoding::utf8_percent_encode(name, URI_COMPONENT);
     format!("{server_url}/files/{app_id}/{name}")
 }
