@@ -631,10 +631,7 @@ impl Executor<'_> {
             }
             .await
         });
-        if changed.is_ok() {
-            self.schema_changed();
-        }
-        changed
+        changed.inspect(|()| self.schema_changed())
     }
 
     async fn update_class(&self, schema: &ClassSchema) -> ParseResult<()> {
@@ -655,10 +652,7 @@ impl Executor<'_> {
             }
             .await
         });
-        if changed.is_ok() {
-            self.schema_changed();
-        }
-        changed
+        changed.inspect(|()| self.schema_changed())
     }
 
     async fn delete_class(&self, class_name: &str) -> ParseResult<()> {
@@ -680,10 +674,7 @@ impl Executor<'_> {
             }
             .await
         });
-        if changed.is_ok() {
-            self.schema_changed();
-        }
-        changed
+        changed.inspect(|()| self.schema_changed())
     }
 
     async fn purge(&self, schema: &ClassSchema) -> ParseResult<()> {

@@ -6,47 +6,11 @@
 //
 // Unlike parse-server-shim.mjs it neither picks nor drops the database. It prints the line the
 // harness waits for ("Reparse is listening on <url>"), so `startServer(config, { bin })` runs it.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import net from 'node:net';
-import { join } from 'node:path';
+import { configFromArguments, runParseServer } from './run-parse-server.mjs';
 
-const packageDir = process.env.REFERENCE_PARSE_SERVER_DIR;
-const require = createRequire(packageDir ? join(packageDir, 'package.json') : import.meta.url);
-const express = require('express');
-const { ParseServer } = require('parse-server');
-
-const configPath = process.argv[process.argv.indexOf('--config') + 1];
-const config = JSON.parse(readFileSync(configPath, 'utf8'));
-
-const port =
-  config.port ||
-  (await new Promise(resolve => {
-    const probe = net.createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const free = probe.address().port;
-      probe.close(() => resolve(free));
-    });
-  }));
-const mount = config.mountPath || '/parse';
-const serverURL = `http://127.0.0.1:${port}${mount}`;
-const options = {
-  ...config,
-  serverURL,
-  silent: !process.env.PS_VERBOSE,
-  logLevel: process.env.PS_VERBOSE ? 'verbose' : 'error',
-  logsFolder: null,
-};
-delete options.port;
-delete options.mountPath;
-
-const api = new ParseServer(options);
-await api.start();
-const app = express();
-app.use(mount, api.app);
-const http = app.listen(port, '127.0.0.1', () => console.log(`Reparse is listening on ${serverURL}`));
-
-process.prependListener('SIGTERM', () => {
-  http.close();
-  process.exit(0);
+const { config } = configFromArguments();
+await runParseServer({
+  config,
+  overrides: { logsFolder: null },
+  packageDir: process.env.REFERENCE_PARSE_SERVER_DIR,
 });
