@@ -6,6 +6,8 @@
 //
 // Every flag can also come from the environment (APP_ID, MASTER_KEY, PORT,
 // DATABASE_URI). Logs are kept to errors on stderr; no log files are written.
+// Files go to --filesPath (FILES_PATH) through parse-server's filesystem adapter
+// (@parse/fs-files-adapter), with uploads up to --maxUploadSize (default 20mb).
 // The database must exist (bench/run creates a fresh one per run).
 'use strict';
 
@@ -26,6 +28,10 @@ const databaseURI = arg(
   'postgres://postgres@127.0.0.1:5432/reparse_bench_ps'
 );
 const serverURL = `http://127.0.0.1:${port}/parse`;
+const filesPath = arg('filesPath', 'FILES_PATH', '');
+const maxUploadSize = arg('maxUploadSize', 'MAX_UPLOAD_SIZE', '20mb');
+// Cloud code (--cloud FILE), loaded by parse-server itself.
+const cloud = arg('cloud', 'CLOUD', '');
 
 async function main() {
   const server = await ParseServer.startApp({
@@ -38,6 +44,13 @@ async function main() {
     mountPath: '/parse',
     serverURL,
     allowClientClassCreation: true,
+    maxUploadSize,
+    ...(cloud ? { cloud } : {}),
+    ...(filesPath
+      ? {
+          filesAdapter: new (require('@parse/fs-files-adapter'))({ filesSubDirectory: filesPath }),
+        }
+      : {}),
     verifyServerUrl: false,
     logLevel: 'error',
     logsFolder: null,

@@ -1,6 +1,6 @@
 -- wrk script for bench/run. One file for every workload; bench/run sets:
 --   BENCH_WORKLOAD   create | get | query | update | me | get-session | query-roles |
---                    query-roles-master | login
+--                    query-roles-master | login | function | create-hooked
 --   BENCH_PREFIX     mount path, "/parse"
 --   BENCH_APP_ID     X-Parse-Application-Id
 --   BENCH_MASTER_KEY X-Parse-Master-Key (create, get, query, update, query-roles-master only)
@@ -13,6 +13,8 @@
 -- X-Parse-Session-Token for me, get-session and query-roles.
 -- query-roles and query-roles-master send the query workload's request to BenchSecret, as the
 -- role user (one fixed session token) and with the master key.
+-- function calls the cloud function benchNoop; create-hooked creates in BenchHooked, which has a
+-- no-op beforeSave (bench/cloud/main.js).
 -- done() prints one line "BENCH_RESULT {json}" that bench/run parses.
 
 local workload = os.getenv("BENCH_WORKLOAD") or "get"
@@ -108,6 +110,12 @@ function request()
   elseif workload == "get-session" then
     client_headers["X-Parse-Session-Token"] = users[math.random(n_users)][3]
     return wrk.format("GET", class_path .. "/" .. ids[math.random(n_ids)], client_headers)
+  elseif workload == "function" then
+    return wrk.format("POST", prefix .. "/functions/benchNoop", headers, "{}")
+  elseif workload == "create-hooked" then
+    local body = string.format('{"score":%d,"name":"item-%d"}',
+      math.random(0, score_max - 1), math.random(1, 1000000000))
+    return wrk.format("POST", prefix .. "/classes/BenchHooked", headers, body)
   elseif workload == "login" then
     local u = users[math.random(n_users)]
     local body = string.format('{"username":"%s","password":"%s"}', u[1], u[2])

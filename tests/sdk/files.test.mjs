@@ -1,10 +1,22 @@
-// Files (parse-server's FilesRouter): uploads through the JS SDK (its JSON base64 form) and as
-// raw streamed bodies, downloads with ranges, File fields in objects, deletes, and the refusals
-// (who may upload, extensions, size, names, master key for delete).
+// Files (parse-server's FilesRouter): uploads through the JS SDK (its JSON base64 form and its
+// streamed binary form) and as raw bodies, downloads with ranges, metadata and tags, unicode
+// names, File fields in objects, deletes, and the refusals (who may upload, extensions, size,
+// names, master key for delete). With REPARSE_TEST_FILES=s3 every server keeps its files in an
+// S3 bucket, and the direct and presigned URL modes are tested too.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { useServer, uniq, assertParseError, assertStatus, assertMasterKeyRequired, expectParseError } from './harness.mjs';
+import {
+  useServer,
+  uniq,
+  assertParseError,
+  assertStatus,
+  assertMasterKeyRequired,
+  expectParseError,
+  filesInS3,
+  initParse,
+  s3FilesAdapter,
+} from './harness.mjs';
 
 const ctx = useServer();
 const small = useServer(
@@ -123,6 +135,65 @@ describe('uploads and downloads', () => {
     assertParseError(again, 400, 153, 'Could not delete file.');
   });
 
+  it('a Buffer larger than the request buffer streams up through the SDK and back', async () => {
+    const { Parse } = ctx;
+    // The SDK sends a Buffer as a raw streamed body; 12 MB spans two S3 parts.
+    const data = randomBytes(12 * 1024 * 1024 + 3);
+    const file = new Parse.File('video.mp4', data, 'video/mp4');
+    await file.save({ useMasterKey: true });
+    const { res, bytes } = await bytesAt(file.url());
+    assertStatus(res, 200);
+    assert.equal(res.headers.get('content-type'), 'video/mp4');
+    assert.equal(bytes.length, data.length);
+    assert.equal(sha(bytes), sha(data));
+    const seek = await bytesAt(file.url(), { Range: 'bytes=9000000-9000009' });
+    assertStatus(seek.res, 206);
+    assert.deepEqual(seek.bytes, data.subarray(9_000_000, 9_000_010));
+  });
+
+  it('unicode names are stored, served and deleted (SDK JSON and binary forms)', async () => {
+    const { Parse, server } = ctx;
+    for (const [name, source] of [
+      ['résumé 2024.pdf', { base64: Buffer.from('cv').toString('base64') }],
+      ['写真.jpg', Buffer.from('photo bytes')],
+      ['Привет мир.txt', [...Buffer.from('hi')]],
+    ]) {
+      const file = new Parse.File(name, source);
+      await file.save({ useMasterKey: true });
+      assert.ok(file.name().endsWith(`_${name}`), file.name());
+      const expected = Array.isArray(source) ? Buffer.from(source) : source.base64 ? Buffer.from(source.base64, 'base64') : source;
+      const { res, bytes } = await bytesAt(file.url());
+      assertStatus(res, 200);
+      assert.deepEqual(bytes, expected, name);
+      if (!filesInS3) assert.ok(file.url().startsWith(`${server.url}/files/${server.appId}/`));
+      await file.destroy({ useMasterKey: true });
+      assertStatus((await bytesAt(file.url())).res, 404);
+    }
+  });
+
+  it('metadata and tags are stored and returned (SDK form and raw headers)', async () => {
+    const { Parse, server } = ctx;
+    const file = new Parse.File('m.txt', { base64: Buffer.from('m').toString('base64') }, 'text/plain', {
+      author: 'ann',
+      camera: 'x100',
+    }, { album: 'summer' });
+    await file.save({ useMasterKey: true });
+    const metadataUrl = name => `${server.url}/files/${server.appId}/metadata/${encodeURIComponent(name)}`;
+    const read = async name => (await fetch(metadataUrl(name))).json();
+    assert.deepEqual(await read(file.name()), { metadata: { author: 'ann', camera: 'x100' }, tags: { album: 'summer' } });
+    const raw = await rawUpload(server, 'r.bin', 'raw', {
+      'X-Parse-Master-Key': server.masterKey,
+      'X-Parse-File-Metadata': JSON.stringify({ source: 'scanner' }),
+      'X-Parse-File-Tags': JSON.stringify({ kind: 'scan' }),
+    });
+    assert.equal(raw.status, 201);
+    assert.deepEqual(await read((await raw.json()).name), { metadata: { source: 'scanner' }, tags: { kind: 'scan' } });
+    const plain = await rawUpload(server, 'p.bin', 'plain', { 'X-Parse-Master-Key': server.masterKey });
+    assert.deepEqual(await read((await plain.json()).name), { metadata: {}, tags: {} });
+    assert.deepEqual(await read('missing.txt'), {});
+    assert.deepEqual(await (await fetch(`${server.url}/files/no-such-app/metadata/x.txt`)).json(), {});
+  });
+
   it('a missing file is 404', async () => {
     const { server } = ctx;
     const { res } = await bytesAt(`${server.url}/files/${server.appId}/nothing-here.txt`);
@@ -161,10 +232,31 @@ describe('refusals', () => {
   it('bad names are 122 and store nothing', async () => {
     const { Parse, server } = ctx;
     const sessionToken = await signUp(server);
-    const unicode = new Parse.File('fichié.txt', { base64: Buffer.from('x').toString('base64') });
-    await expectParseError(unicode.save({ sessionToken }), 122, 'Filename contains invalid characters.');
+    for (const name of ['-dash-first.txt', 'a:b.txt', 'evil\u202Egpj.exe', '.hidden']) {
+      const file = new Parse.File(name, { base64: Buffer.from('x').toString('base64') });
+      await expectParseError(file.save({ sessionToken }), 122, 'Filename contains invalid characters.');
+    }
     const long = new Parse.File(`${'a'.repeat(129)}.txt`, { base64: Buffer.from('x').toString('base64') });
     await expectParseError(long.save({ sessionToken }), 122, 'Filename too long.');
+  });
+
+  it('bad metadata is refused and stores nothing', async () => {
+    const { server } = ctx;
+    const master = { 'X-Parse-Master-Key': server.masterKey };
+    const badJson = await rawUpload(server, 'x.bin', 'x', { ...master, 'X-Parse-File-Metadata': '{nope' });
+    assert.equal(badJson.status, 400);
+    assert.deepEqual(await badJson.json(), { code: 107, error: 'Invalid JSON in X-Parse-File-Metadata header.' });
+    const notObject = await rawUpload(server, 'x.bin', 'x', { ...master, 'X-Parse-File-Tags': '[1]' });
+    assert.deepEqual(await notObject.json(), { code: 107, error: 'Invalid JSON in X-Parse-File-Tags header.' });
+    const prohibited = await rawUpload(server, 'x.bin', 'x', {
+      ...master,
+      'X-Parse-File-Metadata': JSON.stringify({ nested: { constructor: 1 } }),
+    });
+    assert.equal(prohibited.status, 400);
+    assert.deepEqual(await prohibited.json(), {
+      code: 105,
+      error: 'Prohibited keyword in request data: {"key":"constructor"}.',
+    });
   });
 
   it('uploads over maxUploadSize are refused, raw or through the SDK form', async () => {
@@ -222,5 +314,53 @@ describe('refusals', () => {
     // Without a dot in the name, the content type's subtype is the extension.
     const typed = await rawUpload(server, 'noext', 'x', { 'Content-Type': 'application/bin' });
     assert.equal(typed.status, 201);
+  });
+});
+
+describe('S3 URLs', { skip: !filesInS3 && 'files are on the local filesystem in this run' }, () => {
+  // The SDK is one global: each test points it at its server.
+  const direct = filesInS3
+    ? useServer({ filesAdapter: s3FilesAdapter({ directAccess: true }, { publicRead: true }) }, { sdk: false })
+    : null;
+  const presigned = filesInS3
+    ? useServer({ filesAdapter: s3FilesAdapter({ presignedUrl: true, presignedUrlExpires: 60 }) }, { sdk: false })
+    : null;
+
+  it('directAccess: File fields point at the bucket, which serves the bytes', async () => {
+    const { server } = direct;
+    const Parse = initParse(server);
+    const file = new Parse.File('photo 1.jpg', Buffer.from('direct bytes'), 'image/jpeg');
+    await file.save({ useMasterKey: true });
+    const endpoint = process.env.REPARSE_TEST_S3_ENDPOINT;
+    assert.ok(file.url().startsWith(`${endpoint}/`), file.url());
+    assert.ok(file.url().endsWith(`_photo%201.jpg`), file.url());
+    const cls = uniq('Album');
+    const saved = await new Parse.Object(cls, { cover: file }).save();
+    const fetched = await new Parse.Query(cls).get(saved.id);
+    assert.equal(fetched.get('cover').url(), file.url());
+    const { res, bytes } = await bytesAt(file.url());
+    assertStatus(res, 200);
+    assert.equal(bytes.toString(), 'direct bytes');
+    assert.equal(res.headers.get('content-type'), 'image/jpeg');
+    // Reparse's own URL still serves it.
+    const through = await bytesAt(`${server.url}/files/${server.appId}/${encodeURIComponent(file.name())}`);
+    assert.equal(through.bytes.toString(), 'direct bytes');
+  });
+
+  it('presignedUrl: Reparse redirects downloads to a presigned URL of the private bucket', async () => {
+    const { server } = presigned;
+    const Parse = initParse(server);
+    const file = new Parse.File('secret.txt', Buffer.from('presigned bytes'), 'text/plain');
+    await file.save({ useMasterKey: true });
+    assert.ok(file.url().startsWith(`${server.url}/files/`), file.url());
+    const redirect = await fetch(file.url(), { redirect: 'manual' });
+    assert.equal(redirect.status, 302);
+    const location = redirect.headers.get('location');
+    assert.match(location, /X-Amz-Signature=/);
+    assert.equal(await (await fetch(location)).text(), 'presigned bytes');
+    const followed = await bytesAt(file.url());
+    assert.equal(followed.bytes.toString(), 'presigned bytes');
+    const missing = await fetch(`${server.url}/files/${server.appId}/missing.txt`, { redirect: 'manual' });
+    assert.equal(missing.status, 404);
   });
 });

@@ -10,6 +10,9 @@
 //   REPARSE_BIN              path of the binary (default <repo>/target/debug/reparse)
 //   REPARSE_START_TIMEOUT_MS how long to wait for the "listening" line (default 30000)
 //   REPARSE_TEST_LOG=1       echo the server's stdout/stderr to this process's stderr
+//   REPARSE_TEST_DATABASE=postgres  every server on a fresh PostgreSQL database (127.0.0.1:5432)
+//   REPARSE_TEST_FILES=s3    every server keeps its files in a fresh bucket of the S3-compatible
+//                            server at REPARSE_TEST_S3_ENDPOINT (scripts/test starts moto)
 
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,10 +24,13 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import Parse from 'parse/node';
 
-const here = dirname(fileURLToPath(import.meta.url));
+export const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '..', '..');
 export const reparseBin = process.env.REPARSE_BIN || join(repoRoot, 'target', 'debug', 'reparse');
 const startTimeoutMs = Number(process.env.REPARSE_START_TIMEOUT_MS || 30000);
+// Cloud code in test servers gets the SDK this suite installed (a parse-server app has it in
+// its own node_modules; the sample apps here do not).
+process.env.REPARSE_CLOUD_PARSE_SDK ??= join(here, 'node_modules', 'parse');
 const LISTENING = 'Reparse is listening on ';
 
 const liveProcesses = new Set();
@@ -65,6 +71,47 @@ process.on('exit', () => {
   }
 });
 
+/** Whether this run keeps test servers' files in S3 (REPARSE_TEST_FILES=s3). */
+export const filesInS3 = process.env.REPARSE_TEST_FILES === 's3';
+
+/**
+ * A `filesAdapter` option (parse-server's S3 adapter shape) for a fresh bucket of the S3 server
+ * at REPARSE_TEST_S3_ENDPOINT. `adapterOptions` add to the adapter's options; `publicRead`
+ * gives the bucket a policy that lets anyone read its objects (what directAccess needs).
+ */
+export async function s3FilesAdapter(adapterOptions = {}, { publicRead = false } = {}) {
+  const endpoint = process.env.REPARSE_TEST_S3_ENDPOINT;
+  if (!endpoint) throw new Error('REPARSE_TEST_S3_ENDPOINT is not set (scripts/test starts an S3 server)');
+  const bucket = `reparse-sdk-${randomBytes(6).toString('hex')}`;
+  const created = await fetch(`${endpoint}/${bucket}`, { method: 'PUT' });
+  if (!created.ok) throw new Error(`creating bucket ${bucket}: ${created.status} ${await created.text()}`);
+  if (publicRead) {
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${bucket}/*`] }],
+    };
+    const res = await fetch(`${endpoint}/${bucket}?policy`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(policy),
+    });
+    if (!res.ok) throw new Error(`bucket policy for ${bucket}: ${res.status} ${await res.text()}`);
+  }
+  return {
+    module: '@parse/s3-files-adapter',
+    options: {
+      bucket,
+      bucketPrefix: 'files/',
+      s3overrides: {
+        endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'reparse-test', secretAccessKey: 'reparse-test-secret' },
+      },
+      ...adapterOptions,
+    },
+  };
+}
+
 function randomKey(prefix) {
   return `${prefix}-${randomBytes(8).toString('hex')}`;
 }
@@ -78,6 +125,13 @@ function randomKey(prefix) {
  */
 export async function startServer(overrides = {}, { bin = reparseBin } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'reparse-sdk-'));
+  // Options may be promises (a bucket made for the server): wait for their values.
+  overrides = Object.fromEntries(
+    await Promise.all(Object.entries(overrides).map(async ([key, value]) => [key, await value]))
+  );
+  if (filesInS3 && !('filesAdapter' in overrides) && bin === reparseBin) {
+    overrides = { ...overrides, filesAdapter: await s3FilesAdapter() };
+  }
   const config = {
     appId: randomKey('test'),
     masterKey: randomKey('master'),

@@ -11,12 +11,22 @@ macro_rules! error_codes {
         /// Parse's error codes (`Parse.Error.*` in the SDKs).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
-        pub enum ErrorCode { $( $(#[$doc])* $name, )* }
+        pub enum ErrorCode {
+            $( $(#[$doc])* $name, )*
+            /// A code of the app's own (cloud code's `new Parse.Error(9001, …)`), passed on as
+            /// it is.
+            Custom(i32),
+        }
 
         impl ErrorCode {
             /// The number clients see in `{"code": N}`.
             pub fn number(self) -> i32 {
-                match self { $( ErrorCode::$name => $code, )* }
+                match self { $( ErrorCode::$name => $code, )* ErrorCode::Custom(number) => number }
+            }
+
+            /// The code for any number: Parse's own, or an app's custom one.
+            pub fn from_any_number(number: i32) -> ErrorCode {
+                ErrorCode::from_number(number).unwrap_or(ErrorCode::Custom(number))
             }
 
             /// The code for a number, if Parse defines it.
@@ -94,6 +104,9 @@ error_codes! {
 }
 
 impl ErrorCode {
+    /// 143 as parse-server's webhooks use it (the SDKs name the code `INVALID_IMAGE_DATA`).
+    pub const WEBHOOK_ERROR: ErrorCode = ErrorCode::InvalidImageData;
+
     /// The HTTP status parse-server answers this code with.
     pub fn http_status(self) -> u16 {
         match self {

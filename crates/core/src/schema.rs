@@ -322,6 +322,31 @@ pub fn default_fields(class_name: &str) -> Vec<(String, FieldSpec)> {
             ("expiresAt", FieldType::Date),
             ("createdWith", FieldType::Object),
         ],
+        "_JobStatus" => vec![
+            ("jobName", FieldType::String),
+            ("source", FieldType::String),
+            ("status", FieldType::String),
+            ("message", FieldType::String),
+            ("params", FieldType::Object),
+            ("finishedAt", FieldType::Date),
+        ],
+        "_Hooks" => vec![
+            ("functionName", FieldType::String),
+            ("className", FieldType::String),
+            ("triggerName", FieldType::String),
+            ("url", FieldType::String),
+        ],
+        // parse-dashboard's schedules: times and parameters as text, as it writes them.
+        "_JobSchedule" => vec![
+            ("jobName", FieldType::String),
+            ("description", FieldType::String),
+            ("params", FieldType::String),
+            ("startAfter", FieldType::String),
+            ("daysOfWeek", FieldType::Array),
+            ("timeOfDay", FieldType::String),
+            ("lastRun", FieldType::Number),
+            ("repeatMinutes", FieldType::Number),
+        ],
         _ => vec![],
     };
     fields.extend(extra.into_iter().map(|(name, t)| (name.to_string(), FieldSpec::of(t))));

@@ -1,6 +1,6 @@
-//! File storage for Parse's `/files` API: the [`FilesAdapter`] trait every backend implements
-//! and [`LocalFiles`], the backend that keeps an app's files in a folder of the local
-//! filesystem.
+//! File storage for Parse's `/files` API: the [`FilesAdapter`] trait every backend implements,
+//! [`LocalFiles`] (a folder of the local filesystem, the default) and [`S3Files`] (a bucket of
+//! S3-compatible object storage), and the [`conformance`] suite both pass.
 //!
 //! Contract every backend keeps:
 //! - Bytes are streamed both ways; no operation holds a whole file in memory.
@@ -9,18 +9,24 @@
 //! - Names reaching a backend have passed [`validate_file_name`] (parse-server's rule), so they
 //!   never contain a path separator; backends still refuse anything that could leave their root.
 
+pub mod conformance;
 mod local;
 mod range;
+mod s3;
 
 use std::pin::Pin;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
+use futures::stream::BoxStream;
 use reparse_core::{ErrorCode, ParseError};
+use serde_json::{Map, Value};
 
 pub use local::LocalFiles;
 pub use range::{ByteRange, RangeRequest, parse_range_header};
+pub use s3::{S3Files, S3Options, S3Urls};
 
 /// A stream of a file's bytes (an upload's body, or what a read returns).
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
@@ -34,6 +40,16 @@ pub struct FileInfo {
     pub length: u64,
     /// A strong validator for `ETag`, quoted, changing whenever the file is replaced.
     pub etag: String,
+    /// When the file was stored, where the backend knows it.
+    pub modified: Option<SystemTime>,
+}
+
+/// What an upload carries besides its bytes: `Parse.File`'s type, metadata and tags.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FileAttributes {
+    pub content_type: Option<String>,
+    pub metadata: Map<String, Value>,
+    pub tags: Map<String, Value>,
 }
 
 /// An open file: its metadata and the stream of the requested bytes.
@@ -53,13 +69,16 @@ pub trait FilesAdapter: Send + Sync {
     async fn create(
         &self,
         name: &str,
-        content_type: Option<&str>,
+        attributes: &FileAttributes,
         body: ByteStream,
         max_size: Option<u64>,
     ) -> Result<FileInfo, ParseError>;
 
-    /// The file's metadata; 101 when there is no such file.
-    async fn metadata(&self, name: &str) -> Result<FileInfo, ParseError>;
+    /// What the backend knows of the file's bytes; 101 when there is no such file.
+    async fn info(&self, name: &str) -> Result<FileInfo, ParseError>;
+
+    /// The type, metadata and tags the file was stored with; 101 when there is no such file.
+    async fn attributes(&self, name: &str) -> Result<FileAttributes, ParseError>;
 
     /// Opens the file for reading `range` (the whole file when `None`). A range that starts past
     /// the end is [`ReadError::Unsatisfiable`] (HTTP 416); a missing file is 101.
@@ -68,6 +87,21 @@ pub trait FilesAdapter: Send + Sync {
     /// Deletes the file; 153 "Could not delete file." when there is none (parse-server's
     /// answer for a failed delete).
     async fn delete(&self, name: &str) -> Result<(), ParseError>;
+
+    /// Every stored file, in no particular order (for the orphan sweep).
+    fn list(&self) -> BoxStream<'_, Result<FileInfo, ParseError>>;
+
+    /// Where clients read the file when not through Reparse (a public bucket's own URL), put
+    /// into objects' File fields in place of Reparse's file URL.
+    fn direct_url(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    /// Where a download through Reparse is redirected to (a freshly presigned URL), instead of
+    /// streaming the bytes through Reparse.
+    async fn redirect_url(&self, _name: &str) -> Result<Option<String>, ParseError> {
+        Ok(None)
+    }
 }
 
 /// Why a read could not start.
@@ -86,19 +120,32 @@ impl From<ParseError> for ReadError {
     }
 }
 
-/// parse-server's file name rule (`FilesAdapter.validateFilename`): at most 128 characters, a
-/// letter, digit or `_` first, then letters, digits, `@ . ~ _ -` and spaces. Failing it is 122.
+/// parse-server's file name rule (`FilesAdapter.validateFilename`), widened from ASCII to every
+/// script: at most 128 characters, a letter, digit or `_` first, then letters, digits, combining
+/// marks, `@ . ~ _ -` and spaces. Failing it is 122. Names parse-server accepts are accepted
+/// alike; `résumé.pdf` or `写真.jpg`, which it refuses, are stored too. Separators, controls and
+/// format characters (such as right-to-left overrides) stay refused.
 pub fn validate_file_name(name: &str) -> Result<(), ParseError> {
     if name.chars().count() > 128 {
         return Err(ParseError::new(ErrorCode::InvalidFileName, "Filename too long."));
     }
     let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || "@. ~_-".contains(c));
+    let first_ok = chars.next().is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let rest_ok = chars.all(|c| c.is_alphanumeric() || is_combining_mark(c) || "@. ~_-".contains(c));
     if !first_ok || !rest_ok {
         return Err(ParseError::new(ErrorCode::InvalidFileName, "Filename contains invalid characters."));
     }
     Ok(())
+}
+
+/// Combining marks that are not letters themselves, as decomposed (NFD) names carry them (macOS
+/// writes names so): Unicode's combining-diacritics blocks, kana voicing marks and Thai tone
+/// marks. Vowel signs of scripts like Devanagari count as alphabetic already.
+fn is_combining_mark(c: char) -> bool {
+    matches!(c,
+        '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}' | '\u{3099}'..='\u{309A}'
+        | '\u{0E47}'..='\u{0E4E}')
 }
 
 /// The error an upload over the size limit fails with (parse-server's `maxUploadSize`).
@@ -152,10 +199,16 @@ mod tests {
 
     #[test]
     fn file_names_follow_parse_servers_rule() {
-        for good in ["a.txt", "_x", "Photo 1 @home~v2-final.jpg", "a..b"] {
+        let decomposed = "re\u{301}sume\u{301}.pdf";
+        for good in
+            ["a.txt", "_x", "Photo 1 @home~v2-final.jpg", "a..b", "héllo.txt", "写真 1.jpg", decomposed]
+        {
             assert!(validate_file_name(good).is_ok(), "{good}");
         }
-        for bad in ["", ".hidden", "../etc", "a/b", "a\\b", "-x", "héllo.txt", "a\0b", "a:b"] {
+        let right_to_left_override = "evil\u{202E}gpj.exe";
+        for bad in
+            ["", ".hidden", "../etc", "a/b", "a\\b", "-x", "\u{301}a", "a\0b", "a:b", right_to_left_override]
+        {
             let error = validate_file_name(bad).unwrap_err();
             assert_eq!(error.code, ErrorCode::InvalidFileName, "{bad}");
             assert_eq!(error.message, "Filename contains invalid characters.");

@@ -134,6 +134,11 @@ impl Registry {
         self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The data folder the registry is in.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     /// Where an app's data lives.
     pub fn app_dir(&self, app_id: &str) -> PathBuf {
         self.data_dir.join("apps").join(app_id)

@@ -11,12 +11,14 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use reparse_cloud::CloudCode;
 use reparse_registry::{AppPlacement, AppRecord, Registry};
 use reparse_server::{App, AppConfig, AppDirectory};
 use reparse_storage::Storage;
 use reparse_storage_postgres::PostgresDatabase;
 
-use crate::settings::{apply_app_options, files_folder};
+use crate::files_config::registry_app_backend;
+use crate::settings::apply_app_options;
 use crate::storage::{app_schema_name, open_sqlite};
 
 const RECHECK_AFTER: Duration = Duration::from_secs(1);
@@ -32,6 +34,11 @@ pub(crate) struct RegistryDirectory {
     public_url: String,
     /// Where apps without data yet are placed (one schema each); `None`: SQLite files.
     apps_database: Option<PostgresDatabase>,
+    /// `appsFilesAdapter`: where apps without a `filesAdapter` of their own keep their files.
+    apps_files: Option<serde_json::Value>,
+    /// Where apps' cloud code workers reach this server; `None`: cloud code is not started
+    /// (a CLI command opening an app).
+    cloud_server_url: Option<String>,
     open: RwLock<HashMap<String, OpenApp>>,
     /// Held while an app is being opened, so that two first requests open its database once.
     opening: tokio::sync::Mutex<()>,
@@ -42,11 +49,15 @@ impl RegistryDirectory {
         registry: Arc<Registry>,
         public_url: String,
         apps_database: Option<PostgresDatabase>,
+        apps_files: Option<serde_json::Value>,
+        cloud_server_url: Option<String>,
     ) -> RegistryDirectory {
         RegistryDirectory {
             registry,
             public_url,
             apps_database,
+            apps_files,
+            cloud_server_url,
             open: RwLock::new(HashMap::new()),
             opening: tokio::sync::Mutex::new(()),
         }
@@ -66,7 +77,15 @@ impl RegistryDirectory {
         }
         let record = self.place(record)?;
         let storage = self.open_storage(&record).await?;
-        let app = self.build_app(&record, storage)?;
+        let mut app = self.build_app(&record, storage, None)?;
+        if let Some(url) = &self.cloud_server_url
+            && let Some(cloud) =
+                crate::cloud_config::start_cloud(&record.settings, &app.config, url, self.registry.data_dir())
+                    .await?
+        {
+            app = app.with_cloud(cloud);
+        }
+        let app = with_scheduler(Arc::new(app));
         let mut open = self.open.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         open.insert(
             record.app_id.clone(),
@@ -119,16 +138,33 @@ impl RegistryDirectory {
         }
     }
 
-    fn build_app(&self, record: &AppRecord, storage: Arc<dyn Storage>) -> Result<Arc<App>, String> {
+    /// The app as its record configures it, on `storage`, with `cloud` (kept when a changed
+    /// record is applied to an open app).
+    fn build_app(
+        &self,
+        record: &AppRecord,
+        storage: Arc<dyn Storage>,
+        cloud: Option<Arc<dyn CloudCode>>,
+    ) -> Result<App, String> {
         let mut config = AppConfig::new(&record.app_id, &record.master_key, &self.public_url);
         config.name = record.name.clone();
         config.javascript_key = record.javascript_key.clone();
         config.rest_api_key = record.rest_api_key.clone();
         config.client_key = record.client_key.clone();
         apply_app_options(&mut config, &record.settings)?;
-        let folder = files_folder(&record.settings, self.registry.app_dir(&record.app_id).join("files"))?;
-        let files = crate::storage::open_files(&folder)?;
-        Ok(Arc::new(App::new(config, storage)?.with_files(files)))
+        let backend = registry_app_backend(
+            &record.settings,
+            self.apps_files.as_ref(),
+            &record.app_id,
+            self.registry.app_dir(&record.app_id).join("files"),
+            &crate::environment_variable,
+        )?;
+        let files = crate::storage::open_files(&backend)?;
+        let app = App::new(config, storage)?.with_files(files);
+        Ok(match cloud {
+            Some(cloud) => app.with_cloud(cloud),
+            None => app,
+        })
     }
 
     /// Re-reads an open app's record: forgets the app when it was deleted, rebuilds its
@@ -149,9 +185,11 @@ impl RegistryDirectory {
             Ok(Some(record)) => {
                 let entry = open.get_mut(app_id)?;
                 if entry.record != record {
-                    match self.build_app(&record, entry.app.storage.clone()) {
+                    // The cloud code keeps running as it was loaded (a changed `cloud` setting
+                    // applies when the server starts again).
+                    match self.build_app(&record, entry.app.storage.clone(), entry.app.cloud.clone()) {
                         Ok(app) => {
-                            entry.app = app;
+                            entry.app = with_scheduler(Arc::new(app));
                             entry.record = record;
                         }
                         // Bad new settings keep the app running as it was configured.
@@ -163,6 +201,17 @@ impl RegistryDirectory {
             }
         }
     }
+}
+
+/// Starts the app's background work: its job scheduler when it has cloud code, LiveQuery's
+/// Redis subscription when it has one (both stop when the app is dropped, as when a changed
+/// record replaces it).
+fn with_scheduler(app: Arc<App>) -> Arc<App> {
+    if app.cloud.is_some() {
+        reparse_server::spawn_job_scheduler(&app, reparse_server::SCHEDULER_TICK);
+    }
+    reparse_server::live_query::LiveQuery::start(&app);
+    app
 }
 
 #[async_trait]

@@ -3,7 +3,10 @@
 //! `reparse serve` runs the server (zero-config: SQLite under `./reparse-data`, an app created
 //! and its keys printed on first start); `reparse apps …` manages the hosted apps.
 
+mod cloud_config;
 mod directory;
+mod files_config;
+mod files_gc;
 mod options;
 mod settings;
 mod storage;
@@ -40,7 +43,7 @@ fn cli() -> Command {
     let apps = Command::new("apps")
         .about("Manage the apps this installation hosts")
         .subcommand_required(true)
-        .arg(data_dir.global(true))
+        .arg(data_dir.clone().global(true))
         .arg(
             Arg::new("apps-database-uri")
                 .long("apps-database-uri")
@@ -62,12 +65,54 @@ fn cli() -> Command {
                 .arg(Arg::new("app").required(true))
                 .arg(Arg::new("yes").long("yes").action(ArgAction::SetTrue).help("Confirm the deletion")),
         );
+    let files =
+        Command::new("files").about("Manage an app's stored files").subcommand_required(true).subcommand(
+            Command::new("gc")
+                .about("List the stored files no object references (and with --delete, remove them)")
+                .arg(Arg::new("app").long("app").value_name("NAME|ID").help("A registry app (of --data-dir)"))
+                .arg(
+                    Arg::new("config")
+                        .long("config")
+                        .value_name("FILE")
+                        .conflicts_with("app")
+                        .help("The parse-server JSON config of a single app, instead of --app"),
+                )
+                .arg(data_dir.clone())
+                .arg(
+                    Arg::new("apps-database-uri")
+                        .long("apps-database-uri")
+                        .value_name("URI")
+                        .env("REPARSE_APPS_DATABASE_URI")
+                        .help("The PostgreSQL database registry apps keep their data in (as given to serve)"),
+                )
+                .arg(
+                    Arg::new("apps-files-adapter")
+                        .long("apps-files-adapter")
+                        .value_name("ADAPTER")
+                        .env("REPARSE_APPS_FILES_ADAPTER")
+                        .help("Where registry apps keep their files (as given to serve)"),
+                )
+                .arg(
+                    Arg::new("min-age")
+                        .long("min-age")
+                        .value_name("AGE")
+                        .default_value("24h")
+                        .help("Only files stored at least this long ago (30m, 24h, 7d; 0 for all)"),
+                )
+                .arg(
+                    Arg::new("delete")
+                        .long("delete")
+                        .action(ArgAction::SetTrue)
+                        .help("Delete the files listed (without it, nothing changes)"),
+                ),
+        );
     Command::new("reparse")
         .about("The Parse Platform in one binary")
         .version(env!("CARGO_PKG_VERSION"))
         .subcommand_required(true)
         .subcommand(serve)
         .subcommand(apps)
+        .subcommand(files)
 }
 
 fn main() -> ExitCode {
@@ -75,6 +120,10 @@ fn main() -> ExitCode {
     let result = match matches.subcommand() {
         Some(("serve", args)) => serve(args),
         Some(("apps", args)) => apps(args),
+        Some(("files", args)) => match args.subcommand() {
+            Some(("gc", gc)) => files_gc(gc),
+            _ => Err("unknown files command".to_string()),
+        },
         _ => Err("unknown command".to_string()),
     };
     match result {
@@ -179,17 +228,32 @@ fn drop_app_schema(args: &ArgMatches, record: &AppRecord, schema: &str) -> Resul
     })
 }
 
-/// Options from the three layers: config file < `PARSE_SERVER_*` environment < flags.
-fn serve_options(args: &ArgMatches) -> Result<serde_json::Map<String, serde_json::Value>, String> {
-    let file = match args.get_one::<String>("config") {
+type Options = serde_json::Map<String, serde_json::Value>;
+
+/// The first two layers of options: the config file (if any) and the `PARSE_SERVER_*`
+/// environment.
+fn config_file_and_environment(path: Option<&String>) -> Result<[Options; 2], String> {
+    let file = match path {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|error| format!("cannot read config file {path}: {error}"))?;
             options::from_config_file(&text).map_err(|error| format!("{path}: {error}"))?
         }
-        None => serde_json::Map::new(),
+        None => Options::new(),
     };
-    let environment = options::from_environment(std::env::vars())?;
+    Ok([file, options::from_environment(std::env::vars())?])
+}
+
+fn multi_thread_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the runtime: {error}"))
+}
+
+/// Options from the three layers: config file < `PARSE_SERVER_*` environment < flags.
+fn serve_options(args: &ArgMatches) -> Result<Options, String> {
+    let [file, environment] = config_file_and_environment(args.get_one::<String>("config"))?;
     let flags = options::from_flags(
         options::OPTIONS
             .iter()
@@ -208,29 +272,38 @@ fn serve(args: &ArgMatches) -> Result<(), String> {
     let options = serve_options(args)?;
     let settings = ServerSettings::from_options(&options)?;
     let data_dir = data_dir(args);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| format!("cannot start the runtime: {error}"))?;
-    runtime.block_on(async move {
+    multi_thread_runtime()?.block_on(async move {
         let address = format!("{}:{}", settings.host, settings.port);
         let listener = tokio::net::TcpListener::bind(&address)
             .await
             .map_err(|error| format!("cannot listen on {address}: {error}"))?;
         let port = listener.local_addr().map_err(|error| error.to_string())?.port();
         let public_url = settings.public_url(port);
+        let cloud_server_url = cloud_config::internal_server_url(&settings.host, port, &settings.mount_path);
 
         let directory: Arc<dyn AppDirectory> = if options.contains_key("appId") {
-            let (config, database) = single_app(&options, &data_dir, &public_url)?;
-            let files_folder = settings::files_folder(
-                &options,
-                settings::default_files_folder(&database, &data_dir, &config.app_id),
-            )?;
-            let (storage, described) = storage::open_storage(&database).await?;
-            println!("Serving app {:?} from {described}", config.app_id);
-            let files = storage::open_files(&files_folder)?;
-            println!("Files are kept in {}", files_folder.display());
-            Arc::new(StaticDirectory::new(vec![Arc::new(App::new(config, storage)?.with_files(files))]))
+            let opened = open_single_app(&options, &data_dir, &public_url).await?;
+            println!("Serving app {:?} from {}", opened.app.config.app_id, opened.data);
+            println!("Files are kept in {}", opened.files);
+            let mut app = opened.app;
+            if let Some(cloud) =
+                cloud_config::start_cloud(&options, &app.config, &cloud_server_url, &data_dir).await?
+            {
+                let hooks = cloud.hooks();
+                println!(
+                    "Cloud code {} loaded: {} functions, {} jobs",
+                    options.get("cloud").and_then(|v| v.as_str()).unwrap_or_default(),
+                    hooks.functions.len(),
+                    hooks.jobs.len()
+                );
+                app = app.with_cloud(cloud);
+            }
+            let app = Arc::new(app);
+            if app.cloud.is_some() {
+                reparse_server::spawn_job_scheduler(&app, reparse_server::SCHEDULER_TICK);
+            }
+            reparse_server::live_query::LiveQuery::start(&app);
+            Arc::new(StaticDirectory::new(vec![app]))
         } else {
             if let Some(key) = options.keys().find(|key| !settings::SERVER_WIDE.contains(&key.as_str())) {
                 return Err(format!(
@@ -257,7 +330,13 @@ fn serve(args: &ArgMatches) -> Result<(), String> {
                 println!("Created the first app under {}:", data_dir.display());
                 records.push(record);
             }
-            let directory = RegistryDirectory::new(registry.clone(), public_url.clone(), apps_database);
+            let directory = RegistryDirectory::new(
+                registry.clone(),
+                public_url.clone(),
+                apps_database,
+                options.get("appsFilesAdapter").cloned(),
+                Some(cloud_server_url),
+            );
             for record in &records {
                 let (_, record) = directory.open_app(record).await?;
                 println!("App {:?}:", record.name);
@@ -287,6 +366,98 @@ fn serve(args: &ArgMatches) -> Result<(), String> {
             .await
             .map_err(|error| format!("server error: {error}"))
     })
+}
+
+/// The one app a parse-server config describes, opened: its database and files.
+struct OpenedApp {
+    app: App,
+    /// Where its data is, for messages.
+    data: String,
+    files: String,
+}
+
+async fn open_single_app(
+    options: &serde_json::Map<String, serde_json::Value>,
+    data_dir: &std::path::Path,
+    public_url: &str,
+) -> Result<OpenedApp, String> {
+    let (config, database) = single_app(options, data_dir, public_url)?;
+    let files_backend = files_config::files_backend(
+        options,
+        settings::default_files_folder(&database, data_dir, &config.app_id),
+        &environment_variable,
+    )?;
+    let (storage, data) = storage::open_storage(&database).await?;
+    let files = storage::open_files(&files_backend)?;
+    let app = App::new(config, storage)?.with_files(files);
+    Ok(OpenedApp { app, data, files: files_backend.describe() })
+}
+
+/// `reparse files gc`: opens the app as `serve` would, sweeps, prints what it found.
+fn files_gc(args: &ArgMatches) -> Result<(), String> {
+    let min_age = files_gc::parse_age(args.get_one::<String>("min-age").map_or("24h", String::as_str))?;
+    let delete = args.get_flag("delete");
+    let data_dir = data_dir(args);
+    multi_thread_runtime()?.block_on(async move {
+        let app = match (args.get_one::<String>("config"), args.get_one::<String>("app")) {
+            (Some(path), _) => {
+                let options = options::merge(config_file_and_environment(Some(path))?);
+                Arc::new(open_single_app(&options, &data_dir, "http://localhost").await?.app)
+            }
+            (None, Some(app)) => {
+                let registry = Arc::new(Registry::open(&data_dir).map_err(|error| error.to_string())?);
+                let record = registry.find_by_name_or_id(app).map_err(|error| error.to_string())?;
+                let apps_database = match args.get_one::<String>("apps-database-uri") {
+                    Some(uri) => {
+                        let options = settings::postgres_options(uri, None)
+                            .map_err(|error| format!("--apps-database-uri: {error}"))?;
+                        Some(storage::connect_postgres(&options).await?)
+                    }
+                    None => None,
+                };
+                let apps_files = args.get_one::<String>("apps-files-adapter").map(|text| {
+                    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.clone()))
+                });
+                let directory = RegistryDirectory::new(
+                    registry,
+                    "http://localhost".into(),
+                    apps_database,
+                    apps_files,
+                    None,
+                );
+                directory.open_app(&record).await?.0
+            }
+            (None, None) => return Err("name the app: --app <name or id>, or --config <file>".into()),
+        };
+        let show_progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let sweep = files_gc::find_orphans(&app, min_age, show_progress).await?;
+        for info in &sweep.orphans {
+            println!("{}\t{}", info.name, info.length);
+        }
+        println!(
+            "{} of {} stored files ({}) are referenced by no object of the {} read{}",
+            sweep.orphans.len(),
+            sweep.stored,
+            files_gc::human_bytes(sweep.orphan_bytes()),
+            sweep.objects,
+            match sweep.too_recent {
+                0 => String::new(),
+                recent => format!("; {recent} newer unreferenced files were left out (--min-age)"),
+            }
+        );
+        if delete {
+            let files = app.files.as_ref().ok_or("this app has no file storage")?;
+            let deleted = files_gc::delete_orphans(files.as_ref(), &sweep.orphans, show_progress).await?;
+            println!("Deleted {deleted} files.");
+        } else if !sweep.orphans.is_empty() {
+            println!("Nothing was deleted: run again with --delete to remove them.");
+        }
+        Ok(())
+    })
+}
+
+fn environment_variable(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before exit.

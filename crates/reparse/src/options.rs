@@ -16,6 +16,8 @@ pub(crate) enum OptionKind {
     Number,
     /// A JSON object (in the environment and on the command line, as JSON text).
     Json,
+    /// An adapter: a module name or URL, or `{module, options}` (as JSON text outside files).
+    Adapter,
     /// A list of strings (comma-separated in the environment and on the command line).
     List,
 }
@@ -78,16 +80,18 @@ options! {
     "masterKeyIps", "PARSE_SERVER_MASTER_KEY_IPS", "master-key-ips", List, "Addresses or CIDR ranges the master key is accepted from (default 127.0.0.1, ::1)";
     "fileUpload", "PARSE_SERVER_FILE_UPLOAD_OPTIONS", "file-upload-options", Json, "Who may upload files: {enableForPublic (default false), enableForAnonymousUser (false), enableForAuthenticatedUser (true), fileExtensions (default: anything but HTML)}";
     "preserveFileName", "PARSE_SERVER_PRESERVE_FILE_NAME", "preserve-file-name", Bool, "Store uploads under their own name, without the random prefix (default false)";
-    "filesAdapter", "PARSE_SERVER_FILES_ADAPTER", "files-adapter", Json, "Where files are kept: the local filesystem only, as \"local\" or {module: \"local\", options: {filesPath}} (default: a files folder beside the app's data)";
+    "filesAdapter", "PARSE_SERVER_FILES_ADAPTER", "files-adapter", Adapter, "Where files are kept: \"local\" or {module: \"local\", options: {filesPath}} (the default: a files folder beside the app's data), or S3-compatible storage as {module: \"@parse/s3-files-adapter\", options: {bucket, region, bucketPrefix, directAccess, baseUrl, presignedUrl, s3overrides: {endpoint, forcePathStyle, credentials}}} or s3://bucket/prefix?region=…&endpoint=…";
+    "appsFilesAdapter", "REPARSE_APPS_FILES_ADAPTER", "apps-files-adapter", Adapter, "Where the apps `reparse apps` manages keep their files, each under its app id (a folder, or a key prefix in one bucket); an app's own filesAdapter setting wins (same forms as filesAdapter)";
+    "webhookKey", "PARSE_SERVER_WEBHOOK_KEY", "webhook-key", Text, "Sent to webhooks (/hooks) in X-Parse-Webhook-Key, so that they can tell calls from this server";
+    "liveQuery", "PARSE_SERVER_LIVE_QUERY", "live-query", Json, "LiveQuery: {classNames: [...]}, the classes whose changes reach subscribers over the WebSocket on the server's port";
+    "startLiveQueryServer", "PARSE_SERVER_START_LIVE_QUERY_SERVER", "start-live-query-server", Bool, "Accepted as parse-server's: Reparse serves LiveQuery on its own port whenever liveQuery names classes (false is refused)";
+    "cloud", "PARSE_SERVER_CLOUD", "cloud", Text, "The app's cloud code entry file (cloud/main.js): run unchanged in a Node.js worker, with the official parse SDK as Parse (node from PATH or REPARSE_NODE)";
     "customPages", "PARSE_SERVER_CUSTOM_PAGES", "custom-pages", Json, "URLs replacing the account pages (choosePassword, verifyEmailSuccess, ...)";
 }
 
 /// parse-server options that Reparse knows but does not serve yet (a later release will).
 pub(crate) const NOT_YET_SUPPORTED: &[&str] = &[
-    "cloud",
     "push",
-    "liveQuery",
-    "startLiveQueryServer",
     "liveQueryServerOptions",
     "maintenanceKey",
     "maintenanceKeyIps",
@@ -165,6 +169,12 @@ fn coerce(spec: &OptionSpec, value: Value) -> Result<Value, String> {
         (OptionKind::Json, Value::String(text)) => match serde_json::from_str(&text) {
             Ok(Value::Object(map)) => Ok(Value::Object(map)),
             _ => Err(bad(&Value::String(text))),
+        },
+        (OptionKind::Adapter, Value::Object(map)) => Ok(Value::Object(map)),
+        (OptionKind::Adapter, Value::String(text)) => match serde_json::from_str(&text) {
+            Ok(Value::Object(map)) => Ok(Value::Object(map)),
+            Ok(Value::String(name)) => Ok(Value::String(name)),
+            _ => Ok(Value::String(text)),
         },
         (_, value) => Err(bad(&value)),
     }
@@ -274,13 +284,13 @@ mod tests {
 
     #[test]
     fn refuses_unknown_and_unsupported_options_by_name() {
-        let error = from_config_file(r#"{"cloud": "./main.js"}"#).unwrap_err();
-        assert!(error.contains("\"cloud\"") && error.contains("not supported"), "{error}");
+        let error = from_config_file(r#"{"push": {}}"#).unwrap_err();
+        assert!(error.contains("\"push\"") && error.contains("not supported"), "{error}");
         let error = from_config_file(r#"{"flyingCars": true}"#).unwrap_err();
         assert!(error.contains("unknown option \"flyingCars\""), "{error}");
         let error =
-            from_environment([("PARSE_SERVER_CLOUD".to_string(), "x".to_string())].into_iter()).unwrap_err();
-        assert!(error.contains("PARSE_SERVER_CLOUD"), "{error}");
+            from_environment([("PARSE_SERVER_PUSH".to_string(), "x".to_string())].into_iter()).unwrap_err();
+        assert!(error.contains("PARSE_SERVER_PUSH"), "{error}");
         assert!(from_config_file(r#"{"port": "high"}"#).is_err());
     }
 

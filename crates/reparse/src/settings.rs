@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use reparse_server::files::FileUploadOptions;
 use reparse_server::ip_allow::IpAllowList;
+use reparse_server::live_query::LiveQueryOptions;
 use reparse_server::{AccountOptions, AppConfig};
 use reparse_storage_postgres::PostgresOptions;
 use serde_json::{Map, Value};
@@ -66,7 +67,7 @@ impl Database {
 /// Options that configure the server rather than one app; the only ones that make sense when
 /// serving the registry's apps (every other option describes a single app). There,
 /// `databaseOptions` configures the connections to `appsDatabaseURI`.
-pub(crate) const SERVER_WIDE: [&str; 8] = [
+pub(crate) const SERVER_WIDE: [&str; 9] = [
     "port",
     "host",
     "mountPath",
@@ -74,6 +75,7 @@ pub(crate) const SERVER_WIDE: [&str; 8] = [
     "publicServerURL",
     "maxUploadSize",
     "appsDatabaseURI",
+    "appsFilesAdapter",
     "databaseOptions",
 ];
 
@@ -192,43 +194,52 @@ pub(crate) fn apply_app_options(config: &mut AppConfig, options: &Map<String, Va
     if let Some(preserve) = flag(options, "preserveFileName") {
         config.preserve_file_name = preserve;
     }
+    if let Some(key) = text(options, "webhookKey") {
+        config.webhook_key = Some(key);
+    }
+    if let Some(live_query) = options.get("liveQuery") {
+        config.live_query = live_query_options(live_query)?;
+    }
+    if flag(options, "startLiveQueryServer") == Some(false) {
+        return Err(
+            "startLiveQueryServer: false is not supported: LiveQuery is served on the server's port \
+                    for the classes liveQuery names (leave liveQuery out to serve none)"
+                .into(),
+        );
+    }
     Ok(())
 }
 
-/// Module names that mean parse-server's local filesystem adapter.
-const LOCAL_FILES_MODULES: [&str; 4] = ["local", "fs", "@parse/fs-files-adapter", "FSFilesAdapter"];
-
-/// The folder an app keeps its files in: `filesAdapter`'s `options.filesPath` when given, else
-/// `default_folder`. Only the local filesystem is served; any other adapter stops the start.
-pub(crate) fn files_folder(options: &Map<String, Value>, default_folder: PathBuf) -> Result<PathBuf, String> {
-    let refuse = |what: &str| {
-        format!(
-            "filesAdapter {what} is not supported: Reparse keeps files on the local filesystem \
-             (\"local\", or {{\"module\": \"local\", \"options\": {{\"filesPath\": \"<folder>\"}}}})"
-        )
-    };
-    match options.get("filesAdapter") {
-        None => Ok(default_folder),
-        Some(Value::String(module)) if LOCAL_FILES_MODULES.contains(&module.as_str()) => Ok(default_folder),
-        Some(Value::String(module)) => Err(refuse(&format!("{module:?}"))),
-        Some(Value::Object(adapter)) => {
-            let module = adapter.get("module").and_then(Value::as_str).unwrap_or("local");
-            if !LOCAL_FILES_MODULES.contains(&module) {
-                return Err(refuse(&format!("{module:?}")));
+/// parse-server's `liveQuery` option: `{classNames: [...], redisURL}`.
+fn live_query_options(value: &Value) -> Result<LiveQueryOptions, String> {
+    let object = value.as_object().ok_or("liveQuery must be an object")?;
+    let mut options = LiveQueryOptions::default();
+    for (key, value) in object {
+        match key.as_str() {
+            "classNames" => {
+                let names = value.as_array().ok_or("liveQuery.classNames must be a list of class names")?;
+                for name in names {
+                    let name = name.as_str().ok_or("liveQuery.classNames must be a list of class names")?;
+                    options.class_names.insert(name.to_string());
+                }
             }
-            let adapter_options = adapter.get("options").and_then(Value::as_object);
-            if let Some(key) = adapter_options.and_then(|o| o.keys().find(|key| key.as_str() != "filesPath"))
-            {
-                return Err(format!("filesAdapter option {key:?} is not supported (only filesPath)"));
+            "redisURL" => {
+                let url =
+                    value.as_str().filter(|url| url.starts_with("redis://") || url.starts_with("rediss://"));
+                let url = url.ok_or("liveQuery.redisURL must be a redis:// or rediss:// URL")?;
+                options.redis_url = Some(url.to_string());
             }
-            match adapter_options.and_then(|o| o.get("filesPath")) {
-                None => Ok(default_folder),
-                Some(Value::String(path)) if !path.is_empty() => Ok(PathBuf::from(path)),
-                Some(_) => Err("filesAdapter options.filesPath must be a folder path".into()),
+            // Reparse's own: how far a connection may fall behind before it is closed.
+            "queueLimit" => {
+                let limit = value.as_u64().filter(|limit| (1..=100_000).contains(limit));
+                let limit =
+                    limit.ok_or("liveQuery.queueLimit must be a number of events from 1 to 100000")?;
+                options.queue_limit = Some(limit as usize);
             }
+            other => return Err(format!("liveQuery.{other} is not supported yet")),
         }
-        Some(_) => Err(refuse("of this form")),
     }
+    Ok(options)
 }
 
 /// Where a single app's files go by default: beside its SQLite file, or under the data folder
@@ -293,21 +304,7 @@ mod tests {
     }
 
     #[test]
-    fn files_stay_on_the_local_filesystem() {
-        let folder =
-            |options: Value| files_folder(options.as_object().unwrap(), PathBuf::from("/data/apps/a/files"));
-        assert_eq!(folder(serde_json::json!({})).unwrap(), PathBuf::from("/data/apps/a/files"));
-        assert_eq!(
-            folder(serde_json::json!({"filesAdapter": "local"})).unwrap(),
-            PathBuf::from("/data/apps/a/files")
-        );
-        let custom =
-            serde_json::json!({"filesAdapter": {"module": "local", "options": {"filesPath": "/srv/f"}}});
-        assert_eq!(folder(custom).unwrap(), PathBuf::from("/srv/f"));
-        let s3 =
-            folder(serde_json::json!({"filesAdapter": {"module": "@parse/s3-files-adapter"}})).unwrap_err();
-        assert!(s3.contains("not supported"), "{s3}");
-        assert!(folder(serde_json::json!({"filesAdapter": {"options": {"bucket": "b"}}})).is_err());
+    fn files_default_beside_the_sqlite_file() {
         let sqlite = Database::Sqlite(PathBuf::from("/x/app.sqlite"));
         assert_eq!(default_files_folder(&sqlite, Path::new("/d"), "a"), PathBuf::from("/x/files"));
     }

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use reparse_files::{FilesAdapter, LocalFiles};
+use reparse_files::{FilesAdapter, LocalFiles, S3Files};
 use reparse_storage::Storage;
 use reparse_storage_postgres::{GeoDistances, PostgresDatabase, PostgresOptions};
 use reparse_storage_sqlite::SqliteStorage;
 
+use crate::files_config::FilesBackend;
 use crate::settings::Database;
 
 /// Opens an app's database: SQLite files are opened in place; PostgreSQL is connected to (its
@@ -56,14 +57,20 @@ pub(crate) async fn describe_postgres(options: &PostgresOptions, database: &Post
     text
 }
 
-/// Opens a SQLite database (a registry app's file).
-/// An app's files in a local folder (created if missing).
-pub(crate) fn open_files(folder: &std::path::Path) -> Result<Arc<dyn FilesAdapter>, String> {
-    LocalFiles::open(folder)
-        .map(|files| Arc::new(files) as Arc<dyn FilesAdapter>)
-        .map_err(|error| format!("cannot open the files folder {}: {error}", folder.display()))
+/// Opens an app's files: a local folder (created if missing) or an S3 bucket (nothing is sent
+/// until the first request).
+pub(crate) fn open_files(backend: &FilesBackend) -> Result<Arc<dyn FilesAdapter>, String> {
+    match backend {
+        FilesBackend::Local(folder) => LocalFiles::open(folder)
+            .map(|files| Arc::new(files) as Arc<dyn FilesAdapter>)
+            .map_err(|error| format!("cannot open the files folder {}: {error}", folder.display())),
+        FilesBackend::S3(options) => {
+            S3Files::open(options.as_ref().clone()).map(|files| Arc::new(files) as Arc<dyn FilesAdapter>)
+        }
+    }
 }
 
+/// Opens a SQLite database (a registry app's file).
 pub(crate) fn open_sqlite(path: &std::path::Path) -> Result<Arc<dyn Storage>, String> {
     SqliteStorage::open(path)
         .map(|storage| Arc::new(storage) as Arc<dyn Storage>)

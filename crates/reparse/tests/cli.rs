@@ -27,12 +27,14 @@ impl Drop for Server {
 
 impl Server {
     fn start(dir: &Path, args: &[&str]) -> Server {
-        let mut child = Command::new(BINARY)
-            .arg("serve")
-            .args(args)
-            .current_dir(dir)
-            .env("PORT", "0")
-            .env("REPARSE_LOG", "warn")
+        Server::start_with(dir, args, |command| command)
+    }
+
+    /// `start`, with the command adjusted first (its environment).
+    fn start_with(dir: &Path, args: &[&str], adjust: impl FnOnce(&mut Command) -> &mut Command) -> Server {
+        let mut command = Command::new(BINARY);
+        command.arg("serve").args(args).current_dir(dir).env("PORT", "0").env("REPARSE_LOG", "warn");
+        let mut child = adjust(&mut command)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -48,7 +50,8 @@ impl Server {
         });
         let mut printed = Vec::new();
         loop {
-            let Ok(line) = receiver.recv_timeout(Duration::from_secs(20)) else {
+            // Long enough for a first start that installs the parse SDK for cloud code.
+            let Ok(line) = receiver.recv_timeout(Duration::from_secs(90)) else {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!("the server did not print its URL in time: {printed:?}");
@@ -143,10 +146,15 @@ fn zero_config_start_generates_keys_once_and_keeps_data() {
 fn config_file_options_are_read_and_unsupported_ones_named() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.json");
+    std::fs::write(&config, r#"{"appId": "a", "masterKey": "m", "push": {}}"#).unwrap();
+    let (ok, _, stderr) = run_cli(dir.path(), &["serve", "--config", config.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("\"push\"") && stderr.contains("not supported"), "{stderr}");
+
     std::fs::write(&config, r#"{"appId": "a", "masterKey": "m", "cloud": "./cloud/main.js"}"#).unwrap();
     let (ok, _, stderr) = run_cli(dir.path(), &["serve", "--config", config.to_str().unwrap()]);
     assert!(!ok);
-    assert!(stderr.contains("\"cloud\"") && stderr.contains("not supported"), "{stderr}");
+    assert!(stderr.contains("cloud/main.js does not exist"), "{stderr}");
 
     std::fs::write(&config, r#"{"appId": "a", "masterKey": "m", "databaseURI": "postgres://localhost/x"}"#)
         .unwrap();
@@ -556,4 +564,188 @@ fn postgresql_connections_take_parse_servers_options_and_report_tls() {
     let (status, body) = call("GET", &url, &master, None);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["results"].as_array().unwrap().len(), 1);
+}
+
+/// Uploads `bytes` as `name` with the master key; returns the stored name.
+fn upload(server: &Server, headers: &[(&str, &str)], name: &str, bytes: &[u8]) -> String {
+    let mut request = agent().post(&format!("{}/files/{name}", server.url));
+    for (header, value) in headers {
+        request = request.header(*header, *value);
+    }
+    let mut response = request.content_type("text/plain").send(bytes).expect("upload sent");
+    assert_eq!(response.status().as_u16(), 201);
+    let body: Value = serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    body["name"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn files_gc_lists_and_deletes_the_files_no_object_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, created, _) = run_cli(dir.path(), &["apps", "create", "photos"]);
+    assert!(ok, "{created}");
+    let value = |label: &str| -> String {
+        created
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(&format!("{label}:")).map(|v| v.trim().to_string()))
+            .unwrap()
+    };
+    let (app_id, master) = (value("appId"), value("masterKey"));
+    let headers = [("X-Parse-Application-Id", app_id.as_str()), ("X-Parse-Master-Key", master.as_str())];
+    let server = Server::start(dir.path(), &[]);
+    let kept = upload(&server, &headers, "kept.txt", b"kept");
+    let nested = upload(&server, &headers, "nested.txt", b"nested");
+    let orphan = upload(&server, &headers, "orphan.txt", b"orphan bytes");
+    let file = |name: &str| json!({"__type": "File", "name": name});
+    let album = json!({"cover": file(&kept), "pages": [{"scan": file(&nested)}], "note": "x"});
+    let (status, _) = call("POST", &format!("{}/classes/Album", server.url), &headers, Some(album));
+    assert_eq!(status, 201);
+    // An SQLite database has one process at a time: the sweep runs with the server stopped.
+    drop(server);
+    let (ok, _, stderr) = {
+        let _running = Server::start(dir.path(), &[]);
+        run_cli(dir.path(), &["files", "gc", "--app", "photos"])
+    };
+    assert!(!ok && stderr.contains("already open in another process"), "{stderr}");
+
+    // Everything was stored just now: the default minimum age (a day) leaves it all out.
+    let (ok, stdout, stderr) = run_cli(dir.path(), &["files", "gc", "--app", "photos"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("0 of 3 stored files") && stdout.contains("1 newer unreferenced"), "{stdout}");
+
+    let (ok, stdout, stderr) = run_cli(dir.path(), &["files", "gc", "--app", "photos", "--min-age", "0"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains(&format!("{orphan}\t12")), "{stdout}");
+    assert!(!stdout.contains(&kept) && !stdout.contains(&nested), "{stdout}");
+    assert!(stdout.contains("1 of 3 stored files (12 B)") && stdout.contains("--delete"), "{stdout}");
+    // Listing changed nothing.
+    let stored =
+        |name: &str| dir.path().join("reparse-data/apps").join(&app_id).join("files").join(name).exists();
+    assert!(stored(&orphan));
+
+    let (ok, stdout, stderr) =
+        run_cli(dir.path(), &["files", "gc", "--app", app_id.as_str(), "--min-age", "0", "--delete"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("Deleted 1 files."), "{stdout}");
+    assert!(!stored(&orphan) && stored(&kept) && stored(&nested));
+    let server = Server::start(dir.path(), &[]);
+    let url = |name: &str| format!("{}/files/{app_id}/{name}", server.url);
+    assert_eq!(call("GET", &url(&orphan), &[], None).0, 404);
+    assert_eq!(call("GET", &url(&kept), &[], None).0, 200);
+    assert_eq!(call("GET", &url(&nested), &[], None).0, 200);
+
+    let (ok, _, stderr) = run_cli(dir.path(), &["files", "gc", "--app", "nope"]);
+    assert!(!ok && stderr.contains("nope"), "{stderr}");
+    let (ok, _, stderr) = run_cli(dir.path(), &["files", "gc"]);
+    assert!(!ok && stderr.contains("--app"), "{stderr}");
+}
+
+/// The S3-compatible server of `REPARSE_TEST_S3_ENDPOINT` (scripts/test starts moto), with a
+/// fresh bucket anyone may read objects of; `None` skips the test, except under `CI=true`.
+fn s3_bucket() -> Option<(String, String)> {
+    let Some(endpoint) = std::env::var("REPARSE_TEST_S3_ENDPOINT").ok().filter(|e| !e.is_empty()) else {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "REPARSE_TEST_S3_ENDPOINT is required under CI=true"
+        );
+        eprintln!("skipped: REPARSE_TEST_S3_ENDPOINT is not set");
+        return None;
+    };
+    let bucket = format!("reparse-cli-{}", std::process::id());
+    let created = agent().put(&format!("{endpoint}/{bucket}")).send_empty().expect("create bucket");
+    assert!(created.status().is_success());
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+        "Action": ["s3:GetObject"], "Resource": [format!("arn:aws:s3:::{bucket}/*")]}]});
+    let set = agent().put(&format!("{endpoint}/{bucket}?policy")).send_json(policy).expect("bucket policy");
+    assert!(set.status().is_success());
+    Some((endpoint, bucket))
+}
+
+#[test]
+fn registry_apps_share_one_bucket_each_under_its_own_prefix() {
+    let Some((endpoint, bucket)) = s3_bucket() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let keys = |name: &str| {
+        let (ok, created, _) = run_cli(dir.path(), &["apps", "create", name]);
+        assert!(ok, "{created}");
+        let value = |label: &str| -> String {
+            created
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(&format!("{label}:")).map(|v| v.trim().to_string()))
+                .unwrap()
+        };
+        (value("appId"), value("masterKey"))
+    };
+    let (first_id, first_master) = keys("first");
+    let (second_id, second_master) = keys("second");
+    let adapter = format!(
+        "s3://{bucket}/tenants/?endpoint={endpoint}&forcePathStyle=true&accessKey=reparse&secretKey=reparse-secret"
+    );
+    let server = Server::start(dir.path(), &["--apps-files-adapter", &adapter]);
+    let first =
+        [("X-Parse-Application-Id", first_id.as_str()), ("X-Parse-Master-Key", first_master.as_str())];
+    let second =
+        [("X-Parse-Application-Id", second_id.as_str()), ("X-Parse-Master-Key", second_master.as_str())];
+    let stored = upload(&server, &first, "a.txt", b"first app's bytes");
+    upload(&server, &second, "b.txt", b"second app's bytes");
+
+    // In the bucket under tenants/<appId>/, as a parse-server S3 adapter with that prefix keeps it.
+    let (status, body) = call("GET", &format!("{endpoint}/{bucket}/tenants/{first_id}/{stored}"), &[], None);
+    assert_eq!((status, body), (200, Value::String("first app's bytes".into())));
+    let (status, body) = call("GET", &format!("{}/files/{first_id}/{stored}", server.url), &[], None);
+    assert_eq!((status, body), (200, Value::String("first app's bytes".into())));
+    // The other app's file URL space does not reach it.
+    assert_eq!(call("GET", &format!("{}/files/{second_id}/{stored}", server.url), &[], None).0, 404);
+
+    drop(server);
+    let (ok, stdout, stderr) = run_cli(
+        dir.path(),
+        &["files", "gc", "--app", "first", "--apps-files-adapter", &adapter, "--min-age", "0", "--delete"],
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains(&stored) && stdout.contains("1 of 1 stored files") && stdout.contains("Deleted 1"),
+        "{stdout}"
+    );
+    assert_eq!(call("GET", &format!("{endpoint}/{bucket}/tenants/{first_id}/{stored}"), &[], None).0, 404);
+    // The second app's file is outside the first app's prefix: untouched.
+    let (ok, stdout, _) = run_cli(
+        dir.path(),
+        &["files", "gc", "--app", "second", "--apps-files-adapter", &adapter, "--min-age", "0"],
+    );
+    assert!(ok && stdout.contains("1 of 1 stored files"), "{stdout}");
+}
+
+#[test]
+fn cloud_code_without_its_own_parse_sdk_gets_the_pinned_one_installed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = dir.path().join("app").join("cloud");
+    std::fs::create_dir_all(&cloud).unwrap();
+    std::fs::write(
+        cloud.join("main.js"),
+        "Parse.Cloud.define('version', () => Parse.CoreManager.get('VERSION'));\n",
+    )
+    .unwrap();
+    let config = dir.path().join("config.json");
+    let text = json!({"appId": "c", "masterKey": "m", "cloud": cloud.join("main.js")});
+    std::fs::write(&config, text.to_string()).unwrap();
+    fn no_sdk(command: &mut Command) -> &mut Command {
+        command.env_remove("REPARSE_CLOUD_PARSE_SDK")
+    }
+    let server = Server::start_with(dir.path(), &["--config", config.to_str().unwrap()], no_sdk);
+    let headers = [("X-Parse-Application-Id", "c")];
+    let (status, body) =
+        call("POST", &format!("{}/functions/version", server.url), &headers, Some(json!({})));
+    assert_eq!((status, body), (200, json!({"result": "js8.6.2"})));
+    drop(server);
+    let installed: Vec<_> = std::fs::read_dir(dir.path().join("reparse-data/cloud-runtime"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(installed.len(), 1, "{installed:?}");
+    assert!(installed[0].starts_with("parse-sdk-"), "{installed:?}");
+    // The next start uses it as it is.
+    let server = Server::start_with(dir.path(), &["--config", config.to_str().unwrap()], no_sdk);
+    let (status, _) = call("POST", &format!("{}/functions/version", server.url), &headers, Some(json!({})));
+    assert_eq!(status, 200);
 }

@@ -5,7 +5,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use reparse_auth_providers::AuthProviders;
+use reparse_cloud::CloudCode;
 use reparse_files::FilesAdapter;
+
+use crate::live_query::{LiveQuery, LiveQueryOptions};
+use crate::webhooks::Webhooks;
 use reparse_mail::{MailConfig, Mailer};
 use reparse_storage::Storage;
 
@@ -43,6 +47,10 @@ pub struct AppConfig {
     pub file_upload: FileUploadOptions,
     /// `preserveFileName`: store uploads under their own name, without the random prefix.
     pub preserve_file_name: bool,
+    /// `webhookKey`: sent to webhooks in `X-Parse-Webhook-Key`.
+    pub webhook_key: Option<String>,
+    /// `liveQuery`: which classes publish changes to subscribers.
+    pub live_query: LiveQueryOptions,
 }
 
 impl AppConfig {
@@ -66,6 +74,8 @@ impl AppConfig {
             master_key_ips: IpAllowList::default(),
             file_upload: FileUploadOptions::default(),
             preserve_file_name: false,
+            webhook_key: None,
+            live_query: LiveQueryOptions::default(),
         }
     }
 }
@@ -83,12 +93,21 @@ pub struct App {
     pub mailer: Option<Mailer>,
     /// Where the app's files live (`/files`); `None` answers uploads with 130.
     pub files: Option<Arc<dyn FilesAdapter>>,
+    /// The app's cloud code (`cloud`); `None` answers functions with 141.
+    pub cloud: Option<Arc<dyn CloudCode>>,
+    /// Functions and triggers served by external endpoints (`/hooks`).
+    pub webhooks: Webhooks,
+    /// Real-time subscriptions (`liveQuery`).
+    pub live_query: LiveQuery,
 }
 
 impl App {
     /// Starts an app: checks the options that need more than parsing (providers, mail) and
     /// starts its mailer. Must run inside a Tokio runtime (the mailer's worker).
     pub fn new(config: AppConfig, storage: Arc<dyn Storage>) -> Result<App, String> {
+        let webhooks = Webhooks::new(config.webhook_key.clone());
+        let config_live_query = config.live_query.clone();
+        let app_id = config.app_id.clone();
         let accounts = &config.accounts;
         let auth_providers =
             AuthProviders::from_options(accounts.auth.as_ref(), accounts.enable_anonymous_users)?;
@@ -111,10 +130,18 @@ impl App {
             auth_providers,
             mailer,
             files: None,
+            cloud: None,
+            webhooks,
+            live_query: LiveQuery::new(&app_id, config_live_query),
         })
     }
 
     /// The app with its files kept in `files`.
+    pub fn with_cloud(mut self, cloud: Arc<dyn CloudCode>) -> App {
+        self.cloud = Some(cloud);
+        self
+    }
+
     pub fn with_files(mut self, files: Arc<dyn FilesAdapter>) -> App {
         self.files = Some(files);
         self

@@ -155,9 +155,35 @@ pub struct Ctx<'a> {
     pub now: DateTime<Utc>,
     /// Where the API is mounted (`/parse`), for batch paths.
     pub mount_path: &'a str,
+    /// What the client sent besides keys and body (for cloud code's `request`); `None` for the
+    /// server's own work.
+    pub request: Option<&'a RequestInfo>,
+}
+
+/// What cloud code's `request` carries about the HTTP request: its headers (lowercase names),
+/// the client's address, and the cloud context (`X-Parse-Cloud-Context` or `_context`).
+#[derive(Debug, Clone, Default)]
+pub struct RequestInfo {
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    pub ip: Option<String>,
+    pub context: serde_json::Map<String, serde_json::Value>,
 }
 
 impl<'a> Ctx<'a> {
+    /// A context on the app's own storage (no transaction), as of now.
+    pub fn new(app: &'a App, auth: &'a Auth, mount_path: &'a str) -> Ctx<'a> {
+        Ctx {
+            app,
+            auth,
+            store: app.storage.as_ref(),
+            schema_guard: None,
+            pending_schemas: None,
+            now: chrono::Utc::now(),
+            mount_path,
+            request: None,
+        }
+    }
+
     /// The same request acting with `auth` (the server's own writes use [`MASTER`]).
     pub fn with_auth<'b>(&self, auth: &'b Auth) -> Ctx<'b>
     where
@@ -171,6 +197,7 @@ impl<'a> Ctx<'a> {
             pending_schemas: self.pending_schemas,
             now: self.now,
             mount_path: self.mount_path,
+            request: self.request,
         }
     }
 

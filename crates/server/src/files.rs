@@ -1,8 +1,10 @@
-//! `/files`: upload (`POST files/:name`), download (`GET files/:appId/:name`, with ranges) and
-//! delete (`DELETE files/:name`, master key only), as parse-server's FilesRouter answers them.
-//! Raw uploads stream from the request into the app's [`reparse_files::FilesAdapter`]; the JS
-//! SDK's JSON form (`{base64, _ContentType, _ApplicationId, …}` posted as text/plain) is decoded
-//! first, bounded by the upload limit.
+//! `/files`: upload (`POST files/:name`), download (`GET files/:appId/:name`, with ranges),
+//! metadata (`GET files/:appId/metadata/:name`) and delete (`DELETE files/:name`, master key
+//! only), as parse-server's FilesRouter answers them. Raw uploads stream from the request into
+//! the app's [`reparse_files::FilesAdapter`], metadata and tags in `X-Parse-File-Metadata` /
+//! `X-Parse-File-Tags`; the JS SDK's JSON form (`{base64, fileData: {metadata, tags},
+//! _ContentType, _ApplicationId, …}` posted as text/plain) is decoded first, bounded by the
+//! upload limit.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,14 +15,16 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use futures::StreamExt;
+use reparse_cloud::Trigger;
 use reparse_core::{ErrorCode, ParseError};
 use reparse_files::{
-    ByteStream, ReadError, content_type_for_name, file_too_large, parse_range_header, unique_file_name,
-    validate_file_name,
+    ByteStream, FileAttributes, ReadError, content_type_for_name, file_too_large, parse_range_header,
+    unique_file_name, validate_file_name,
 };
 use serde_json::{Map, Value, json};
 
 use crate::context::{Auth, Ctx};
+use crate::controllers::triggers::{self, FileDescription};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{RequestKeys, ServerState, authenticate_request};
 
@@ -97,6 +101,7 @@ pub(crate) async fn handle(
     let segments: Vec<&str> = path.split('/').collect();
     match (&parts.method, segments.as_slice()) {
         (&Method::GET, [app_id, name]) => download(state, &parts, &decode(app_id), &decode(name)).await,
+        (&Method::GET, [app_id, "metadata", name]) => metadata(state, &decode(app_id), &decode(name)).await,
         (&Method::POST, [name]) => upload(state, parts, body, peer, &decode(name)).await,
         (&Method::DELETE, [name]) => delete(state, &parts, peer, &decode(name)).await,
         _ => Err(ApiError::NotFound(parts.uri.path().to_string())),
@@ -120,6 +125,14 @@ async fn download(state: &ServerState, parts: &Parts, app_id: &str, name: &str) 
     let Some(files) = &app.files else {
         return Ok(text_response(StatusCode::NOT_FOUND, "File not found."));
     };
+    match files.redirect_url(name).await {
+        Ok(Some(url)) => return Ok(redirect(&url)),
+        Ok(None) => {}
+        Err(error) if error.code == ErrorCode::ObjectNotFound => {
+            return Ok(text_response(StatusCode::NOT_FOUND, "File not found."));
+        }
+        Err(error) => return Err(error.into()),
+    }
     let range =
         parts.headers.get(header::RANGE).and_then(|value| value.to_str().ok()).and_then(parse_range_header);
     let read = match files.read(name, range).await {
@@ -157,10 +170,36 @@ async fn download(state: &ServerState, parts: &Parts, app_id: &str, name: &str) 
     Ok(response)
 }
 
-/// An upload's bytes and type, from either form.
+/// A temporary redirect to where the file's bytes are served (a presigned URL).
+fn redirect(url: &str) -> Response {
+    let mut response = StatusCode::FOUND.into_response();
+    if let Ok(location) = HeaderValue::from_str(url) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// `GET files/:appId/metadata/:name`: `{metadata, tags}` as stored with the file; `{}` for a
+/// file (or app) that is not there, as parse-server answers.
+async fn metadata(state: &ServerState, app_id: &str, name: &str) -> ApiResult<Response> {
+    let empty = || Ok(axum::Json(json!({})).into_response());
+    let Some(app) = state.directory.app(app_id).await else { return empty() };
+    let Some(files) = &app.files else { return empty() };
+    match files.attributes(name).await {
+        Ok(attributes) => {
+            Ok(axum::Json(json!({"metadata": attributes.metadata, "tags": attributes.tags})).into_response())
+        }
+        Err(error) if matches!(error.code, ErrorCode::ObjectNotFound | ErrorCode::InvalidFileName) => empty(),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// An upload's bytes, type, metadata and tags, from either form.
 struct Upload {
     body: ByteStream,
     content_type: Option<String>,
+    metadata: Map<String, Value>,
+    tags: Map<String, Value>,
     /// Known up front for the JSON form and for raw bodies with `Content-Length`.
     length: Option<u64>,
 }
@@ -188,21 +227,15 @@ async fn upload(
             drain(&mut body.into_data_stream(), max_size).await;
             return Err(file_too_large().into());
         }
+        let metadata = header_object(&parts, "x-parse-file-metadata")?;
+        let tags = header_object(&parts, "x-parse-file-tags")?;
         let stream = limited(body, max_size, exceeded.clone());
-        (keys, Upload { body: stream, content_type: header(header::CONTENT_TYPE), length })
+        (keys, Upload { body: stream, content_type: header(header::CONTENT_TYPE), metadata, tags, length })
     } else {
         json_upload(&parts, body, max_size).await?
     };
     let (app, auth) = authenticate_request(state, &keys, peer).await?;
-    let ctx = Ctx {
-        app: &app,
-        auth: &auth,
-        store: app.storage.as_ref(),
-        schema_guard: None,
-        pending_schemas: None,
-        now: chrono::Utc::now(),
-        mount_path: &state.options.mount_path,
-    };
+    let ctx = Ctx::new(&app, &auth, &state.options.mount_path);
     if auth.read_only {
         return Err(ApiError::Unauthorized("read-only masterKey isn't allowed to create a file."));
     }
@@ -211,6 +244,8 @@ async fn upload(
         return Err(ParseError::new(ErrorCode::FileSaveError, "Invalid file upload.").into());
     }
     validate_file_name(name)?;
+    check_prohibited_keywords(&upload.metadata)?;
+    check_prohibited_keywords(&upload.tags)?;
     let options = &app.config.file_upload;
     // As parse-server: an empty list allows nothing (except to the master key).
     if !auth.master {
@@ -228,19 +263,41 @@ async fn upload(
             ParseError::new(ErrorCode::FileSaveError, "No file storage is configured for this app.").into()
         );
     };
-    let stored_name = if app.config.preserve_file_name { name.to_string() } else { unique_file_name(name) };
     let content_type = upload.content_type.clone().unwrap_or_else(|| content_type_for_name(name).to_string());
     // An empty body is refused before anything is written: with preserveFileName, storing it
     // would replace an earlier file of that name.
     let Some(body) = non_empty(upload.body).await.map_err(&too_large_or)? else {
         return Err(ParseError::new(ErrorCode::FileSaveError, "Invalid file upload.").into());
     };
-    files.create(&stored_name, Some(&content_type), body, Some(max_size)).await.map_err(&too_large_or)?;
-    let url = crate::controllers::objects::file_url(
-        &app.config.public_server_url,
-        &app.config.app_id,
-        &stored_name,
-    );
+    let described = FileDescription {
+        name: name.to_string(),
+        content_type: Some(content_type),
+        size: upload.length,
+        url: None,
+        metadata: upload.metadata,
+        tags: upload.tags,
+    };
+    let (mut described, context) = triggers::before_save_file(&ctx, described).await?;
+    if described.name != name {
+        validate_file_name(&described.name)?;
+    }
+    let stored_name = if app.config.preserve_file_name {
+        described.name.clone()
+    } else {
+        unique_file_name(&described.name)
+    };
+    let attributes = FileAttributes {
+        content_type: described.content_type.clone(),
+        metadata: described.metadata.clone(),
+        tags: described.tags.clone(),
+    };
+    let stored =
+        files.create(&stored_name, &attributes, body, Some(max_size)).await.map_err(&too_large_or)?;
+    let url = crate::controllers::objects::file_url(&app, &stored_name);
+    described.name = stored_name.clone();
+    described.url = Some(url.clone());
+    described.size = Some(stored.length);
+    triggers::file_trigger(&ctx, Trigger::AfterSave, &described, context).await?;
     let mut response =
         (StatusCode::CREATED, axum::Json(json!({"name": stored_name, "url": url}))).into_response();
     if let Ok(location) = HeaderValue::from_str(&url) {
@@ -340,9 +397,66 @@ async fn json_upload(parts: &Parts, body: Body, max_size: u64) -> ApiResult<(Req
         Some(Value::String(content_type)) if !content_type.is_empty() => Some(content_type),
         _ => prefix_type,
     };
+    let (metadata, tags) = match object.remove("fileData") {
+        Some(Value::Object(mut file_data)) => {
+            let mut member = |key: &str| match file_data.remove(key) {
+                Some(Value::Object(map)) => Ok(map),
+                None | Some(Value::Null) => Ok(Map::new()),
+                Some(_) => {
+                    Err(ParseError::new(ErrorCode::InvalidJson, format!("fileData.{key} must be an object.")))
+                }
+            };
+            (member("metadata")?, member("tags")?)
+        }
+        _ => (Map::new(), Map::new()),
+    };
     let length = Some(decoded.len() as u64);
     let body: ByteStream = Box::pin(futures::stream::once(async move { Ok(bytes::Bytes::from(decoded)) }));
-    Ok((keys, Upload { body, content_type, length }))
+    Ok((keys, Upload { body, content_type, metadata, tags, length }))
+}
+
+/// A JSON object in a header (`X-Parse-File-Metadata`, `X-Parse-File-Tags`), as parse-server 9
+/// reads them on streamed uploads; a header that is not one is 107.
+fn header_object(parts: &Parts, name: &str) -> ApiResult<Map<String, Value>> {
+    let Some(value) = parts.headers.get(name) else { return Ok(Map::new()) };
+    let display = name.split('-').map(capitalized).collect::<Vec<_>>().join("-");
+    let invalid = || ParseError::new(ErrorCode::InvalidJson, format!("Invalid JSON in {display} header."));
+    match value.to_str().ok().map(serde_json::from_str::<Value>) {
+        Some(Ok(Value::Object(object))) => Ok(object),
+        _ => Err(invalid().into()),
+    }
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+/// parse-server's default `requestKeywordDenylist`, applied to a file's metadata and tags:
+/// keys that would reach a prototype in JavaScript code reading them, and BSON code objects.
+fn check_prohibited_keywords(object: &Map<String, Value>) -> Result<(), ParseError> {
+    fn find(value: &Value) -> Option<Value> {
+        match value {
+            Value::Object(map) => map.iter().find_map(|(key, inner)| {
+                if key == "constructor" || key == "__proto__" {
+                    return Some(json!({"key": key}));
+                }
+                if key == "_bsontype" && inner == "Code" {
+                    return Some(json!({"key": key, "value": "Code"}));
+                }
+                find(inner)
+            }),
+            Value::Array(items) => items.iter().find_map(find),
+            _ => None,
+        }
+    }
+    match find(&Value::Object(object.clone())) {
+        Some(keyword) => Err(ParseError::new(
+            ErrorCode::InvalidKeyName,
+            format!("Prohibited keyword in request data: {keyword}."),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// parse-server's `fileUpload` gate: anonymous users, signed-in users and the public each need
@@ -406,11 +520,22 @@ async fn delete(
         )
         .into());
     }
+    let ctx = Ctx::new(&app, &auth, &state.options.mount_path);
+    let described = FileDescription {
+        name: name.to_string(),
+        content_type: None,
+        size: None,
+        url: Some(crate::controllers::objects::file_url(&app, name)),
+        metadata: Map::new(),
+        tags: Map::new(),
+    };
+    triggers::file_trigger(&ctx, Trigger::BeforeDelete, &described, Map::new()).await?;
     let deleted = match &app.files {
         Some(files) => files.delete(name).await,
         None => Err(ParseError::new(ErrorCode::FileDeleteError, "Could not delete file.")),
     };
     deleted?;
+    triggers::file_trigger(&ctx, Trigger::AfterDelete, &described, Map::new()).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -434,6 +559,17 @@ mod tests {
         assert_eq!(upload_extension("a.b.png", Some("text/plain")), "png");
         assert_eq!(upload_extension("noext", Some("text/html")), "html");
         assert_eq!(upload_extension("noext", None), "");
+    }
+
+    #[test]
+    fn metadata_may_not_carry_prohibited_keywords() {
+        let object = |value: Value| value.as_object().unwrap().clone();
+        assert!(check_prohibited_keywords(&object(json!({"a": {"b": [1, "x"]}}))).is_ok());
+        let error = check_prohibited_keywords(&object(json!({"a": [{"constructor": 1}]}))).unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidKeyName);
+        assert_eq!(error.message, r#"Prohibited keyword in request data: {"key":"constructor"}."#);
+        assert!(check_prohibited_keywords(&object(json!({"_bsontype": "Code"}))).is_err());
+        assert!(check_prohibited_keywords(&object(json!({"_bsontype": "Long"}))).is_ok());
     }
 
     #[test]

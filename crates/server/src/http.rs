@@ -9,10 +9,11 @@ use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use reparse_core::{ErrorCode, ParseError};
 use serde_json::{Map, Value};
 
 use crate::app::{App, AppDirectory};
-use crate::context::Auth;
+use crate::context::{Auth, RequestInfo};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::{self, ParseResponse, Route};
 
@@ -61,12 +62,30 @@ fn add_cors_headers(headers: &mut HeaderMap) {
 }
 
 async fn handle(State(state): State<Arc<ServerState>>, request: Request) -> Response {
+    // LiveQuery: a WebSocket upgrade on any path, as parse-server's LiveQuery server takes it.
+    if is_websocket_upgrade(request.headers()) {
+        use axum::extract::FromRequest;
+        return match axum::extract::ws::WebSocketUpgrade::from_request(request, &()).await {
+            Ok(upgrade) => {
+                let directory = state.directory.clone();
+                upgrade.on_upgrade(move |socket| crate::live_query::serve_socket(directory, socket))
+            }
+            Err(rejection) => rejection.into_response(),
+        };
+    }
     let mut response = match handle_request(&state, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
     add_cors_headers(response.headers_mut());
     response
+}
+
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.eq_ignore_ascii_case("websocket"))
 }
 
 async fn handle_request(state: &ServerState, request: Request) -> ApiResult<Response> {
@@ -103,6 +122,7 @@ async fn handle_request(state: &ServerState, request: Request) -> ApiResult<Resp
     }
     let mut body = parse_body(&bytes)?;
     let method = override_method(&parts.method, &mut body)?;
+    let request_info = request_info(&parts.headers, peer, body.remove("_context"))?;
     let keys = RequestKeys::read(&parts.headers, &mut body);
     let route = Route::parse(&path).ok_or_else(|| ApiError::NotFound(parts.uri.path().to_string()))?;
     if matches!(route, Route::Health) {
@@ -114,8 +134,35 @@ async fn handle_request(state: &ServerState, request: Request) -> ApiResult<Resp
     } else {
         body
     };
-    let response = routes::dispatch_request(&app, &auth, mount, method, route, params).await?;
+    let response = routes::dispatch_request(&app, &auth, mount, method, route, params, &request_info).await?;
     Ok(json_response(response))
+}
+
+/// The request as cloud code sees it: headers, the client's address, and the cloud context
+/// from `X-Parse-Cloud-Context` (JSON) or the body's `_context` (what the JS SDK sends).
+fn request_info(
+    headers: &axum::http::HeaderMap,
+    peer: Option<std::net::IpAddr>,
+    body_context: Option<Value>,
+) -> ApiResult<RequestInfo> {
+    let mut info = RequestInfo { ip: peer.map(|ip| ip.to_string()), ..RequestInfo::default() };
+    for (name, value) in headers {
+        if let Ok(value) = value.to_str() {
+            info.headers.insert(name.as_str().to_string(), Value::String(value.to_string()));
+        }
+    }
+    let header_context = headers.get("x-parse-cloud-context").and_then(|value| value.to_str().ok());
+    let context = match (header_context, body_context) {
+        (Some(text), _) => serde_json::from_str::<Value>(text).ok(),
+        (None, None | Some(Value::Null)) => Some(Value::Object(Map::new())),
+        (None, Some(Value::String(text))) => serde_json::from_str::<Value>(&text).ok(),
+        (None, Some(value)) => Some(value),
+    };
+    match context {
+        Some(Value::Object(context)) => info.context = context,
+        _ => return Err(ParseError::new(ErrorCode::InvalidJson, "Context is not an object").into()),
+    }
+    Ok(info)
 }
 
 /// The app a request is for and who is calling: keys checked, session token resolved.
@@ -143,6 +190,11 @@ fn json_response(response: ParseResponse) -> Response {
     let mut http = (status, axum::Json(response.body)).into_response();
     if let Some(location) = response.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         http.headers_mut().insert(header::LOCATION, location);
+    }
+    for (name, value) in response.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            http.headers_mut().insert(name, value);
+        }
     }
     http
 }
@@ -209,9 +261,7 @@ impl RequestKeys {
             client_version: from_body("_ClientVersion"),
         };
         // Keys the SDK sends that change nothing here yet.
-        for ignored in ["_RevocableSession", "_context"] {
-            body.remove(ignored);
-        }
+        body.remove("_RevocableSession");
         RequestKeys {
             application_id: header("x-parse-application-id").or(body_keys.application_id),
             master_key: header("x-parse-master-key").or(body_keys.master_key),

@@ -14,14 +14,18 @@ pub mod error;
 pub mod files;
 pub mod http;
 pub mod ip_allow;
+pub mod live_query;
 pub mod pages;
 pub mod passwords;
 pub mod roles;
 pub mod routes;
+pub mod scheduler;
 pub mod schema_cache;
 pub mod sessions;
+pub mod webhooks;
 
 pub use account_options::AccountOptions;
 pub use app::{App, AppConfig, AppDirectory, StaticDirectory};
 pub use context::{Auth, Ctx};
 pub use http::{ServerOptions, router, serve};
+pub use scheduler::{SCHEDULER_TICK, spawn_job_scheduler};

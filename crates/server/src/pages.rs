@@ -14,7 +14,6 @@
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use reparse_core::ErrorCode;
 use serde_json::json;
 
@@ -130,15 +129,7 @@ pub async fn handle(
 }
 
 fn master_ctx(app: &App) -> Ctx<'_> {
-    Ctx {
-        app,
-        auth: &MASTER,
-        store: app.storage.as_ref(),
-        schema_guard: None,
-        pending_schemas: None,
-        now: Utc::now(),
-        mount_path: "",
-    }
+    Ctx::new(app, &MASTER, "")
 }
 
 /// Where a page lives: the app's `customPages` URL, else the built-in one.

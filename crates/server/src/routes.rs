@@ -3,12 +3,11 @@
 //! independent of HTTP, so `/batch` dispatches its sub-requests through here too.
 
 use axum::http::Method;
-use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 use crate::app::App;
-use crate::context::{Auth, Ctx};
-use crate::controllers::{aggregate, batch, objects, schemas, sessions, users};
+use crate::context::{Auth, Ctx, RequestInfo};
+use crate::controllers::{aggregate, batch, functions, hooks, jobs, objects, schemas, sessions, users};
 use crate::error::{ApiError, ApiResult};
 
 /// A handler's answer: status, JSON body and an optional `Location` header.
@@ -17,11 +16,13 @@ pub struct ParseResponse {
     pub status: u16,
     pub body: Value,
     pub location: Option<String>,
+    /// Other response headers (`X-Parse-Job-Status-Id`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl ParseResponse {
     pub fn ok(body: Value) -> ParseResponse {
-        ParseResponse { status: 200, body, location: None }
+        ParseResponse { status: 200, body, location: None, headers: Vec::new() }
     }
 }
 
@@ -72,6 +73,16 @@ pub enum Route {
     SessionsMe,
     /// `sessions/:objectId`
     Session { object_id: String },
+    /// `functions/:name`
+    Function { name: String },
+    /// `jobs/:name`, and `jobs` (the name in the body)
+    Job { name: Option<String> },
+    /// `cloud_code/jobs/data`
+    JobsData,
+    /// `hooks/functions`, `hooks/triggers`
+    Hooks { triggers: bool },
+    /// `hooks/functions/:name`, `hooks/triggers/:className/:triggerName`
+    Hook { name: hooks::HookName },
     /// `health`
     Health,
     /// `serverInfo`
@@ -118,6 +129,19 @@ impl Route {
             ["sessions"] => Route::Sessions,
             ["sessions", "me"] => Route::SessionsMe,
             ["sessions", object_id] => Route::Session { object_id: owned(object_id) },
+            ["functions", name] => Route::Function { name: owned(name) },
+            ["jobs"] => Route::Job { name: None },
+            ["jobs", name] => Route::Job { name: Some(owned(name)) },
+            ["cloud_code", "jobs", "data"] => Route::JobsData,
+            ["hooks", "functions"] => Route::Hooks { triggers: false },
+            ["hooks", "triggers"] => Route::Hooks { triggers: true },
+            ["hooks", "functions", name] => Route::Hook { name: hooks::HookName::Function(owned(name)) },
+            ["hooks", "triggers", class_name, trigger_name] => Route::Hook {
+                name: hooks::HookName::Trigger {
+                    class_name: owned(class_name),
+                    trigger_name: owned(trigger_name),
+                },
+            },
             ["health"] => Route::Health,
             ["serverInfo"] => Route::ServerInfo,
             _ => return None,
@@ -133,16 +157,9 @@ pub async fn dispatch_request(
     method: Method,
     route: Route,
     params: Map<String, Value>,
+    request: &RequestInfo,
 ) -> ApiResult<ParseResponse> {
-    let ctx = Ctx {
-        app,
-        auth,
-        store: app.storage.as_ref(),
-        schema_guard: None,
-        pending_schemas: None,
-        now: Utc::now(),
-        mount_path,
-    };
+    let ctx = Ctx { request: Some(request), ..Ctx::new(app, auth, mount_path) };
     if route == Route::Batch && method == Method::POST {
         return batch::run(&ctx, params).await;
     }
@@ -207,6 +224,13 @@ pub async fn dispatch(
         (R::Schema { class_name }, "DELETE") => schemas::delete(ctx, class_name).await,
         (R::Purge { class_name }, "DELETE") => schemas::purge(ctx, class_name).await,
         (R::Aggregate { class_name }, "GET") => aggregate::aggregate(ctx, class_name, params).await,
+        (R::Function { name }, "POST") => functions::run(ctx, name, params).await,
+        (R::Job { name }, "POST") => jobs::start(ctx, name.as_deref(), params).await,
+        (R::JobsData, "GET") => jobs::data(ctx).await,
+        (R::Hooks { triggers }, "GET") => hooks::get(ctx, *triggers, None).await,
+        (R::Hooks { .. }, "POST") => hooks::create(ctx, params).await,
+        (R::Hook { name }, "GET") => hooks::get(ctx, false, Some(name.clone())).await,
+        (R::Hook { name }, "PUT") => hooks::update(ctx, name.clone(), params).await,
         (R::Health, "GET" | "POST") => Ok(health()),
         (R::ServerInfo, "GET") => server_info(ctx),
         _ => Err(ApiError::NotFound(format!("{method_name} {route:?}"))),
@@ -225,8 +249,8 @@ fn server_info(ctx: &Ctx<'_>) -> ApiResult<ParseResponse> {
         "parseServerVersion": concat!("reparse-", env!("CARGO_PKG_VERSION")),
         "features": {
             "globalConfig": {"create": false, "read": false, "update": false, "delete": false},
-            "hooks": {"create": false, "read": false, "update": false, "delete": false},
-            "cloudCode": {"jobs": false},
+            "hooks": {"create": true, "read": true, "update": true, "delete": true},
+            "cloudCode": {"jobs": ctx.app.cloud.is_some()},
             "logs": {"level": false, "size": false, "order": false, "until": false, "from": false},
             "push": {"immediatePush": false, "scheduledPush": false, "storedPushData": false, "pushAudiences": false, "localization": false},
             "schemas": {"addField": true, "removeField": true, "addClass": true, "removeClass": true, "clearAllDataFromClass": true, "exportClass": false, "editClassLevelPermissions": true, "editPointerPermissions": true},

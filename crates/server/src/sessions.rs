@@ -256,6 +256,7 @@ pub async fn revoke_sessions(ctx: &Ctx<'_>, filter: Filter) -> ApiResult<u64> {
     for session in &doomed {
         if let Some(token) = session.get("sessionToken").and_then(Value::as_str) {
             ctx.app.sessions.evict_token(token);
+            ctx.app.live_query.revoke_session(token);
         }
     }
     Ok(deleted)

@@ -527,6 +527,7 @@ fn ctx<'a>(app: &'a App, auth: &'a Auth) -> Ctx<'a> {
         pending_schemas: None,
         now: Utc::now(),
         mount_path: "/parse",
+        request: None,
     }
 }
 

@@ -47,6 +47,7 @@ pub async fn run(ctx: &Ctx<'_>, body: Map<String, Value>) -> ApiResult<ParseResp
             pending_schemas: Some(&pending),
             now: ctx.now,
             mount_path: ctx.mount_path,
+            request: ctx.request,
         };
         let mut outcomes = Vec::with_capacity(parsed.len());
         for request in parsed {

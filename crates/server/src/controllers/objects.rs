@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use crate::context::Ctx;
 use crate::controllers::query::{self, FindRequest};
 use crate::controllers::schema_writes::{class_for_write, ensure_fields};
+use crate::controllers::triggers::{self, WriteTriggers};
 use crate::controllers::{role_writes, sessions, user_writes};
 use crate::error::ApiResult;
 use crate::routes::ParseResponse;
@@ -31,12 +32,37 @@ pub async fn create(ctx: &Ctx<'_>, class_name: &str, body: Map<String, Value>) -
         "_Role" => role_writes::check_new_role(&body)?,
         _ => {}
     }
+    ctx.auth.ensure_writable()?;
+    let (body, triggers) = triggers::before_save(ctx, class_name, None, body).await?;
     let prepared = prepare_create(ctx, class_name, body).await?;
     prepared.store(ctx).await?;
     forget_roles_after_write(ctx, class_name);
     let location =
         format!("{}/classes/{class_name}/{}", ctx.app.config.public_server_url, prepared.object_id);
-    Ok(prepared.response(location))
+    let mut response = prepared.response(location);
+    let written = WriteTriggers::client_form(ctx, &prepared.schema, &prepared.object);
+    triggers.add_changed_fields(&mut response.body, &written);
+    ctx.app.live_query.publish(class_name, None, Some(prepared.object.clone()));
+    triggers.after_save(ctx, &prepared.schema, &prepared.object).await;
+    Ok(response)
+}
+
+/// The object as stored, when LiveQuery subscribers need it (the object before an update or
+/// delete, to tell which events it makes).
+pub(crate) async fn stored_for_live_query(
+    ctx: &Ctx<'_>,
+    class_name: &str,
+    object_id: &str,
+) -> Option<Object> {
+    if !ctx.app.live_query.has_subscribers(class_name) {
+        return None;
+    }
+    let schema = ctx.schema(class_name).await.ok()??;
+    let query = reparse_core::query::Query {
+        limit: Some(1),
+        ..reparse_core::query::Query::matching(by_id(object_id))
+    };
+    ctx.store.find(&schema, &query).await.ok()?.pop()
 }
 
 /// A create that passed every check, built but not yet stored.
@@ -111,7 +137,12 @@ impl PreparedCreate {
                 response.insert(field.clone(), value.clone());
             }
         }
-        ParseResponse { status: 201, body: Value::Object(response), location: Some(location) }
+        ParseResponse {
+            status: 201,
+            body: Value::Object(response),
+            location: Some(location),
+            headers: Vec::new(),
+        }
     }
 }
 
@@ -152,10 +183,21 @@ pub async fn update(
         "_Role" => role_writes::check_role_update(ctx, object_id, &body).await?,
         _ => {}
     }
-    let (_, response) =
+    ctx.auth.ensure_writable()?;
+    let (body, triggers) = triggers::before_save(ctx, class_name, Some(object_id), body).await?;
+    let original = stored_for_live_query(ctx, class_name, object_id).await;
+    let (updated, response) =
         update_object(ctx, class_name, object_id, body, Vec::new(), Filter::everything()).await?;
     forget_roles_after_write(ctx, class_name);
-    Ok(ParseResponse::ok(Value::Object(response)))
+    if original.is_some() {
+        ctx.app.live_query.publish(class_name, original, Some(updated.clone()));
+    }
+    let mut response = Value::Object(response);
+    if let Some(schema) = ctx.schema(class_name).await? {
+        triggers.add_changed_fields(&mut response, &WriteTriggers::client_form(ctx, &schema, &updated));
+        triggers.after_save(ctx, &schema, &updated).await;
+    }
+    Ok(ParseResponse::ok(response))
 }
 
 /// Updates an object with a client's `body` plus `server_updates` (fields the server sets,
@@ -212,8 +254,17 @@ pub async fn delete(ctx: &Ctx<'_>, class_name: &str, object_id: &str) -> ApiResu
         "_Session" => return sessions::delete(ctx, object_id).await,
         _ => {}
     }
+    ctx.auth.ensure_writable()?;
+    let triggers = triggers::before_delete(ctx, class_name, object_id).await?;
+    let original = stored_for_live_query(ctx, class_name, object_id).await;
     delete_object(ctx, class_name, object_id, Filter::everything()).await?;
     forget_roles_after_write(ctx, class_name);
+    if original.is_some() {
+        ctx.app.live_query.publish(class_name, original, None);
+    }
+    if let Some(triggers) = triggers {
+        triggers.after_delete(ctx, class_name).await;
+    }
     Ok(ParseResponse::ok(json!({})))
 }
 
@@ -252,19 +303,40 @@ pub async fn get(
     params: Map<String, Value>,
 ) -> ApiResult<ParseResponse> {
     validate_class_name(class_name)?;
+    let mut params = params;
+    params.insert("where".into(), json!({"objectId": object_id}));
+    let mut params = triggers::before_find(ctx, class_name, params, true).await?;
+    // The trigger may narrow the get (or widen its `where`): it still answers this id only.
+    let narrowed = match params.remove("where") {
+        Some(Value::Object(filter)) if filter.len() != 1 || !filter.contains_key("objectId") => {
+            Some(reparse_core::query::parse_where(&Value::Object(filter))?)
+        }
+        _ => None,
+    };
+    for key in ["limit", "skip", "order", "count"] {
+        params.remove(key);
+    }
     let mut request = FindRequest::from_params(ctx, params, query::GET_PARAMS)?;
-    request.filter = by_id(object_id);
+    request.filter = match narrowed {
+        Some(filter) => Filter::And(vec![by_id(object_id), filter]),
+        None => by_id(object_id),
+    };
     request.limit = Some(1);
     request.operation = Operation::Get;
-    let (mut results, _) = query::find(ctx, class_name, request).await?;
-    let object = results.pop().ok_or_else(ParseError::object_not_found)?;
-    Ok(ParseResponse::ok(Value::Object(object)))
+    let (results, _) = query::find(ctx, class_name, request).await?;
+    let results = results.into_iter().map(Value::Object).collect();
+    let mut results = triggers::after_find(ctx, class_name, results, true).await?;
+    match results.pop() {
+        Some(Value::Object(object)) => Ok(ParseResponse::ok(Value::Object(object))),
+        _ => Err(ParseError::object_not_found().into()),
+    }
 }
 
 /// `GET /classes/:className`
 pub async fn find(ctx: &Ctx<'_>, class_name: &str, params: Map<String, Value>) -> ApiResult<ParseResponse> {
     validate_class_name(class_name)?;
     let redirect_key = params.get("redirectClassNameForKey").and_then(Value::as_str).map(str::to_string);
+    let params = triggers::before_find(ctx, class_name, params, false).await?;
     let request = FindRequest::from_params(ctx, params, query::FIND_PARAMS)?;
     // A relation query names the owning class and the relation key; it runs on the target.
     let queried = match redirect_key {
@@ -276,6 +348,8 @@ pub async fn find(ctx: &Ctx<'_>, class_name: &str, params: Map<String, Value>) -
         return Ok(ParseResponse::ok(json!({"results": query::explain(ctx, queried_class, request).await?})));
     }
     let (results, count) = query::find(ctx, queried_class, request).await?;
+    let results = results.into_iter().map(Value::Object).collect();
+    let results = triggers::after_find(ctx, queried_class, results, false).await?;
     let mut body = json!({"results": results});
     if let Some(count) = count {
         body["count"] = json!(count);
@@ -549,7 +623,7 @@ pub(crate) fn add_file_urls(ctx: &Ctx<'_>, value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(|item| add_file_urls(ctx, item)),
         Value::Object(map) if map.get("__type").and_then(Value::as_str) == Some("File") => {
             if let Some(name) = map.get("name").and_then(Value::as_str) {
-                let url = file_url(&ctx.app.config.public_server_url, &ctx.app.config.app_id, name);
+                let url = file_url(ctx.app, name);
                 map.insert("url".into(), Value::String(url));
             }
         }
@@ -570,7 +644,16 @@ const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHAN
     .remove(b'(')
     .remove(b')');
 
-pub(crate) fn file_url(server_url: &str, app_id: &str, name: &str) -> String {
+/// Where clients read a stored file: the storage's own URL when it serves files directly (a
+/// public bucket), else Reparse's file URL under `publicServerURL`.
+pub(crate) fn file_url(app: &crate::App, name: &str) -> String {
+    match app.files.as_ref().and_then(|files| files.direct_url(name)) {
+        Some(url) => url,
+        None => server_file_url(&app.config.public_server_url, &app.config.app_id, name),
+    }
+}
+
+fn server_file_url(server_url: &str, app_id: &str, name: &str) -> String {
     let name = percent_encoding::utf8_percent_encode(name, URI_COMPONENT);
     format!("{server_url}/files/{app_id}/{name}")
 }
@@ -589,7 +672,7 @@ mod tests {
     #[test]
     fn file_urls_encode_names_like_encode_uri_component() {
         assert_eq!(
-            file_url("http://h/parse", "app", "a b/ü(1).txt"),
+            server_file_url("http://h/parse", "app", "a b/ü(1).txt"),
             "http://h/parse/files/app/a%20b%2F%C3%BC(1).txt"
         );
     }

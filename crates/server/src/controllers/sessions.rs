@@ -43,6 +43,7 @@ pub async fn create(ctx: &Ctx<'_>, mut body: Map<String, Value>) -> ApiResult<Pa
         status: 201,
         body: Value::Object(client),
         location: Some(format!("{}/sessions/{object_id}", ctx.app.config.public_server_url)),
+        headers: Vec::new(),
     })
 }
 

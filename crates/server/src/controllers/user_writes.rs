@@ -14,6 +14,7 @@ use crate::account_mail;
 use crate::auth_data::{self, AuthDataChange};
 use crate::context::{Auth, Ctx, MASTER};
 use crate::controllers::objects::{self, by_id, to_client_object};
+use crate::controllers::triggers::{self, WriteTriggers};
 use crate::error::ApiResult;
 use crate::passwords::{check_password_history, check_password_policy, hash_password};
 use crate::routes::ParseResponse;
@@ -47,6 +48,12 @@ pub async fn create(ctx: &Ctx<'_>, mut body: Map<String, Value>) -> ApiResult<Pa
         }
         _ => None,
     };
+    // beforeSave sees the password as sent (parse-server hashes it after the trigger).
+    if let Some(password) = &password {
+        body.insert("password".into(), json!(password));
+    }
+    let (mut body, triggers) = triggers::before_save(ctx, "_User", None, body).await?;
+    let password = take_password(&mut body)?;
 
     let generated_username = match body.get("username") {
         None | Some(Value::Null) if auth_data.is_some() => {
@@ -117,6 +124,9 @@ pub async fn create(ctx: &Ctx<'_>, mut body: Map<String, Value>) -> ApiResult<Pa
     if let (Some(token), Some(email)) = (verification_token, email) {
         account_mail::send_verification(ctx, &email, &username, &token);
     }
+    let written = WriteTriggers::client_form(ctx, &prepared.schema, &prepared.object);
+    triggers.add_changed_fields(&mut response.body, &written);
+    triggers.after_save(ctx, &prepared.schema, &prepared.object).await;
     Ok(response)
 }
 
@@ -149,11 +159,12 @@ async fn log_in_with_auth_data(
         status: 200,
         body: Value::Object(body),
         location: Some(format!("{}/users/{user_id}", ctx.app.config.public_server_url)),
+        headers: Vec::new(),
     })
 }
 
 /// `PUT /users/:id`: only the user itself or the master key.
-pub async fn update(ctx: &Ctx<'_>, user_id: &str, mut body: Map<String, Value>) -> ApiResult<ParseResponse> {
+pub async fn update(ctx: &Ctx<'_>, user_id: &str, body: Map<String, Value>) -> ApiResult<ParseResponse> {
     ctx.auth.ensure_writable()?;
     if !ctx.auth.master {
         match ctx.auth.user_id() {
@@ -166,6 +177,7 @@ pub async fn update(ctx: &Ctx<'_>, user_id: &str, mut body: Map<String, Value>) 
         }
     }
     refuse_client_email_verification(ctx, &body)?;
+    let (mut body, triggers) = triggers::before_save(ctx, "_User", Some(user_id), body).await?;
     let password = take_password(&mut body)?;
     let auth_data = body.remove("authData").map(AuthDataChange::parse).transpose()?;
     let current = load_user(ctx, user_id).await?.ok_or_else(ParseError::object_not_found)?;
@@ -212,7 +224,7 @@ pub async fn update(ctx: &Ctx<'_>, user_id: &str, mut body: Map<String, Value>) 
 
     let result =
         objects::update_object(ctx, "_User", user_id, body, server_updates, Filter::everything()).await;
-    let (_, mut response) = match result {
+    let (updated, mut response) = match result {
         Ok(updated) => updated,
         Err(error) => {
             let email = new_email.as_deref().filter(|_| email_changed);
@@ -235,7 +247,12 @@ pub async fn update(ctx: &Ctx<'_>, user_id: &str, mut body: Map<String, Value>) 
     if let (Some(token), Some(email)) = (verification_token, new_email) {
         account_mail::send_verification(ctx, &email, &username, &token);
     }
-    Ok(ParseResponse::ok(Value::Object(response)))
+    let mut response = Value::Object(response);
+    if let Some(schema) = ctx.schema("_User").await? {
+        triggers.add_changed_fields(&mut response, &WriteTriggers::client_form(ctx, &schema, &updated));
+        triggers.after_save(ctx, &schema, &updated).await;
+    }
+    Ok(ParseResponse::ok(response))
 }
 
 /// `DELETE /users/:id`: the user's sessions end with it.
@@ -250,9 +267,13 @@ pub async fn delete(ctx: &Ctx<'_>, user_id: &str) -> ApiResult<ParseResponse> {
     {
         return Err(insufficient_auth().into());
     }
+    let triggers = triggers::before_delete(ctx, "_User", user_id).await?;
     objects::delete_object(ctx, "_User", user_id, Filter::everything()).await?;
     sessions::revoke_sessions(&ctx.with_auth(&MASTER), points_to_user("user", user_id)).await?;
     ctx.app.sessions.evict_user(user_id);
+    if let Some(triggers) = triggers {
+        triggers.after_delete(ctx, "_User").await;
+    }
     Ok(ParseResponse::ok(json!({})))
 }
 

@@ -2,6 +2,7 @@
 //! `verifyPassword`, `upgradeToRevocableSession`, `requestPasswordReset`,
 //! `verificationEmailRequest`, and the token checks behind the e-mailed links.
 
+use reparse_cloud::Trigger;
 use reparse_core::query::{FieldPath, Filter};
 use reparse_core::update::FieldUpdate;
 use reparse_core::value::{Object, date_iso, encode_date, format_date, parse_date};
@@ -10,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::account_mail;
 use crate::context::{Ctx, MASTER};
+use crate::controllers::triggers;
 use crate::controllers::user_writes::{self, find_users, load_user, user_for_self, user_id_of};
 use crate::error::ApiResult;
 use crate::passwords::verify_password;
@@ -24,9 +26,13 @@ fn invalid_credentials() -> ParseError {
 pub async fn log_in(ctx: &Ctx<'_>, params: Map<String, Value>) -> ApiResult<ParseResponse> {
     let user = authenticate_with_password(ctx, &params).await?;
     let user_id = user_id_of(&user);
+    triggers::before_user_action(ctx, Trigger::BeforeLogin, &user_for_self(ctx, user.clone(), None).await?)
+        .await?;
     let session =
         sessions::create_session(ctx, &user_id, created_with("login", Some("password")), Map::new()).await?;
-    Ok(ParseResponse::ok(Value::Object(user_for_self(ctx, user, sessions::token_of(&session)).await?)))
+    let logged_in = user_for_self(ctx, user, sessions::token_of(&session)).await?;
+    triggers::after_session_change(ctx, Trigger::AfterLogin, logged_in.clone()).await;
+    Ok(ParseResponse::ok(Value::Object(logged_in)))
 }
 
 /// `GET|POST /verifyPassword`: the user, if the password is right; no session is made.
@@ -52,7 +58,13 @@ pub async fn me(ctx: &Ctx<'_>) -> ApiResult<ParseResponse> {
 /// `POST /logout`: ends the session of the token sent, if there is one.
 pub async fn log_out(ctx: &Ctx<'_>) -> ApiResult<ParseResponse> {
     if let Some(token) = ctx.auth.session_token.as_deref() {
-        sessions::revoke_sessions(&ctx.with_auth(&MASTER), equals("sessionToken", token)).await?;
+        let master = ctx.with_auth(&MASTER);
+        let ended = sessions::find_by_token(ctx.app, ctx.store, token).await?;
+        sessions::revoke_sessions(&master, equals("sessionToken", token)).await?;
+        if let Some(session) = ended {
+            let session = sessions::session_for_client(&master, session).await?;
+            triggers::after_session_change(ctx, Trigger::AfterLogout, session).await;
+        }
     }
     Ok(ParseResponse::ok(json!({})))
 }
@@ -284,6 +296,8 @@ pub async fn request_password_reset(ctx: &Ctx<'_>, params: Map<String, Value>) -
     let Some(user) = find_users(&master, equals("email", &email)).await?.into_iter().next() else {
         return Ok(ParseResponse::ok(json!({})));
     };
+    let shown = user_for_self(&master, user.clone(), None).await?;
+    triggers::before_user_action(ctx, Trigger::BeforePasswordResetRequest, &shown).await?;
     let policy = &ctx.app.config.accounts.password_policy;
     let token = RESET_TOKEN
         .issue(&master, &user, policy.reset_token_validity, policy.reset_token_reuse_if_valid)

@@ -1,0 +1,273 @@
+// LiveQuery through the official SDK's LiveQuery client (its WebSocket protocol), against the
+// real binary: every event type, keys and watch, ACL- and role-filtered delivery, and a
+// revoked session that stops receiving.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServer, uniq } from './harness.mjs';
+
+const ctx = useServer({ liveQuery: { classNames: ['Message', 'Note'] } });
+
+/**
+ * A maker of LiveQuery clients for test `t` (a user's, when given a session token), closed when
+ * the test ends: before the server stops, since a client whose server goes away keeps trying
+ * to reconnect (and its timers keep the process alive).
+ */
+function liveClients(t) {
+  const made = [];
+  t.after(async () => {
+    for (const client of made) await client.close();
+  });
+  return async sessionToken => {
+    const { Parse, server } = ctx;
+    const client = new Parse.LiveQueryClient({
+      applicationId: server.appId,
+      serverURL: server.url.replace(/^http/, 'ws'),
+      javascriptKey: server.javascriptKey,
+      sessionToken,
+    });
+    client.open();
+    made.push(client);
+    return client;
+  };
+}
+
+/** Collects a subscription's events; `next(name)` waits for the next one of that kind. */
+function recorder(subscription) {
+  const seen = [];
+  const waiting = [];
+  for (const name of ['create', 'enter', 'update', 'leave', 'delete']) {
+    subscription.on(name, (object, original) => {
+      seen.push({ name, object, original });
+      waiting.splice(0).forEach(wake => wake());
+    });
+  }
+  return {
+    seen,
+    async next(name, ms = 5000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const index = seen.findIndex(event => event.name === name);
+        if (index >= 0) return seen.splice(index, 1)[0];
+        const left = deadline - Date.now();
+        assert.ok(left > 0, `no ${name} event within ${ms} ms (saw ${seen.map(e => e.name).join(', ') || 'nothing'})`);
+        // The timer is cleared on wake-up: a pending one would hold the test process open.
+        let timer;
+        await new Promise(resolve => {
+          waiting.push(resolve);
+          timer = setTimeout(resolve, left);
+        });
+        clearTimeout(timer);
+      }
+    },
+    async nothingFor(ms = 400) {
+      await new Promise(resolve => setTimeout(resolve, ms));
+      assert.deepEqual(seen.map(e => e.name), [], 'no event expected');
+    },
+  };
+}
+
+async function subscribe(client, query) {
+  const subscription = client.subscribe(query);
+  await new Promise(resolve => subscription.on('open', resolve));
+  return subscription;
+}
+
+async function signUp(Parse) {
+  const user = new Parse.User({ username: uniq('u'), password: 'secret-pass' });
+  await user.signUp();
+  return user;
+}
+
+describe('LiveQuery', () => {
+  it('delivers create, update, leave, enter and delete as the query matches', async t => {
+    const liveClient = liveClients(t);
+    const { Parse } = ctx;
+    const room = uniq('room');
+    const client = await liveClient();
+    const events = recorder(await subscribe(client, new Parse.Query('Message').equalTo('room', room)));
+    const message = await new Parse.Object('Message').save({ room, text: 'hi' }, { useMasterKey: true });
+    const created = await events.next('create');
+    assert.equal(created.object.id, message.id);
+    assert.equal(created.object.get('text'), 'hi');
+    message.set('text', 'edited');
+    await message.save(null, { useMasterKey: true });
+    const updated = await events.next('update');
+    assert.equal(updated.object.get('text'), 'edited');
+    assert.equal(updated.original.get('text'), 'hi');
+    message.set('room', 'elsewhere');
+    await message.save(null, { useMasterKey: true });
+    await events.next('leave');
+    message.set('room', room);
+    await message.save(null, { useMasterKey: true });
+    await events.next('enter');
+    await message.destroy({ useMasterKey: true });
+    const deleted = await events.next('delete');
+    assert.equal(deleted.object.id, message.id);
+    await new Parse.Object('Message').save({ room: 'other', text: 'not for us' }, { useMasterKey: true });
+    await events.nothingFor();
+  });
+
+  it('keys limit the fields sent and watch limits which updates are sent', async t => {
+    const liveClient = liveClients(t);
+    const { Parse } = ctx;
+    const room = uniq('room');
+    const client = await liveClient();
+    const query = new Parse.Query('Message').equalTo('room', room).select('text').watch('status');
+    const events = recorder(await subscribe(client, query));
+    const message = await new Parse.Object('Message').save({ room, text: 'a', secret: 's', status: 'new' }, { useMasterKey: true });
+    const created = await events.next('create');
+    assert.equal(created.object.get('text'), 'a');
+    assert.equal(created.object.get('secret'), undefined);
+    message.set('text', 'b');
+    await message.save(null, { useMasterKey: true });
+    await events.nothingFor();
+    message.set('status', 'read');
+    await message.save(null, { useMasterKey: true });
+    await events.next('update');
+  });
+
+  it('only subscribers who may read an object hear of it (ACL)', async t => {
+    const liveClient = liveClients(t);
+    const { Parse } = ctx;
+    const owner = await signUp(Parse);
+    const stranger = await signUp(Parse);
+    const tag = uniq('tag');
+    const ownerEvents = recorder(await subscribe(await liveClient(owner.getSessionToken()), new Parse.Query('Note').equalTo('tag', tag)));
+    const strangerEvents = recorder(await subscribe(await liveClient(stranger.getSessionToken()), new Parse.Query('Note').equalTo('tag', tag)));
+    const note = new Parse.Object('Note', { tag, text: 'private' });
+    note.setACL(new Parse.ACL(owner));
+    await note.save(null, { useMasterKey: true });
+    await ownerEvents.next('create');
+    await strangerEvents.nothingFor();
+    // Made public: the stranger now sees it enter.
+    note.setACL(new Parse.ACL());
+    note.getACL().setPublicReadAccess(true);
+    await note.save(null, { useMasterKey: true });
+    await strangerEvents.next('enter');
+    await Parse.User.logOut();
+  });
+
+  it('a role granted later opens delivery; a revoked session stops it', async t => {
+    const liveClient = liveClients(t);
+    const { Parse, server } = ctx;
+    const editor = await signUp(Parse);
+    const role = new Parse.Role(uniq('Editors'), new Parse.ACL());
+    await role.save(null, { useMasterKey: true });
+    const tag = uniq('tag');
+    const client = await liveClient(editor.getSessionToken());
+    const events = recorder(await subscribe(client, new Parse.Query('Note').equalTo('tag', tag)));
+    const acl = new Parse.ACL();
+    acl.setRoleReadAccess(role, true);
+    await new Parse.Object('Note', { tag, n: 1 }).setACL(acl).save(null, { useMasterKey: true });
+    await events.nothingFor();
+    role.getUsers().add(editor);
+    await role.save(null, { useMasterKey: true });
+    await new Parse.Object('Note', { tag, n: 2 }).setACL(acl).save(null, { useMasterKey: true });
+    const created = await events.next('create');
+    assert.equal(created.object.get('n'), 2);
+    // Logging out revokes the session: nothing more arrives.
+    await server.request('POST', '/logout', { auth: 'rest', headers: { 'X-Parse-Session-Token': editor.getSessionToken() } });
+    await new Parse.Object('Note', { tag, n: 3 }).setACL(acl).save(null, { useMasterKey: true });
+    await events.nothingFor(600);
+    await Parse.User.logOut();
+  });
+});
+
+describe('LiveQuery across servers', {
+  skip: process.env.REPARSE_TEST_DATABASE !== 'postgres' && 'two servers share one database on PostgreSQL only',
+}, () => {
+  it('a subscriber on one server hears of a save made through another (Redis)', async t => {
+    const { startServer, Parse } = await import('./harness.mjs');
+    const liveQuery = { classNames: ['Message'], redisURL: 'redis://127.0.0.1:6379' };
+    const first = await startServer({ liveQuery });
+    const second = await startServer({ ...first.config });
+    const client = new Parse.LiveQueryClient({
+      applicationId: first.appId,
+      serverURL: first.url.replace(/^http/, 'ws'),
+      javascriptKey: first.javascriptKey,
+    });
+    // The client closes before the servers stop: once its server is gone it would keep
+    // scheduling reconnects, and their timers keep the test process alive.
+    t.after(async () => {
+      await client.close();
+      await second.stop();
+      await first.stop();
+      second.cleanup();
+      first.cleanup();
+    });
+    client.open();
+    const room = uniq('room');
+    const events = recorder(await subscribe(client, new Parse.Query('Message').equalTo('room', room)));
+    const created = await second.request('POST', '/classes/Message', { auth: 'master', body: { room, text: 'from the second server' } });
+    assert.equal(created.status, 201);
+    const event = await events.next('create');
+    assert.equal(event.object.id, created.json.objectId);
+    assert.equal(event.object.get('text'), 'from the second server');
+    const moved = await second.request('PUT', `/classes/Message/${created.json.objectId}`, { auth: 'master', body: { room: 'gone' } });
+    assert.equal(moved.status, 200);
+    await events.next('leave');
+  });
+});
+
+describe('LiveQuery and slow clients', () => {
+  const slow = useServer({ liveQuery: { classNames: ['Message'], queueLimit: 5 } }, { sdk: false });
+
+  it('a client that stops reading is disconnected once its queue is full; others are served', async () => {
+    const { default: WebSocket } = await import('ws');
+    const { server } = slow;
+    const room = uniq('room');
+    const socket = new WebSocket(server.url.replace(/^http/, 'ws'));
+    const messages = [];
+    const waitFor = op =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const found = messages.find(message => message.op === op);
+          if (found) return resolve(found);
+          setTimeout(check, 10);
+        };
+        socket.once('error', reject);
+        check();
+      });
+    socket.on('message', data => messages.push(JSON.parse(data.toString())));
+    await new Promise(resolve => socket.once('open', resolve));
+    socket.send(JSON.stringify({ op: 'connect', applicationId: server.appId, javascriptKey: server.javascriptKey }));
+    await waitFor('connected');
+    socket.send(JSON.stringify({ op: 'subscribe', requestId: 1, query: { className: 'Message', where: { room } } }));
+    await waitFor('subscribed');
+    const closed = new Promise(resolve => socket.once('close', resolve));
+    // Stop reading: the server's writes back up into its queue.
+    socket._socket.pause();
+    const payload = 'x'.repeat(100 * 1024);
+    for (let batch = 0; batch < 50; batch++) {
+      await Promise.all(
+        Array.from({ length: 4 }, () =>
+          server.request('POST', '/classes/Message', { auth: 'master', body: { room, payload } })
+        )
+      );
+    }
+    socket._socket.resume();
+    let timer;
+    await Promise.race([
+      closed,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the slow client was not disconnected')), 10000);
+      }),
+    ]);
+    clearTimeout(timer);
+    const delivered = messages.filter(message => message.op === 'create').length;
+    assert.ok(delivered < 200, `the slow client got everything (${delivered}): it was never cut off`);
+
+    // The server goes on serving a client that reads.
+    const fresh = new WebSocket(server.url.replace(/^http/, 'ws'));
+    await new Promise(resolve => fresh.once('open', resolve));
+    const replies = [];
+    fresh.on('message', data => replies.push(JSON.parse(data.toString())));
+    fresh.send(JSON.stringify({ op: 'connect', applicationId: server.appId, javascriptKey: server.javascriptKey }));
+    const deadline = Date.now() + 5000;
+    while (!replies.some(reply => reply.op === 'connected')) {
+      assert.ok(Date.now() < deadline, 'no answer to a new client');
+      await new Promise(resolve => setTimeout(resolve, 10));
+    }
+    fresh.close();
+  });
+});
