@@ -32,6 +32,8 @@ const filesPath = arg('filesPath', 'FILES_PATH', '');
 const maxUploadSize = arg('maxUploadSize', 'MAX_UPLOAD_SIZE', '20mb');
 // Cloud code (--cloud FILE), loaded by parse-server itself.
 const cloud = arg('cloud', 'CLOUD', '');
+// LiveQuery on the same port (--liveQueryClassNames A,B): parse-server's own LiveQuery server.
+const liveQueryClassNames = arg('liveQueryClassNames', 'LIVE_QUERY_CLASS_NAMES', '');
 
 async function main() {
   const server = await ParseServer.startApp({
@@ -46,6 +48,9 @@ async function main() {
     allowClientClassCreation: true,
     maxUploadSize,
     ...(cloud ? { cloud } : {}),
+    ...(liveQueryClassNames
+      ? { liveQuery: { classNames: liveQueryClassNames.split(',') }, startLiveQueryServer: true }
+      : {}),
     ...(filesPath
       ? {
           filesAdapter: new (require('@parse/fs-files-adapter'))({ filesSubDirectory: filesPath }),

@@ -558,4 +558,32 @@ describe('LiveQuery hooks', () => {
     assert.deepEqual(created, ['public'], 'the query was narrowed to public messages');
     await Parse.User.logOut();
   });
+
+  it('afterLiveQueryEvent changes what a subscriber is sent, or stops it', async t => {
+    const { Parse } = ctx;
+    const user = await signUp(Parse);
+    const client = liveClient(t, { sessionToken: user.getSessionToken() });
+    client.open();
+    const subscription = client.subscribe(new Parse.Query('Chat'));
+    await new Promise(resolve => subscription.on('open', resolve));
+    const events = [];
+    for (const name of ['create', 'update']) {
+      subscription.on(name, object => events.push({ name, text: object.get('text'), seenAs: object.get('seenAs') }));
+    }
+    await new Parse.Object('Chat').save({ text: 'hidden', public: true }, { useMasterKey: true });
+    const shown = await new Parse.Object('Chat').save({ text: 'shown', public: true }, { useMasterKey: true });
+    await shown.save({ text: 'edited' }, { useMasterKey: true });
+    const deadline = Date.now() + 5000;
+    while (events.length < 2) {
+      assert.ok(Date.now() < deadline, `events so far: ${JSON.stringify(events)}`);
+      await new Promise(resolve => setTimeout(resolve, 20));
+    }
+    await new Promise(resolve => setTimeout(resolve, 200));
+    const username = user.get('username');
+    assert.deepEqual(events, [
+      { name: 'create', text: 'shown', seenAs: `create:${username}` },
+      { name: 'update', text: 'edited', seenAs: `update:${username}` },
+    ]);
+    await Parse.User.logOut();
+  });
 });

@@ -3,9 +3,11 @@
 // revoked session that stops receiving.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer, uniq } from './harness.mjs';
+import { createServer } from 'node:net';
+import WebSocket from 'ws';
+import { startServer, useServer, uniq } from './harness.mjs';
 
-const ctx = useServer({ liveQuery: { classNames: ['Message', 'Note'] } });
+const ctx = useServer({ liveQuery: { classNames: ['Message', 'Note', '_User'] } });
 
 /**
  * A maker of LiveQuery clients for test `t` (a user's, when given a session token), closed when
@@ -17,13 +19,14 @@ function liveClients(t) {
   t.after(async () => {
     for (const client of made) await client.close();
   });
-  return async sessionToken => {
+  return async (sessionToken, options = {}) => {
     const { Parse, server } = ctx;
     const client = new Parse.LiveQueryClient({
       applicationId: server.appId,
       serverURL: server.url.replace(/^http/, 'ws'),
       javascriptKey: server.javascriptKey,
       sessionToken,
+      ...options,
     });
     client.open();
     made.push(client);
@@ -170,6 +173,162 @@ describe('LiveQuery', () => {
     await new Parse.Object('Note', { tag, n: 3 }).setACL(acl).save(null, { useMasterKey: true });
     await events.nothingFor(600);
     await Parse.User.logOut();
+  });
+});
+
+/** A raw protocol client (for what the SDK does not send): `next(op)` waits for a message. */
+async function rawClient(t, server, connect = {}) {
+  const socket = new WebSocket(server.url.replace(/^http/, 'ws'));
+  const messages = [];
+  socket.on('message', data => messages.push(JSON.parse(data.toString())));
+  t.after(() => socket.terminate());
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  const client = {
+    socket,
+    messages,
+    send: message => socket.send(JSON.stringify(message)),
+    async next(op, ms = 5000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const index = messages.findIndex(message => message.op === op);
+        if (index >= 0) return messages.splice(index, 1)[0];
+        assert.ok(Date.now() < deadline, `no ${op} within ${ms} ms (got ${JSON.stringify(messages)})`);
+        await new Promise(resolve => setTimeout(resolve, 10));
+      }
+    },
+  };
+  client.send({ op: 'connect', applicationId: server.appId, javascriptKey: server.javascriptKey, ...connect });
+  return client;
+}
+
+describe('LiveQuery beyond the SDK', () => {
+  it('users are subscribable: sign-up, update and delete are events, never with the password', async t => {
+    const liveClient = liveClients(t);
+    const { Parse, server } = ctx;
+    const city = uniq('city');
+    const query = () => new Parse.Query(Parse.User).equalTo('city', city);
+    const events = recorder(await subscribe(await liveClient(undefined, { masterKey: server.masterKey }), query()));
+    // New users are readable by themselves only (enforcePrivateUsers): others hear nothing.
+    const strangers = recorder(await subscribe(await liveClient(), query()));
+    const user = new Parse.User({ username: uniq('u'), password: 'secret-pass', city });
+    await user.signUp();
+    const created = await events.next('create');
+    assert.equal(created.object.id, user.id);
+    assert.equal(created.object.get('city'), city);
+    for (const secret of ['password', '_hashed_password', 'sessionToken']) {
+      assert.equal(created.object.get(secret), undefined, `${secret} was sent`);
+    }
+    user.set('nickname', 'Neo');
+    await user.save(null, { sessionToken: user.getSessionToken() });
+    const updated = await events.next('update');
+    assert.equal(updated.object.get('nickname'), 'Neo');
+    await user.destroy({ sessionToken: user.getSessionToken() });
+    await events.next('delete');
+    await strangers.nothingFor();
+    await Parse.User.logOut();
+  });
+
+  it('include sends pointed-to objects the subscriber may read, and pointers to the rest', async t => {
+    const { Parse, server } = ctx;
+    const room = uniq('room');
+    const open = await new Parse.Object('Note').save({ text: 'readable' }, { useMasterKey: true });
+    const hidden = new Parse.Object('Note', { text: 'private' });
+    hidden.setACL(new Parse.ACL());
+    await hidden.save(null, { useMasterKey: true });
+    const client = await rawClient(t, server);
+    await client.next('connected');
+    client.send({
+      op: 'subscribe', requestId: 1,
+      query: { className: 'Message', where: { room }, keys: ['note.text', 'other'], include: ['other'] },
+    });
+    await client.next('subscribed');
+    await new Parse.Object('Message').save({ room, note: open, other: hidden, skipped: 'x' }, { useMasterKey: true });
+    const { object } = await client.next('create');
+    assert.equal(object.note.__type, 'Object');
+    assert.equal(object.note.text, 'readable');
+    assert.deepEqual(object.other, { __type: 'Pointer', className: 'Note', objectId: hidden.id });
+    assert.equal(object.skipped, undefined);
+  });
+});
+
+describe('LiveQuery server options', () => {
+  const live = useServer(
+    {
+      liveQuery: { classNames: ['Message'] },
+      liveQueryServerOptions: { websocketTimeout: 300, keyPairs: { javascriptKey: 'live-key' } },
+    },
+    { sdk: false }
+  );
+
+  it('keyPairs are the keys a client connects with', async t => {
+    const refused = await rawClient(t, live.server);
+    const error = await refused.next('error');
+    assert.equal(error.code, 4);
+    const accepted = await rawClient(t, live.server, { javascriptKey: 'live-key' });
+    await accepted.next('connected');
+  });
+
+  it('websocketTimeout: connections are pinged; a peer that stops answering is closed', async t => {
+    const client = await rawClient(t, live.server, { javascriptKey: 'live-key' });
+    await client.next('connected');
+    let pings = 0;
+    client.socket.on('ping', () => pings++);
+    await new Promise(resolve => setTimeout(resolve, 1000));
+    assert.ok(pings >= 2, `${pings} pings in a second, every 300 ms expected`);
+    assert.equal(client.socket.readyState, WebSocket.OPEN, 'a peer that answers stays connected');
+    const closed = new Promise(resolve => client.socket.once('close', resolve));
+    client.socket._socket.pause();
+    await new Promise(resolve => setTimeout(resolve, 1000));
+    client.socket._socket.resume();
+    let timer;
+    await Promise.race([
+      closed,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the silent peer was not disconnected')), 3000);
+      }),
+    ]);
+    clearTimeout(timer);
+  });
+});
+
+describe('LiveQuery reconnects', () => {
+  it("the SDK's client subscribes again after the server restarts, and hears new saves", async t => {
+    // A fixed port, so that the restarted server is where the client left it.
+    const port = await new Promise(resolve => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address();
+        probe.close(() => resolve(port));
+      });
+    });
+    const server = await startServer({ port, liveQuery: { classNames: ['Message'] } });
+    const { Parse } = ctx;
+    const client = new Parse.LiveQueryClient({
+      applicationId: server.appId,
+      serverURL: server.url.replace(/^http/, 'ws'),
+      javascriptKey: server.javascriptKey,
+    });
+    t.after(async () => {
+      await client.close();
+      await server.stop();
+      server.cleanup();
+    });
+    client.open();
+    const room = uniq('room');
+    const query = new Parse.Query('Message').equalTo('room', room);
+    const subscription = client.subscribe(query);
+    await new Promise(resolve => subscription.on('open', resolve));
+    const reopened = new Promise(resolve => subscription.on('open', resolve));
+    await server.restart();
+    assert.equal(new URL(server.url).port, String(port), 'the server came back on its port');
+    await reopened;
+    const events = recorder(subscription);
+    const created = await server.request('POST', '/classes/Message', { auth: 'master', body: { room } });
+    assert.equal(created.status, 201);
+    const event = await events.next('create', 10000);
+    assert.equal(event.object.id, created.json.objectId);
   });
 });
 

@@ -73,7 +73,7 @@ function defineTrigger(type, className, handler, validator) {
   triggers.set(`${type}:${className}`, { handler, validator });
 }
 
-for (const type of ['beforeSave', 'afterSave', 'beforeDelete', 'afterDelete', 'beforeFind', 'afterFind', 'beforeSubscribe']) {
+for (const type of ['beforeSave', 'afterSave', 'beforeDelete', 'afterDelete', 'beforeFind', 'afterFind', 'beforeSubscribe', 'afterLiveQueryEvent']) {
   Parse.Cloud[type] = function (target, handler, validator) {
     defineTrigger(type, triggerClassName(target), handler, validator);
   };
@@ -420,6 +420,16 @@ async function runTrigger(message) {
   } else if (type === 'beforeConnect') {
     request.useMasterKey = request.master;
     request.sessionToken = sent.object && sent.object.sessionToken;
+  } else if (type === 'afterLiveQueryEvent') {
+    // parse-server's LiveQuery event request: the trigger may change `object`, `event`, or set
+    // `sendEvent = false` to keep the event from this subscriber.
+    request.object = inflate(sent.className, sent.object);
+    request.event = sent.event;
+    request.clients = sent.clients;
+    request.subscriptions = sent.subscriptions;
+    request.sendEvent = true;
+    request.useMasterKey = request.master;
+    request.sessionToken = request.user ? request.user.getSessionToken() : undefined;
   } else if (type === 'afterFind') {
     request.objects = (sent.objects || []).map(json => inflate(sent.className, json));
     request.query = new Parse.Query(sent.className);
@@ -428,10 +438,13 @@ async function runTrigger(message) {
     request.object = inflate(sent.className, sent.object);
   }
   let returned;
+  // What the handler was given: fields it assigns (sendEvent, event, object) are read from it.
+  let handled = request;
   if (entry) {
     await runValidator(entry.validator, request, `${type}:${sent.className}`);
     const { userRoles, ...visible } = request;
     void userRoles;
+    handled = visible;
     returned = await entry.handler(visible);
   }
   const answer = { context: request.context };
@@ -439,6 +452,12 @@ async function runTrigger(message) {
   if (type === 'beforeFind' || type === 'beforeSubscribe') {
     const query = returned instanceof Parse.Query ? returned : request.query;
     answer.query = query.toJSON();
+  }
+  if (type === 'afterLiveQueryEvent') {
+    answer.event = handled.event;
+    answer.sendEvent = handled.sendEvent !== false;
+    const object = handled.object;
+    if (object) answer.object = object instanceof Parse.Object ? object.toJSON() : object;
   }
   if (type === 'afterFind') {
     const objects = Array.isArray(returned) ? returned : request.objects;

@@ -58,10 +58,13 @@ pub enum Trigger {
     BeforeConnect,
     /// LiveQuery: a client subscribes to a query of the class.
     BeforeSubscribe,
+    /// LiveQuery: an event of the class is about to be sent to one subscriber; the trigger may
+    /// change the object, or stop the event (`sendEvent = false`).
+    AfterLiveQueryEvent,
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 12] = [
+    pub const ALL: [Trigger; 13] = [
         Trigger::BeforeSave,
         Trigger::AfterSave,
         Trigger::BeforeDelete,
@@ -74,6 +77,7 @@ impl Trigger {
         Trigger::BeforePasswordResetRequest,
         Trigger::BeforeConnect,
         Trigger::BeforeSubscribe,
+        Trigger::AfterLiveQueryEvent,
     ];
 
     pub fn name(self) -> &'static str {
@@ -90,6 +94,7 @@ impl Trigger {
             Trigger::BeforePasswordResetRequest => "beforePasswordResetRequest",
             Trigger::BeforeConnect => "beforeConnect",
             Trigger::BeforeSubscribe => "beforeSubscribe",
+            Trigger::AfterLiveQueryEvent => "afterLiveQueryEvent",
         }
     }
 
@@ -128,6 +133,14 @@ pub struct TriggerInput {
     /// afterFind: the objects found (REST JSON).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub objects: Option<Vec<Value>>,
+    /// afterLiveQueryEvent: the event (`create`, `enter`, `update`, `leave`, `delete`) and the
+    /// server's connected clients and subscriptions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clients: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscriptions: Option<usize>,
 }
 
 /// What a trigger answered.
@@ -139,6 +152,11 @@ pub struct TriggerOutcome {
     pub query: Option<Map<String, Value>>,
     /// afterFind: the objects as the trigger returned them.
     pub objects: Option<Vec<Value>>,
+    /// afterLiveQueryEvent: the object to send (REST JSON), the event's name, and whether to
+    /// send it at all (`sendEvent`).
+    pub object: Option<Map<String, Value>>,
+    pub event: Option<String>,
+    pub send_event: Option<bool>,
     /// The context as the trigger left it, for the triggers after it.
     pub context: Map<String, Value>,
 }

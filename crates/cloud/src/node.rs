@@ -258,6 +258,9 @@ impl CloudCode for NodeCloud {
             changes: object(answer.remove("changes")),
             query: object(answer.remove("query")),
             objects,
+            object: object(answer.remove("object")),
+            event: answer.remove("event").and_then(|event| event.as_str().map(str::to_string)),
+            send_event: answer.remove("sendEvent").and_then(|send| send.as_bool()),
             context: object(answer.remove("context")).unwrap_or_default(),
         })
     }

@@ -83,7 +83,8 @@ options! {
     "filesAdapter", "PARSE_SERVER_FILES_ADAPTER", "files-adapter", Adapter, "Where files are kept: \"local\" or {module: \"local\", options: {filesPath}} (the default: a files folder beside the app's data), or S3-compatible storage as {module: \"@parse/s3-files-adapter\", options: {bucket, region, bucketPrefix, directAccess, baseUrl, presignedUrl, s3overrides: {endpoint, forcePathStyle, credentials}}} or s3://bucket/prefix?region=…&endpoint=…";
     "appsFilesAdapter", "REPARSE_APPS_FILES_ADAPTER", "apps-files-adapter", Adapter, "Where the apps `reparse apps` manages keep their files, each under its app id (a folder, or a key prefix in one bucket); an app's own filesAdapter setting wins (same forms as filesAdapter)";
     "webhookKey", "PARSE_SERVER_WEBHOOK_KEY", "webhook-key", Text, "Sent to webhooks (/hooks) in X-Parse-Webhook-Key, so that they can tell calls from this server";
-    "liveQuery", "PARSE_SERVER_LIVE_QUERY", "live-query", Json, "LiveQuery: {classNames: [...]}, the classes whose changes reach subscribers over the WebSocket on the server's port";
+    "liveQuery", "PARSE_SERVER_LIVE_QUERY", "live-query", Json, "LiveQuery: {classNames: [...], redisURL, queueLimit}, the classes whose changes reach subscribers over the WebSocket on the server's port, the Redis that carries them between servers, and the events a slow connection may fall behind by before it is closed (default 1000)";
+    "liveQueryServerOptions", "PARSE_SERVER_LIVE_QUERY_SERVER_OPTIONS", "live-query-server-options", Json, "LiveQuery's server: {websocketTimeout (ms between keep-alive pings, default 10000), keyPairs (the keys clients connect with), redisURL}";
     "startLiveQueryServer", "PARSE_SERVER_START_LIVE_QUERY_SERVER", "start-live-query-server", Bool, "Accepted as parse-server's: Reparse serves LiveQuery on its own port whenever liveQuery names classes (false is refused)";
     "cloud", "PARSE_SERVER_CLOUD", "cloud", Text, "The app's cloud code entry file (cloud/main.js): run unchanged in a Node.js worker, with the official parse SDK as Parse (node from PATH or REPARSE_NODE)";
     "customPages", "PARSE_SERVER_CUSTOM_PAGES", "custom-pages", Json, "URLs replacing the account pages (choosePassword, verifyEmailSuccess, ...)";
@@ -92,7 +93,6 @@ options! {
 /// parse-server options that Reparse knows but does not serve yet (a later release will).
 pub(crate) const NOT_YET_SUPPORTED: &[&str] = &[
     "push",
-    "liveQueryServerOptions",
     "maintenanceKey",
     "maintenanceKeyIps",
     "graphQLPath",

@@ -200,6 +200,9 @@ pub(crate) fn apply_app_options(config: &mut AppConfig, options: &Map<String, Va
     if let Some(live_query) = options.get("liveQuery") {
         config.live_query = live_query_options(live_query)?;
     }
+    if let Some(server_options) = options.get("liveQueryServerOptions") {
+        live_query_server_options(server_options, &config.app_id, &mut config.live_query)?;
+    }
     if flag(options, "startLiveQueryServer") == Some(false) {
         return Err(
             "startLiveQueryServer: false is not supported: LiveQuery is served on the server's port \
@@ -240,6 +243,56 @@ fn live_query_options(value: &Value) -> Result<LiveQueryOptions, String> {
         }
     }
     Ok(options)
+}
+
+/// parse-server's `liveQueryServerOptions`, for the LiveQuery server on the app's port:
+/// `websocketTimeout` (ms between keep-alive pings), `keyPairs` (the keys a client connects
+/// with), `redisURL` (when `liveQuery` names none). `cacheTimeout` and `logLevel` are accepted
+/// and have nothing to set: sessions and roles are cached by the server for every request and
+/// dropped when they change. A port of its own is refused.
+fn live_query_server_options(
+    value: &Value,
+    app_id: &str,
+    options: &mut LiveQueryOptions,
+) -> Result<(), String> {
+    let object = value.as_object().ok_or("liveQueryServerOptions must be an object")?;
+    for (key, value) in object {
+        match key.as_str() {
+            "websocketTimeout" => {
+                let ms = value.as_u64().filter(|ms| (100..=3_600_000).contains(ms));
+                let ms = ms.ok_or(
+                    "liveQueryServerOptions.websocketTimeout must be milliseconds from 100 to 3600000",
+                )?;
+                options.websocket_timeout = Some(std::time::Duration::from_millis(ms));
+            }
+            "keyPairs" => {
+                let pairs =
+                    value.as_object().ok_or("liveQueryServerOptions.keyPairs must be an object of keys")?;
+                for (name, key) in pairs {
+                    let key =
+                        key.as_str().ok_or("liveQueryServerOptions.keyPairs must be an object of keys")?;
+                    options.key_pairs.push((name.clone(), key.to_string()));
+                }
+            }
+            "redisURL" => {
+                let url =
+                    value.as_str().filter(|url| url.starts_with("redis://") || url.starts_with("rediss://"));
+                let url = url.ok_or("liveQueryServerOptions.redisURL must be a redis:// or rediss:// URL")?;
+                options.redis_url.get_or_insert_with(|| url.to_string());
+            }
+            "appId" if value.as_str() != Some(app_id) => {
+                return Err("liveQueryServerOptions.appId must be the app's appId".into());
+            }
+            "appId" | "masterKey" | "serverURL" | "cacheTimeout" | "logLevel" => {}
+            "port" => {
+                return Err("liveQueryServerOptions.port is not supported: LiveQuery is served on the \
+                            server's own port"
+                    .into());
+            }
+            other => return Err(format!("liveQueryServerOptions.{other} is not supported yet")),
+        }
+    }
+    Ok(())
 }
 
 /// Where a single app's files go by default: beside its SQLite file, or under the data folder

@@ -68,7 +68,14 @@ async fn handle(State(state): State<Arc<ServerState>>, request: Request) -> Resp
         return match axum::extract::ws::WebSocketUpgrade::from_request(request, &()).await {
             Ok(upgrade) => {
                 let directory = state.directory.clone();
-                upgrade.on_upgrade(move |socket| crate::live_query::serve_socket(directory, socket))
+                // Small buffers: LiveQuery clients send short messages and most connections sit
+                // idle, so tungstenite's 128 KiB read buffer (zero-filled as it is used) would be
+                // most of a connection's memory. Longer messages grow it as they need.
+                upgrade
+                    .read_buffer_size(4 * 1024)
+                    .write_buffer_size(0)
+                    .max_message_size(crate::live_query::MAX_CLIENT_MESSAGE)
+                    .on_upgrade(move |socket| crate::live_query::serve_socket(directory, socket))
             }
             Err(rejection) => rejection.into_response(),
         };

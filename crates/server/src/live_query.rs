@@ -29,12 +29,12 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use axum::extract::ws::{Message, WebSocket};
 use chrono::Utc;
 use futures::{SinkExt, StreamExt};
-use reparse_core::ParseError;
 use reparse_core::access::Operation;
 use reparse_core::matcher::matches;
 use reparse_core::query::{Filter, parse_where};
 use reparse_core::schema::ClassSchema;
 use reparse_core::value::Object;
+use reparse_core::{ErrorCode, ParseError};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
@@ -42,12 +42,20 @@ use crate::app::{App, AppDirectory};
 use crate::context::{Auth, Ctx, SessionUser};
 use crate::controllers::functions::call_context;
 use crate::controllers::objects::to_client_object;
+use crate::controllers::query::{include_path, select_keys};
 use crate::controllers::triggers::target;
 use reparse_cloud::{Trigger, TriggerInput};
 
 /// Events a connection may have waiting before it counts as too slow and is closed (the
 /// default of `liveQuery.queueLimit`).
 pub const CONNECTION_QUEUE: usize = 1000;
+
+/// How often an idle connection is pinged (parse-server's `websocketTimeout` default).
+pub const DEFAULT_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The largest message a client may send (a subscription's query); longer ones end the
+/// connection.
+pub const MAX_CLIENT_MESSAGE: usize = 16 * 1024 * 1024;
 
 /// The app's `liveQuery` option.
 #[derive(Debug, Clone, Default)]
@@ -59,6 +67,12 @@ pub struct LiveQueryOptions {
     /// `queueLimit` (Reparse's): events a connection may have waiting before it is closed as
     /// too slow; `None` is [`CONNECTION_QUEUE`].
     pub queue_limit: Option<usize>,
+    /// `liveQueryServerOptions.websocketTimeout`: how often connections are pinged (a peer
+    /// silent for a whole period is closed); `None` is [`DEFAULT_KEEP_ALIVE`].
+    pub websocket_timeout: Option<std::time::Duration>,
+    /// `liveQueryServerOptions.keyPairs`: when given, a `connect` must carry one of these keys
+    /// (name, value) instead of the app's.
+    pub key_pairs: Vec<(String, String)>,
 }
 
 /// An app's subscriptions.
@@ -80,15 +94,19 @@ struct ClientState {
     kicked: Arc<tokio::sync::Notify>,
     /// The connection's session token, for subscriptions that name none.
     session_token: Option<String>,
-    subscriptions: HashMap<u64, Subscription>,
+    /// The connection gave the master key: it reads everything.
+    master: bool,
+    subscriptions: HashMap<u64, Arc<Subscription>>,
 }
 
-#[derive(Clone)]
 struct Subscription {
     class_name: String,
     filter: Filter,
     keys: Option<Vec<String>>,
     watch: Option<Vec<String>>,
+    /// Pointer fields (paths) sent as the objects they point to: Reparse's own, beyond
+    /// parse-server's protocol.
+    include: Vec<Vec<String>>,
     session_token: Option<String>,
 }
 
@@ -96,12 +114,26 @@ struct Subscription {
 struct Listener {
     client_id: u64,
     request_id: u64,
-    subscription: Subscription,
+    subscription: Arc<Subscription>,
     /// The subscription's session token, else its connection's.
     session_token: Option<String>,
+    master: bool,
     sender: mpsc::Sender<String>,
     queued: Arc<AtomicUsize>,
     kicked: Arc<tokio::sync::Notify>,
+}
+
+impl Listener {
+    /// Tells the subscriber of an error about their subscription (a refused event, a session
+    /// no longer valid).
+    fn send_error(&self, error: ParseError) {
+        let _ = self.sender.try_send(error_message(
+            error.code.number(),
+            &error.message,
+            false,
+            Some(self.request_id),
+        ));
+    }
 }
 
 /// One change to publish: the object before and after (stored form); `None` before a create
@@ -301,6 +333,7 @@ impl LiveQuery {
                         request_id: *request_id,
                         subscription: subscription.clone(),
                         session_token: token,
+                        master: client.master,
                         sender: client.sender.clone(),
                         queued: client.queued.clone(),
                         kicked: client.kicked.clone(),
@@ -355,94 +388,215 @@ async fn fan_out(app: &App, change: Change) {
         }
     };
     let live = &app.live_query;
-    let mut sessions: HashMap<Option<String>, Result<Auth, ParseError>> = HashMap::new();
-    for listener in live.subscriptions_of(&change.class_name) {
-        let Listener { client_id, request_id, subscription, session_token: token, sender, queued, kicked } =
-            listener;
-        if !sessions.contains_key(&token) {
-            let auth = subscriber_auth(app, token.as_deref()).await;
-            sessions.insert(token.clone(), auth);
+    let limit = live.options.queue_limit.unwrap_or(CONNECTION_QUEUE);
+    // afterLiveQueryEvent, when the app defines one for the class, sees each delivery.
+    let hook = {
+        let ctx = Ctx::new(app, &crate::context::MASTER, "");
+        target(&ctx, Trigger::AfterLiveQueryEvent, &change.class_name).await.ok().flatten()
+    };
+    // What each reader (session token, master key) may see of the change, worked out once for
+    // all their subscriptions: thousands of subscribers usually share a handful of readers.
+    let mut readers: HashMap<(Option<String>, bool), Option<Reader>> = HashMap::new();
+    let listeners = live.subscriptions_of(&change.class_name);
+    let subscription_count = listeners.len();
+    for listener in listeners {
+        let key = (listener.session_token.clone(), listener.master);
+        if !readers.contains_key(&key) {
+            let reader = match subscriber_auth(app, key.0.as_deref()).await {
+                Ok(auth) => Reader::new(Auth { master: key.1, ..auth }, &schema, &change),
+                Err(_) => None,
+            };
+            readers.insert(key.clone(), reader);
         }
-        let auth = match &sessions[&token] {
-            Ok(auth) => auth.clone(),
-            Err(_) => {
-                live.remove_subscription(client_id, request_id);
-                let _ = sender.try_send(error_message(209, "Invalid session token", false, Some(request_id)));
-                continue;
-            }
-        };
-        let Some(message) = event_for(app, &schema, &auth, &subscription, &change, client_id, request_id)
-        else {
+        let Some(reader) = readers.get_mut(&key).and_then(Option::as_mut) else {
+            live.remove_subscription(listener.client_id, listener.request_id);
+            listener.send_error(ParseError::new(ErrorCode::InvalidSessionToken, "Invalid session token"));
             continue;
         };
-        let limit = live.options.queue_limit.unwrap_or(CONNECTION_QUEUE);
-        let full = queued.load(Ordering::SeqCst) >= limit;
-        if full || matches!(sender.try_send(message), Err(mpsc::error::TrySendError::Full(_))) {
-            tracing::warn!(app = %app.config.app_id, client_id, "LiveQuery client too slow: disconnected");
-            live.drop_client(client_id);
-            kicked.notify_one();
+        let Some(op) = reader.event(&listener.subscription, &change) else { continue };
+        let shown = reader.shown(app, &schema, &listener.subscription, &change).await;
+        let message = match &hook {
+            None => event_message(op, &listener, shown.for_event(op), shown.original()),
+            Some(cloud) => {
+                let input = TriggerInput {
+                    class_name: change.class_name.clone(),
+                    object: shown.current.as_ref().map(|(object, _)| object.clone()),
+                    original: shown.original.as_ref().map(|(object, _)| object.clone()),
+                    event: Some(op.to_string()),
+                    clients: Some(live.clients.lock().unwrap_or_else(|p| p.into_inner()).len()),
+                    subscriptions: Some(subscription_count),
+                    ..TriggerInput::default()
+                };
+                let ctx = Ctx::new(app, &reader.auth, "");
+                let outcome = match call_context(&ctx).await {
+                    Ok(call) => cloud.run_trigger(Trigger::AfterLiveQueryEvent, input, call).await,
+                    Err(error) => Err(ParseError::internal(format!("{error:?}"))),
+                };
+                match outcome {
+                    Err(error) => {
+                        listener.send_error(error);
+                        continue;
+                    }
+                    Ok(outcome) if outcome.send_event == Some(false) => continue,
+                    Ok(outcome) => {
+                        let op = outcome.event.as_deref().filter(|e| EVENTS.contains(e)).unwrap_or(op);
+                        let object = outcome.object.map(|mut object| {
+                            object.insert("className".into(), json!(change.class_name));
+                            Arc::<str>::from(Value::Object(object).to_string())
+                        });
+                        event_message(op, &listener, object.or_else(|| shown.for_event(op)), shown.original())
+                    }
+                }
+            }
+        };
+        let Some(message) = message else { continue };
+        let full = listener.queued.load(Ordering::SeqCst) >= limit;
+        if full || matches!(listener.sender.try_send(message), Err(mpsc::error::TrySendError::Full(_))) {
+            tracing::warn!(app = %app.config.app_id, client_id = listener.client_id, "LiveQuery client too slow: disconnected");
+            live.drop_client(listener.client_id);
+            listener.kicked.notify_one();
         } else {
-            queued.fetch_add(1, Ordering::SeqCst);
+            listener.queued.fetch_add(1, Ordering::SeqCst);
         }
     }
 }
 
-/// The event this change is for this subscription, as the message to send, if any.
-fn event_for(
-    app: &App,
-    schema: &ClassSchema,
-    auth: &Auth,
-    subscription: &Subscription,
-    change: &Change,
-    client_id: u64,
-    request_id: u64,
+/// The events a subscriber may be sent.
+const EVENTS: [&str; 5] = ["create", "enter", "update", "leave", "delete"];
+
+/// An event's message: `object` is the object as the subscriber sees it (JSON), `original` the
+/// one before the change (sent with update, enter and leave).
+fn event_message(
+    op: &str,
+    listener: &Listener,
+    object: Option<Arc<str>>,
+    original: Option<Arc<str>>,
 ) -> Option<String> {
-    let reader_scope = auth.class_scope(schema, Operation::Find).ok()?;
-    let visible = |object: &Object| {
-        matches(&subscription.filter, object)
-            && matches(&reader_scope, object)
-            && matches(&auth.readable(Filter::everything()), object)
-    };
-    let before = change.original.as_ref().map(&visible);
-    let after = change.current.as_ref().map(&visible);
-    let op = match (before, after) {
-        (None, Some(true)) => "create",
-        (Some(true), Some(true)) => {
-            if let (Some(watch), Some(original), Some(current)) =
-                (&subscription.watch, &change.original, &change.current)
-                && !watch.iter().any(|field| original.get(field) != current.get(field))
-            {
-                return None;
-            }
-            "update"
-        }
-        (Some(false), Some(true)) => "enter",
-        (Some(true), Some(false)) => "leave",
-        (Some(true), None) => "delete",
-        _ => return None,
-    };
-    let ctx = Ctx::new(app, auth, "");
-    let shown = |object: &Object| {
-        let mut object = to_client_object(&ctx, schema, object.clone());
-        if let Some(keys) = &subscription.keys {
-            object.retain(|key, _| {
-                keys.contains(key) || matches!(key.as_str(), "objectId" | "createdAt" | "updatedAt" | "ACL")
-            });
-        }
-        object.insert("className".into(), json!(schema.class_name));
-        Value::Object(object)
-    };
-    let object = match op {
-        "delete" => change.original.as_ref().map(&shown),
-        _ => change.current.as_ref().map(&shown),
-    }?;
-    let mut message = json!({"op": op, "clientId": client_id, "requestId": request_id, "object": object});
+    let object = object?;
+    let (client_id, request_id) = (listener.client_id, listener.request_id);
+    let mut message =
+        format!(r#"{{"op":"{op}","clientId":{client_id},"requestId":{request_id},"object":{object}"#);
     if matches!(op, "update" | "enter" | "leave")
-        && let Some(original) = change.original.as_ref()
+        && let Some(original) = original
     {
-        message["original"] = shown(original);
+        message.push_str(r#","original":"#);
+        message.push_str(&original);
     }
-    Some(message.to_string())
+    message.push('}');
+    Some(message)
+}
+
+/// What a [`Shown`] was made for: a subscription's `keys` and `include`.
+type ShownFor = (Option<Vec<String>>, Vec<Vec<String>>);
+
+/// The objects of a change as one reader sees them with one `keys` list: client form, and
+/// serialized.
+#[derive(Clone, Default)]
+struct Shown {
+    current: Option<(Map<String, Value>, Arc<str>)>,
+    original: Option<(Map<String, Value>, Arc<str>)>,
+}
+
+impl Shown {
+    /// The object an event carries: the one deleted for `delete`, else the object now.
+    fn for_event(&self, op: &str) -> Option<Arc<str>> {
+        let side = if op == "delete" { &self.original } else { &self.current };
+        side.as_ref().map(|(_, json)| json.clone())
+    }
+
+    fn original(&self) -> Option<Arc<str>> {
+        self.original.as_ref().map(|(_, json)| json.clone())
+    }
+}
+
+/// One reader's view of a change: whether they may read the object before and after it (CLP
+/// `find` and ACL), and the objects as shown to them, serialized once per `keys` list.
+struct Reader {
+    auth: Auth,
+    /// Readable before the change (`None`: created by it).
+    readable_before: Option<bool>,
+    /// Readable after the change (`None`: deleted by it).
+    readable_after: Option<bool>,
+    /// The change as shown for each (keys, include) seen so far.
+    shown: Vec<(ShownFor, Shown)>,
+}
+
+impl Reader {
+    /// `None` when the class does not let this reader find anything.
+    fn new(auth: Auth, schema: &ClassSchema, change: &Change) -> Option<Reader> {
+        let scope = auth.class_scope(schema, Operation::Find).ok()?;
+        let acl = auth.readable(Filter::everything());
+        let readable = |object: &Object| matches(&scope, object) && matches(&acl, object);
+        Some(Reader {
+            readable_before: change.original.as_ref().map(readable),
+            readable_after: change.current.as_ref().map(readable),
+            auth,
+            shown: Vec::new(),
+        })
+    }
+
+    /// The event this change is for this subscription, if any.
+    fn event(&self, subscription: &Subscription, change: &Change) -> Option<&'static str> {
+        let before = change.original.as_ref().map(|o| matches(&subscription.filter, o));
+        let after = change.current.as_ref().map(|o| matches(&subscription.filter, o));
+        let before = before.zip(self.readable_before).map(|(matched, readable)| matched && readable);
+        let after = after.zip(self.readable_after).map(|(matched, readable)| matched && readable);
+        Some(match (before, after) {
+            (None, Some(true)) => "create",
+            (Some(true), Some(true)) => {
+                if let (Some(watch), Some(original), Some(current)) =
+                    (&subscription.watch, &change.original, &change.current)
+                    && !watch.iter().any(|field| original.get(field) != current.get(field))
+                {
+                    return None;
+                }
+                "update"
+            }
+            (Some(false), Some(true)) => "enter",
+            (Some(true), Some(false)) => "leave",
+            (Some(true), None) => "delete",
+            _ => return None,
+        })
+    }
+
+    /// The objects of the change as this reader sees them for `subscription`: protected fields
+    /// removed, pointers it `include`s replaced by the objects they point to (as this reader may
+    /// read them), only its `keys`, in the client's encoding; made once per keys and include.
+    async fn shown(
+        &mut self,
+        app: &App,
+        schema: &ClassSchema,
+        subscription: &Subscription,
+        change: &Change,
+    ) -> Shown {
+        let wanted = (&subscription.keys, &subscription.include);
+        if let Some((_, shown)) = self.shown.iter().find(|(seen, _)| (&seen.0, &seen.1) == wanted) {
+            return shown.clone();
+        }
+        let ctx = Ctx::new(app, &self.auth, "");
+        let sides = [change.current.as_ref(), change.original.as_ref()];
+        let mut objects: Vec<Object> =
+            sides.iter().flatten().map(|object| to_client_object(&ctx, schema, (*object).clone())).collect();
+        for path in &subscription.include {
+            if let Err(error) = include_path(&ctx, &mut objects, path).await {
+                tracing::debug!(app = %app.config.app_id, %error, "LiveQuery include not resolved");
+            }
+        }
+        let mut objects = objects.into_iter().map(|mut object| {
+            if let Some(keys) = &subscription.keys {
+                select_keys(&mut object, keys);
+            }
+            let mut with_class = object.clone();
+            with_class.insert("className".into(), json!(schema.class_name));
+            let json: Arc<str> = Value::Object(with_class).to_string().into();
+            (object, json)
+        });
+        let current = sides[0].and_then(|_| objects.next());
+        let original = sides[1].and_then(|_| objects.next());
+        let shown = Shown { current, original };
+        self.shown.push(((subscription.keys.clone(), subscription.include.clone()), shown.clone()));
+        shown
+    }
 }
 
 /// Serves one WebSocket connection until it closes.
@@ -454,23 +608,50 @@ pub async fn serve_socket(directory: Arc<dyn AppDirectory>, socket: WebSocket) {
     let queued = Arc::new(AtomicUsize::new(0));
     let kicked = Arc::new(tokio::sync::Notify::new());
     let written = queued.clone();
-    let writer = tokio::spawn(async move {
-        while let Some(text) = outgoing.recv().await {
-            if sink.send(Message::Text(text.into())).await.is_err() {
-                break;
+    // Keep-alive: a ping every period; a peer that sent nothing (not even the pong) since the
+    // last one is gone, and its connection is closed. The period is the app's once it connects.
+    let keep_alive = Arc::new(AtomicU64::new(DEFAULT_KEEP_ALIVE.as_millis() as u64));
+    let heard = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let writer = {
+        let (keep_alive, heard, kicked) = (keep_alive.clone(), heard.clone(), kicked.clone());
+        tokio::spawn(async move {
+            let period = || std::time::Duration::from_millis(keep_alive.load(Ordering::Relaxed));
+            // Read again on every turn: the period changes when the client connects.
+            let mut last_ping = tokio::time::Instant::now();
+            loop {
+                let next_ping = last_ping + period();
+                tokio::select! {
+                    text = outgoing.recv() => {
+                        let Some(text) = text else { break };
+                        if sink.send(Message::Text(text.into())).await.is_err() {
+                            break;
+                        }
+                        let _ = written.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_sub(1)));
+                    }
+                    () = tokio::time::sleep_until(next_ping) => {
+                        if !heard.swap(false, Ordering::Relaxed) {
+                            kicked.notify_one();
+                            break;
+                        }
+                        if sink.send(Message::Ping(Default::default())).await.is_err() {
+                            break;
+                        }
+                        last_ping = tokio::time::Instant::now();
+                    }
+                }
             }
-            let _ = written.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_sub(1)));
-        }
-        let _ = sink.close().await;
-    });
+            let _ = sink.close().await;
+        })
+    };
     let mut connection: Option<(Arc<App>, u64)> = None;
-    let shared = Connection { sender: sender.clone(), queued, kicked: kicked.clone() };
+    let shared = Connection { sender: sender.clone(), queued, kicked: kicked.clone(), keep_alive };
     loop {
         let message = tokio::select! {
             message = stream.next() => message,
             () = kicked.notified() => break,
         };
         let Some(Ok(message)) = message else { break };
+        heard.store(true, Ordering::Relaxed);
         let text = match message {
             Message::Text(text) => text.to_string(),
             Message::Close(_) => break,
@@ -507,6 +688,8 @@ pub async fn serve_socket(directory: Arc<dyn AppDirectory>, socket: WebSocket) {
 /// What a connection's client state shares with it.
 struct Connection {
     sender: mpsc::Sender<String>,
+    /// The keep-alive period in milliseconds (the app's `websocketTimeout` once connected).
+    keep_alive: Arc<AtomicU64>,
     queued: Arc<AtomicUsize>,
     kicked: Arc<tokio::sync::Notify>,
 }
@@ -564,9 +747,13 @@ async fn handle(
                     queued: shared.queued.clone(),
                     kicked: shared.kicked.clone(),
                     session_token,
+                    master: auth.master,
                     subscriptions: HashMap::new(),
                 },
             );
+            if let Some(period) = live.options.websocket_timeout {
+                shared.keep_alive.store(period.as_millis() as u64, Ordering::Relaxed);
+            }
             *connection = Some((app, client_id));
             Some(json!({"op": "connected", "clientId": client_id}).to_string())
         }
@@ -589,12 +776,14 @@ async fn handle(
                 Ok(subscription) => subscription,
                 Err(error) => return refuse(error),
             };
-            let token = subscription.session_token.clone().or_else(|| {
+            let (client_token, master) = {
                 let clients = app.live_query.clients.lock().unwrap_or_else(|p| p.into_inner());
-                clients.get(client_id).and_then(|client| client.session_token.clone())
-            });
+                let client = clients.get(client_id)?;
+                (client.session_token.clone(), client.master)
+            };
+            let token = subscription.session_token.clone().or(client_token);
             let auth = match subscriber_auth(app, token.as_deref()).await {
-                Ok(auth) => auth,
+                Ok(auth) => Auth { master, ..auth },
                 Err(error) => return refuse(error),
             };
             // With Redis, a client is told it is subscribed only once changes can reach it.
@@ -632,7 +821,7 @@ async fn handle(
             }
             let mut clients = app.live_query.clients.lock().unwrap_or_else(|p| p.into_inner());
             let client = clients.get_mut(client_id)?;
-            client.subscriptions.insert(request_id, subscription);
+            client.subscriptions.insert(request_id, Arc::new(subscription));
             Some(json!({"op": "subscribed", "clientId": client_id, "requestId": request_id}).to_string())
         }
         "unsubscribe" => {
@@ -688,13 +877,18 @@ async fn run_hook(
     Ok(outcome.query)
 }
 
-/// The connect message's keys: the master key, or a client key the app has (any, when the app
-/// configures none), as the REST API accepts them.
+/// The connect message's keys: the master key, or one of `liveQueryServerOptions.keyPairs`
+/// when they are given, else a client key the app has (any, when the app configures none), as
+/// the REST API accepts them.
 fn keys_accepted(app: &App, request: &Map<String, Value>) -> bool {
     let given = |key: &str| request.get(key).and_then(Value::as_str);
     let config = &app.config;
     if given("masterKey").is_some_and(|key| key == config.master_key) {
         return true;
+    }
+    let key_pairs = &app.live_query.options.key_pairs;
+    if !key_pairs.is_empty() {
+        return key_pairs.iter().any(|(name, key)| given(name) == Some(key.as_str()));
     }
     let configured = [
         ("javascriptKey", &config.javascript_key),
@@ -734,5 +928,19 @@ fn subscription_from(request: &Map<String, Value>) -> Result<Subscription, Parse
     };
     let session_token =
         request.get("sessionToken").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
-    Ok(Subscription { class_name, filter, keys: list("keys"), watch: list("watch"), session_token })
+    let mut include: Vec<Vec<String>> = list("include")
+        .unwrap_or_default()
+        .iter()
+        .map(|path| path.split('.').map(str::to_string).collect())
+        .collect();
+    // As in a find, `keys` naming `a.b` includes `a`.
+    for key in list("keys").unwrap_or_default() {
+        if let Some((parent, _)) = key.rsplit_once('.') {
+            let path: Vec<String> = parent.split('.').map(str::to_string).collect();
+            if !include.contains(&path) {
+                include.push(path);
+            }
+        }
+    }
+    Ok(Subscription { class_name, filter, keys: list("keys"), watch: list("watch"), include, session_token })
 }

@@ -327,7 +327,7 @@ fn refuse_protected_probes(
 
 /// Keeps the fields `keys` names (and those always kept); `a.b` keeps `b` of the object
 /// included at `a`.
-fn select_keys(object: &mut Object, keys: &[String]) {
+pub(crate) fn select_keys(object: &mut Object, keys: &[String]) {
     let mut kept: HashSet<&str> = ALWAYS_SELECTED.iter().copied().collect();
     kept.extend(["__type", "className"]);
     let mut nested: HashMap<&str, Vec<String>> = HashMap::new();
@@ -508,7 +508,7 @@ async fn values_matching<'a>(ctx: &'a Ctx<'a>, sub: SubQuery, key: &str) -> Pars
 
 /// Replaces the pointers at `path` (a field, then fields of the included objects) with the
 /// objects they point to, in client form (`__type: "Object"`). Arrays of pointers too.
-fn include_path<'a>(
+pub(crate) fn include_path<'a>(
     ctx: &'a Ctx<'a>,
     objects: &'a mut [Object],
     path: &'a [String],

@@ -252,3 +252,13 @@ Parse.Cloud.beforeSubscribe('Chat', request => {
   }
   request.query.equalTo('public', true);
 });
+
+// Each Chat event a subscriber is sent: marked with its name and who receives it; a message
+// marked hidden is never sent.
+Parse.Cloud.afterLiveQueryEvent('Chat', request => {
+  if (request.object.get('text') === 'hidden') {
+    request.sendEvent = false;
+    return;
+  }
+  request.object.set('seenAs', `${request.event}:${request.user ? request.user.get('username') : 'anonymous'}`);
+});
