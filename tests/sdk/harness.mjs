@@ -123,7 +123,7 @@ function randomKey(prefix) {
  * `bin` runs another executable that takes `serve --config FILE` and prints the same
  * "listening" line (reference/parse-server-serve.mjs runs the real parse-server).
  */
-export async function startServer(overrides = {}, { bin = reparseBin } = {}) {
+export async function startServer(overrides = {}, { bin = reparseBin, command = 'serve' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'reparse-sdk-'));
   // Options may be promises (a bucket made for the server): wait for their values.
   overrides = Object.fromEntries(
@@ -149,14 +149,15 @@ export async function startServer(overrides = {}, { bin = reparseBin } = {}) {
   const configPath = join(dir, 'config.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
 
-  const server = new ReparseServer(dir, configPath, config, bin);
+  const server = new ReparseServer(dir, configPath, config, bin, command);
   await server.start();
   return server;
 }
 
 export class ReparseServer {
-  constructor(dir, configPath, config, bin = reparseBin) {
+  constructor(dir, configPath, config, bin = reparseBin, command = 'serve') {
     this.bin = bin;
+    this.command = command;
     this.dir = dir;
     this.configPath = configPath;
     this.config = config;
@@ -179,7 +180,7 @@ export class ReparseServer {
         `Reparse binary not found at ${this.bin}; build it with \`cargo build -p reparse\` or set REPARSE_BIN`
       );
     }
-    const child = spawn(this.bin, ['serve', '--config', this.configPath], {
+    const child = spawn(this.bin, [this.command, '--config', this.configPath], {
       cwd: this.dir,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, RUST_BACKTRACE: '1' },

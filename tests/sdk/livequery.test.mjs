@@ -204,6 +204,30 @@ async function rawClient(t, server, connect = {}) {
   return client;
 }
 
+describe('LiveQuery and transactions', () => {
+  it('a transactional batch is heard of once it commits, never when it rolls back', async t => {
+    const liveClient = liveClients(t);
+    const { Parse, server } = ctx;
+    const room = uniq('room');
+    const events = recorder(await subscribe(await liveClient(), new Parse.Query('Message').equalTo('room', room)));
+    const batch = requests =>
+      server.request('POST', '/batch', { auth: 'master', body: { transaction: true, requests } });
+    const create = text => ({ method: 'POST', path: '/parse/classes/Message', body: { room, text } });
+    // The class exists beforehand (one the batch made would be unknown to the fan-out until it
+    // commits, and hide what this test is after).
+    await new Parse.Object('Message').save({ room: 'elsewhere' }, { useMasterKey: true });
+    // The second request fails (an update of an object that does not exist): all is undone.
+    const failed = await batch([create('undone'), { method: 'PUT', path: '/parse/classes/Message/nope', body: { room } }]);
+    assert.equal(failed.status, 404, failed.text);
+    await events.nothingFor();
+    const committed = await batch([create('kept')]);
+    assert.equal(committed.status, 200);
+    const created = await events.next('create');
+    assert.equal(created.object.get('text'), 'kept');
+    await events.nothingFor();
+  });
+});
+
 describe('LiveQuery beyond the SDK', () => {
   it('users are subscribable: sign-up, update and delete are events, never with the password', async t => {
     const liveClient = liveClients(t);
@@ -366,6 +390,35 @@ describe('LiveQuery across servers', {
     assert.equal(moved.status, 200);
     await events.next('leave');
   });
+
+  it('`reparse livequery` serves subscribers alone: writes reach it over Redis', async t => {
+    const { startServer, Parse } = await import('./harness.mjs');
+    const liveQuery = { classNames: ['Message'], redisURL: 'redis://127.0.0.1:6379' };
+    const api = await startServer({ liveQuery });
+    const live = await startServer({ ...api.config, port: 0 }, { command: 'livequery' });
+    const client = new Parse.LiveQueryClient({
+      applicationId: live.appId,
+      serverURL: live.url.replace(/^http/, 'ws'),
+      javascriptKey: live.javascriptKey,
+    });
+    t.after(async () => {
+      await client.close();
+      await live.stop();
+      await api.stop();
+      live.cleanup();
+      api.cleanup();
+    });
+    client.open();
+    // Only the WebSocket and the health check: no REST API there.
+    assert.equal((await live.request('GET', '/health')).status, 200);
+    assert.equal((await live.request('GET', '/classes/Message', { auth: 'master' })).status, 404);
+    const room = uniq('room');
+    const events = recorder(await subscribe(client, new Parse.Query('Message').equalTo('room', room)));
+    const created = await api.request('POST', '/classes/Message', { auth: 'master', body: { room } });
+    assert.equal(created.status, 201);
+    const event = await events.next('create');
+    assert.equal(event.object.id, created.json.objectId);
+  });
 });
 
 describe('LiveQuery and slow clients', () => {
@@ -428,5 +481,46 @@ describe('LiveQuery and slow clients', () => {
       await new Promise(resolve => setTimeout(resolve, 10));
     }
     fresh.close();
+  });
+});
+
+describe('LiveQuery at scale', () => {
+  const big = useServer({ liveQuery: { classNames: ['Message'] } }, { sdk: false });
+
+  it('10,000 subscribers on one server each receive a save', { timeout: 240000 }, async t => {
+    const { server } = big;
+    const subscribers = 10000;
+    const room = uniq('room');
+    const url = server.url.replace(/^http/, 'ws');
+    const connect = JSON.stringify({ op: 'connect', applicationId: server.appId, javascriptKey: server.javascriptKey });
+    const subscribe = JSON.stringify({ op: 'subscribe', requestId: 1, query: { className: 'Message', where: { room } } });
+    const sockets = [];
+    t.after(() => sockets.forEach(socket => socket.terminate()));
+    let received = 0;
+    const open = () =>
+      new Promise((resolve, reject) => {
+        const socket = new WebSocket(url, { perMessageDeflate: false });
+        sockets.push(socket);
+        socket.once('error', reject);
+        socket.once('open', () => socket.send(connect));
+        socket.on('message', data => {
+          const message = JSON.parse(data.toString());
+          if (message.op === 'connected') socket.send(subscribe);
+          else if (message.op === 'subscribed') resolve();
+          else if (message.op === 'create' && message.object.room === room) received++;
+          else reject(new Error(`unexpected ${data}`));
+        });
+      });
+    // 500 handshakes at a time: every subscriber is confirmed before the save.
+    for (let done = 0; done < subscribers; done += 500) {
+      await Promise.all(Array.from({ length: Math.min(500, subscribers - done) }, open));
+    }
+    const saved = await server.request('POST', '/classes/Message', { auth: 'master', body: { room } });
+    assert.equal(saved.status, 201);
+    const deadline = Date.now() + 60000;
+    while (received < subscribers && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 50));
+    }
+    assert.equal(received, subscribers, 'every subscriber received the create event');
   });
 });

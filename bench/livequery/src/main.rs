@@ -22,6 +22,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 struct Options {
     ws: String,
@@ -93,8 +94,11 @@ async fn subscriber(
 ) {
     let permit = permits.acquire_owned().await;
     let opened = async {
-        let (mut socket, _) =
-            tokio_tungstenite::connect_async(options.ws.as_str()).await.map_err(|e| e.to_string())?;
+        // Small buffers: ten thousand connections in this process too.
+        let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
+        let (mut socket, _) = tokio_tungstenite::connect_async_with_config(options.ws.as_str(), Some(config), true)
+            .await
+            .map_err(|e| e.to_string())?;
         let connect = json!({"op": "connect", "applicationId": options.app_id});
         socket.send(Message::Text(connect.to_string().into())).await.map_err(|e| e.to_string())?;
         let subscribe = json!({
@@ -192,10 +196,12 @@ async fn main() {
     drop(ready_tx);
     drop(receipt_tx);
     let (mut subscribed, mut failures) = (0usize, Vec::new());
-    while let Some(outcome) = ready_rx.recv().await {
-        match outcome {
-            Ok(()) => subscribed += 1,
-            Err(error) => failures.push(error),
+    // Every subscriber reports once (its sender lives on with it, so the channel stays open).
+    for _ in 0..options.subscribers {
+        match ready_rx.recv().await {
+            Some(Ok(())) => subscribed += 1,
+            Some(Err(error)) => failures.push(error),
+            None => break,
         }
     }
     let subscribe_seconds = started.elapsed().as_secs_f64();

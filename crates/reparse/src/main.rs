@@ -40,6 +40,10 @@ fn cli() -> Command {
     for spec in options::OPTIONS {
         serve = serve.arg(Arg::new(spec.flag).long(spec.flag).value_name("VALUE").help(spec.help));
     }
+    let live_query = serve.clone().name("livequery").about(
+        "Run a LiveQuery server alone for one app (its config, with liveQuery.redisURL): the WebSocket \
+         and /health only, hearing of writes made through the API servers over Redis",
+    );
     let apps = Command::new("apps")
         .about("Manage the apps this installation hosts")
         .subcommand_required(true)
@@ -111,6 +115,7 @@ fn cli() -> Command {
         .version(env!("CARGO_PKG_VERSION"))
         .subcommand_required(true)
         .subcommand(serve)
+        .subcommand(live_query)
         .subcommand(apps)
         .subcommand(files)
 }
@@ -118,7 +123,8 @@ fn cli() -> Command {
 fn main() -> ExitCode {
     let matches = cli().get_matches();
     let result = match matches.subcommand() {
-        Some(("serve", args)) => serve(args),
+        Some(("serve", args)) => serve(args, Mode::Full),
+        Some(("livequery", args)) => serve(args, Mode::LiveQueryOnly),
         Some(("apps", args)) => apps(args),
         Some(("files", args)) => match args.subcommand() {
             Some(("gc", gc)) => files_gc(gc),
@@ -262,7 +268,18 @@ fn serve_options(args: &ArgMatches) -> Result<Options, String> {
     Ok(options::merge([file, environment, flags]))
 }
 
-fn serve(args: &ArgMatches) -> Result<(), String> {
+/// What `serve` serves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Everything: REST, files, LiveQuery, jobs (`reparse serve`).
+    Full,
+    /// LiveQuery alone, for one app whose writes arrive over Redis (`reparse livequery`): no REST
+    /// routes, no job scheduler; its cloud code (LiveQuery hooks) calls the API servers at
+    /// `serverURL`.
+    LiveQueryOnly,
+}
+
+fn serve(args: &ArgMatches, mode: Mode) -> Result<(), String> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("REPARSE_LOG").unwrap_or_else(|_| "info".into()),
@@ -279,13 +296,32 @@ fn serve(args: &ArgMatches) -> Result<(), String> {
             .map_err(|error| format!("cannot listen on {address}: {error}"))?;
         let port = listener.local_addr().map_err(|error| error.to_string())?.port();
         let public_url = settings.public_url(port);
-        let cloud_server_url = cloud_config::internal_server_url(&settings.host, port, &settings.mount_path);
+        let cloud_server_url = match mode {
+            Mode::Full => cloud_config::internal_server_url(&settings.host, port, &settings.mount_path),
+            Mode::LiveQueryOnly => public_url.clone(),
+        };
+        if mode == Mode::LiveQueryOnly && !options.contains_key("appId") {
+            return Err(
+                "reparse livequery serves one app: give its config (--config, with appId, masterKey, \
+                        serverURL and liveQuery.redisURL)"
+                    .into(),
+            );
+        }
 
         let directory: Arc<dyn AppDirectory> = if options.contains_key("appId") {
             let opened = open_single_app(&options, &data_dir, &public_url).await?;
             println!("Serving app {:?} from {}", opened.app.config.app_id, opened.data);
             println!("Files are kept in {}", opened.files);
             let mut app = opened.app;
+            if mode == Mode::LiveQueryOnly {
+                if app.config.live_query.class_names.is_empty() || app.config.live_query.redis_url.is_none() {
+                    return Err(
+                        "reparse livequery hears of writes over Redis: give liveQuery.classNames and \
+                                liveQuery.redisURL (the same as the API servers')"
+                            .into(),
+                    );
+                }
+            }
             if let Some(cloud) =
                 cloud_config::start_cloud(&options, &app.config, &cloud_server_url, &data_dir).await?
             {
@@ -299,7 +335,7 @@ fn serve(args: &ArgMatches) -> Result<(), String> {
                 app = app.with_cloud(cloud);
             }
             let app = Arc::new(app);
-            if app.cloud.is_some() {
+            if app.cloud.is_some() && mode == Mode::Full {
                 reparse_server::spawn_job_scheduler(&app, reparse_server::SCHEDULER_TICK);
             }
             reparse_server::live_query::LiveQuery::start(&app);
@@ -359,6 +395,7 @@ fn serve(args: &ArgMatches) -> Result<(), String> {
             ServerOptions {
                 mount_path: settings.mount_path.clone(),
                 max_body_bytes: settings.max_body_bytes,
+                live_query_only: mode == Mode::LiveQueryOnly,
             },
         );
         println!("Reparse is listening on {public_url}");

@@ -15,6 +15,7 @@ use reparse_core::{ErrorCode, ParseError, ParseResult};
 use reparse_storage::Store;
 
 use crate::app::App;
+use crate::live_query::PendingEvents;
 use crate::schema_cache::{PendingSchemas, SchemaChangeGuard};
 
 /// The caller's credentials, after the keys were checked.
@@ -152,6 +153,8 @@ pub struct Ctx<'a> {
     pub schema_guard: Option<&'a SchemaChangeGuard>,
     /// In a transactional batch, its schema changes, kept from others until it commits.
     pub pending_schemas: Option<&'a PendingSchemas>,
+    /// In a transactional batch, its LiveQuery events, sent once it commits.
+    pub pending_events: Option<&'a PendingEvents>,
     pub now: DateTime<Utc>,
     /// Where the API is mounted (`/parse`), for batch paths.
     pub mount_path: &'a str,
@@ -178,9 +181,24 @@ impl<'a> Ctx<'a> {
             store: app.storage.as_ref(),
             schema_guard: None,
             pending_schemas: None,
+            pending_events: None,
             now: chrono::Utc::now(),
             mount_path,
             request: None,
+        }
+    }
+
+    /// Tells LiveQuery's subscribers of a write: at once, or in a transactional batch once it
+    /// commits (never, if it rolls back).
+    pub fn publish_live(
+        &self,
+        class_name: &str,
+        original: Option<reparse_core::value::Object>,
+        current: Option<reparse_core::value::Object>,
+    ) {
+        match self.pending_events {
+            Some(pending) => pending.hold(&self.app.live_query, class_name, original, current),
+            None => self.app.live_query.publish(class_name, original, current),
         }
     }
 
@@ -195,6 +213,7 @@ impl<'a> Ctx<'a> {
             store: self.store,
             schema_guard: self.schema_guard,
             pending_schemas: self.pending_schemas,
+            pending_events: self.pending_events,
             now: self.now,
             mount_path: self.mount_path,
             request: self.request,

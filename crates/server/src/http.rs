@@ -24,11 +24,17 @@ pub struct ServerOptions {
     pub mount_path: String,
     /// Largest request body accepted (parse-server's `maxUploadSize`, default 20 MB).
     pub max_body_bytes: usize,
+    /// `reparse livequery`: only LiveQuery's WebSocket and the health check are served.
+    pub live_query_only: bool,
 }
 
 impl Default for ServerOptions {
     fn default() -> ServerOptions {
-        ServerOptions { mount_path: "/parse".into(), max_body_bytes: 20 * 1024 * 1024 }
+        ServerOptions {
+            mount_path: "/parse".into(),
+            max_body_bytes: 20 * 1024 * 1024,
+            live_query_only: false,
+        }
     }
 }
 
@@ -109,6 +115,9 @@ async fn handle_request(state: &ServerState, request: Request) -> ApiResult<Resp
         return Err(ApiError::NotFound(parts.uri.path().to_string()));
     };
     let path = path.trim_matches('/').to_string();
+    if state.options.live_query_only && path != "health" {
+        return Err(ApiError::NotFound(parts.uri.path().to_string()));
+    }
     // Files stream: their bodies are not read here.
     if let Some(file_path) = path.strip_prefix("files/") {
         return crate::files::handle(state, parts, body, peer, file_path).await;

@@ -75,6 +75,35 @@ pub struct LiveQueryOptions {
     pub key_pairs: Vec<(String, String)>,
 }
 
+/// A transactional batch's LiveQuery events, held until it commits: subscribers never hear of
+/// writes a rollback undoes.
+#[derive(Default)]
+pub struct PendingEvents {
+    events: Mutex<Vec<Change>>,
+}
+
+impl PendingEvents {
+    pub(crate) fn hold(
+        &self,
+        live: &LiveQuery,
+        class_name: &str,
+        original: Option<Object>,
+        current: Option<Object>,
+    ) {
+        if live.has_subscribers(class_name) {
+            let change = Change { class_name: class_name.to_string(), original, current };
+            self.events.lock().unwrap_or_else(|p| p.into_inner()).push(change);
+        }
+    }
+
+    /// Publishes the held events (after the commit).
+    pub fn publish(self, live: &LiveQuery) {
+        for change in self.events.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            live.publish(&change.class_name, change.original, change.current);
+        }
+    }
+}
+
 /// An app's subscriptions.
 pub struct LiveQuery {
     options: LiveQueryOptions,
@@ -290,7 +319,7 @@ impl LiveQuery {
     /// Fans a change out to this server's subscribers.
     fn deliver(&self, change: Change) {
         let Some(app) = self.app.read().unwrap_or_else(|p| p.into_inner()).upgrade() else { return };
-        tokio::spawn(async move { fan_out(&app, change).await });
+        tokio::spawn(fan_out(app, change));
     }
 
     /// Starts listening to the app's Redis channel (with `redisURL`), for as long as the app
@@ -374,7 +403,11 @@ async fn subscriber_auth(app: &App, token: Option<&str>) -> Result<Auth, ParseEr
     Ok(Auth { session_token: Some(token.to_string()), user: Some(user), roles, ..Auth::default() })
 }
 
-async fn fan_out(app: &App, change: Change) {
+/// Subscriptions one fan-out task serves: past this, a change's deliveries are split between
+/// tasks, so that every core works on a large fan-out.
+const FAN_OUT_CHUNK: usize = 1000;
+
+async fn fan_out(app: Arc<App>, change: Change) {
     // A class another server made (with Redis) may be missing from this server's schema
     // cache: read the schemas again before giving up.
     let store = app.storage.as_ref();
@@ -387,35 +420,65 @@ async fn fan_out(app: &App, change: Change) {
             }
         }
     };
-    let live = &app.live_query;
-    let limit = live.options.queue_limit.unwrap_or(CONNECTION_QUEUE);
     // afterLiveQueryEvent, when the app defines one for the class, sees each delivery.
     let hook = {
-        let ctx = Ctx::new(app, &crate::context::MASTER, "");
+        let ctx = Ctx::new(&app, &crate::context::MASTER, "");
         target(&ctx, Trigger::AfterLiveQueryEvent, &change.class_name).await.ok().flatten()
     };
-    // What each reader (session token, master key) may see of the change, worked out once for
-    // all their subscriptions: thousands of subscribers usually share a handful of readers.
-    let mut readers: HashMap<(Option<String>, bool), Option<Reader>> = HashMap::new();
-    let listeners = live.subscriptions_of(&change.class_name);
-    let subscription_count = listeners.len();
+    let mut listeners = app.live_query.subscriptions_of(&change.class_name);
+    let total = listeners.len();
+    let tasks =
+        std::thread::available_parallelism().map_or(1, usize::from).min(total.div_ceil(FAN_OUT_CHUNK));
+    if tasks <= 1 {
+        return deliver(&app, &schema, &change, hook.as_ref(), listeners, total).await;
+    }
+    let change = Arc::new(change);
+    let per_task = total.div_ceil(tasks);
+    let mut running = Vec::with_capacity(tasks);
+    while !listeners.is_empty() {
+        let part = listeners.split_off(listeners.len().saturating_sub(per_task));
+        let (app, schema, change, hook) = (app.clone(), schema.clone(), change.clone(), hook.clone());
+        running.push(tokio::spawn(async move {
+            deliver(&app, &schema, &change, hook.as_ref(), part, total).await;
+        }));
+    }
+    for task in running {
+        let _ = task.await;
+    }
+}
+
+/// Sends `change` to the `listeners` who may see it.
+async fn deliver(
+    app: &App,
+    schema: &ClassSchema,
+    change: &Change,
+    hook: Option<&Arc<dyn reparse_cloud::CloudCode>>,
+    listeners: Vec<Listener>,
+    subscription_count: usize,
+) {
+    let live = &app.live_query;
+    let limit = live.options.queue_limit.unwrap_or(CONNECTION_QUEUE);
+    // What each reader (session token; apart with and without the master key) may see of the
+    // change, worked out once for all their subscriptions: thousands of subscribers usually
+    // share a handful of readers.
+    let mut readers: [HashMap<Option<String>, Option<Reader>>; 2] = Default::default();
     for listener in listeners {
-        let key = (listener.session_token.clone(), listener.master);
-        if !readers.contains_key(&key) {
-            let reader = match subscriber_auth(app, key.0.as_deref()).await {
-                Ok(auth) => Reader::new(Auth { master: key.1, ..auth }, &schema, &change),
+        let readers = &mut readers[usize::from(listener.master)];
+        if !readers.contains_key(&listener.session_token) {
+            let reader = match subscriber_auth(app, listener.session_token.as_deref()).await {
+                Ok(auth) => Reader::new(Auth { master: listener.master, ..auth }, schema, change),
                 Err(_) => None,
             };
-            readers.insert(key.clone(), reader);
+            readers.insert(listener.session_token.clone(), reader);
         }
-        let Some(reader) = readers.get_mut(&key).and_then(Option::as_mut) else {
+        let Some(reader) = readers.get_mut(&listener.session_token).and_then(Option::as_mut) else {
             live.remove_subscription(listener.client_id, listener.request_id);
             listener.send_error(ParseError::new(ErrorCode::InvalidSessionToken, "Invalid session token"));
             continue;
         };
-        let Some(op) = reader.event(&listener.subscription, &change) else { continue };
-        let shown = reader.shown(app, &schema, &listener.subscription, &change).await;
-        let message = match &hook {
+        let Some(op) = reader.event(&listener.subscription, change) else { continue };
+        let shown = reader.shown(app, schema, &listener.subscription, change).await;
+        let message = match hook {
             None => event_message(op, &listener, shown.for_event(op), shown.original()),
             Some(cloud) => {
                 let input = TriggerInput {
@@ -491,7 +554,7 @@ type ShownFor = (Option<Vec<String>>, Vec<Vec<String>>);
 
 /// The objects of a change as one reader sees them with one `keys` list: client form, and
 /// serialized.
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct Shown {
     current: Option<(Map<String, Value>, Arc<str>)>,
     original: Option<(Map<String, Value>, Arc<str>)>,
@@ -518,7 +581,7 @@ struct Reader {
     /// Readable after the change (`None`: deleted by it).
     readable_after: Option<bool>,
     /// The change as shown for each (keys, include) seen so far.
-    shown: Vec<(ShownFor, Shown)>,
+    shown: Vec<(ShownFor, Arc<Shown>)>,
 }
 
 impl Reader {
@@ -568,7 +631,7 @@ impl Reader {
         schema: &ClassSchema,
         subscription: &Subscription,
         change: &Change,
-    ) -> Shown {
+    ) -> Arc<Shown> {
         let wanted = (&subscription.keys, &subscription.include);
         if let Some((_, shown)) = self.shown.iter().find(|(seen, _)| (&seen.0, &seen.1) == wanted) {
             return shown.clone();
@@ -593,96 +656,92 @@ impl Reader {
         });
         let current = sides[0].and_then(|_| objects.next());
         let original = sides[1].and_then(|_| objects.next());
-        let shown = Shown { current, original };
+        let shown = Arc::new(Shown { current, original });
         self.shown.push(((subscription.keys.clone(), subscription.include.clone()), shown.clone()));
         shown
     }
 }
 
 /// Serves one WebSocket connection until it closes.
-pub async fn serve_socket(directory: Arc<dyn AppDirectory>, socket: WebSocket) {
-    let (mut sink, mut stream) = socket.split();
+pub async fn serve_socket(directory: Arc<dyn AppDirectory>, mut socket: WebSocket) {
+    // One task per connection, reading and writing: an idle subscription costs this future and
+    // its socket's small buffers, nothing more.
     // Bounded twice over: the queue limit (counted in `queued`) closes a slow client first; the
     // channel's own bound caps it whatever the limit says.
     let (sender, mut outgoing) = mpsc::channel::<String>(CONNECTION_QUEUE.max(16) * 2);
     let queued = Arc::new(AtomicUsize::new(0));
     let kicked = Arc::new(tokio::sync::Notify::new());
-    let written = queued.clone();
     // Keep-alive: a ping every period; a peer that sent nothing (not even the pong) since the
     // last one is gone, and its connection is closed. The period is the app's once it connects.
     let keep_alive = Arc::new(AtomicU64::new(DEFAULT_KEEP_ALIVE.as_millis() as u64));
-    let heard = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let writer = {
-        let (keep_alive, heard, kicked) = (keep_alive.clone(), heard.clone(), kicked.clone());
-        tokio::spawn(async move {
-            let period = || std::time::Duration::from_millis(keep_alive.load(Ordering::Relaxed));
-            // Read again on every turn: the period changes when the client connects.
-            let mut last_ping = tokio::time::Instant::now();
-            loop {
-                let next_ping = last_ping + period();
-                tokio::select! {
-                    text = outgoing.recv() => {
-                        let Some(text) = text else { break };
-                        if sink.send(Message::Text(text.into())).await.is_err() {
-                            break;
-                        }
-                        let _ = written.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_sub(1)));
+    let mut heard = true;
+    let mut last_ping = tokio::time::Instant::now();
+    let mut connection: Option<(Arc<App>, u64)> = None;
+    let shared =
+        Connection { sender, queued: queued.clone(), kicked: kicked.clone(), keep_alive: keep_alive.clone() };
+    loop {
+        // Read again on every turn: the period changes when the client connects.
+        let next_ping = last_ping + std::time::Duration::from_millis(keep_alive.load(Ordering::Relaxed));
+        tokio::select! {
+            () = kicked.notified() => break,
+            text = outgoing.recv() => {
+                let Some(text) = text else { break };
+                // A peer that does not read blocks this write; being kicked (its queue is full)
+                // ends the wait.
+                let sent = tokio::select! {
+                    sent = socket.send(Message::Text(text.into())) => sent,
+                    () = kicked.notified() => break,
+                };
+                if sent.is_err() {
+                    break;
+                }
+                let _ = queued.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_sub(1)));
+            }
+            () = tokio::time::sleep_until(next_ping) => {
+                if !std::mem::replace(&mut heard, false) {
+                    break;
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+                last_ping = tokio::time::Instant::now();
+            }
+            message = socket.next() => {
+                let Some(Ok(message)) = message else { break };
+                heard = true;
+                let text = match message {
+                    Message::Text(text) => text.to_string(),
+                    Message::Close(_) => break,
+                    _ => continue,
+                };
+                let reply = match serde_json::from_str::<Value>(&text) {
+                    // Boxed: its state (session checks, hooks) is large and exists only while a
+                    // message is handled, not for as long as the connection idles.
+                    Ok(Value::Object(request)) => {
+                        Box::pin(handle(&directory, &mut connection, &shared, request)).await
                     }
-                    () = tokio::time::sleep_until(next_ping) => {
-                        if !heard.swap(false, Ordering::Relaxed) {
-                            kicked.notify_one();
-                            break;
-                        }
-                        if sink.send(Message::Ping(Default::default())).await.is_err() {
-                            break;
-                        }
-                        last_ping = tokio::time::Instant::now();
-                    }
+                    _ => Some(error_message(1, "Invalid JSON", false, None)),
+                };
+                // Sent ahead of events already queued: `subscribed` comes before the first event.
+                if let Some(reply) = reply
+                    && socket.send(Message::Text(reply.into())).await.is_err()
+                {
+                    break;
+                }
+                // A client dropped for being slow has lost its state: end the connection too.
+                if let Some((app, client_id)) = &connection
+                    && !app.live_query.clients.lock().unwrap_or_else(|p| p.into_inner()).contains_key(client_id)
+                {
+                    break;
                 }
             }
-            let _ = sink.close().await;
-        })
-    };
-    let mut connection: Option<(Arc<App>, u64)> = None;
-    let shared = Connection { sender: sender.clone(), queued, kicked: kicked.clone(), keep_alive };
-    loop {
-        let message = tokio::select! {
-            message = stream.next() => message,
-            () = kicked.notified() => break,
-        };
-        let Some(Ok(message)) = message else { break };
-        heard.store(true, Ordering::Relaxed);
-        let text = match message {
-            Message::Text(text) => text.to_string(),
-            Message::Close(_) => break,
-            _ => continue,
-        };
-        let reply = match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(request)) => handle(&directory, &mut connection, &shared, request).await,
-            _ => Some(error_message(1, "Invalid JSON", false, None)),
-        };
-        if let Some(reply) = reply
-            && sender.send(reply).await.is_err()
-        {
-            break;
-        }
-        // A client dropped for being slow has lost its state: end the connection too.
-        if let Some((app, client_id)) = &connection
-            && !app.live_query.clients.lock().unwrap_or_else(|p| p.into_inner()).contains_key(client_id)
-        {
-            break;
         }
     }
     if let Some((app, client_id)) = connection {
         app.live_query.drop_client(client_id);
     }
-    drop(shared);
-    drop(sender);
-    // The writer flushes what is left; one stuck on a client that does not read is stopped.
-    let mut writer = writer;
-    if tokio::time::timeout(std::time::Duration::from_secs(1), &mut writer).await.is_err() {
-        writer.abort();
-    }
+    // A closing handshake, unless the peer does not read.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), socket.close()).await;
 }
 
 /// What a connection's client state shares with it.

@@ -525,6 +525,7 @@ fn ctx<'a>(app: &'a App, auth: &'a Auth) -> Ctx<'a> {
         store: app.storage.as_ref(),
         schema_guard: None,
         pending_schemas: None,
+        pending_events: None,
         now: Utc::now(),
         mount_path: "/parse",
         request: None,

@@ -8,6 +8,7 @@ use reparse_core::ParseError;
 
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
+use crate::live_query::PendingEvents;
 use crate::routes::{self, ParseResponse, Route};
 use crate::schema_cache::PendingSchemas;
 
@@ -37,6 +38,7 @@ pub async fn run(ctx: &Ctx<'_>, body: Map<String, Value>) -> ApiResult<ParseResp
     // follows, so the two never wait on each other.
     let guard = ctx.app.schemas.lock_changes().await;
     let pending = PendingSchemas::default();
+    let events = PendingEvents::default();
     let transaction = ctx.app.storage.begin().await?;
     let outcomes = {
         let tx_ctx = Ctx {
@@ -45,6 +47,7 @@ pub async fn run(ctx: &Ctx<'_>, body: Map<String, Value>) -> ApiResult<ParseResp
             store: transaction.as_ref(),
             schema_guard: Some(&guard),
             pending_schemas: Some(&pending),
+            pending_events: Some(&events),
             now: ctx.now,
             mount_path: ctx.mount_path,
             request: ctx.request,
@@ -63,6 +66,7 @@ pub async fn run(ctx: &Ctx<'_>, body: Map<String, Value>) -> ApiResult<ParseResp
     }
     transaction.commit().await?;
     pending.publish(&ctx.app.schemas, &guard);
+    events.publish(&ctx.app.live_query);
     // Roles and sessions read while the transaction was open saw the old rows and may have
     // been cached since its writes cleared the caches: clear them again now that it is visible.
     ctx.app.roles.clear();

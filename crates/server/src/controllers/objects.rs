@@ -42,7 +42,7 @@ pub async fn create(ctx: &Ctx<'_>, class_name: &str, body: Map<String, Value>) -
     let mut response = prepared.response(location);
     let written = WriteTriggers::client_form(ctx, &prepared.schema, &prepared.object);
     triggers.add_changed_fields(&mut response.body, &written);
-    ctx.app.live_query.publish(class_name, None, Some(prepared.object.clone()));
+    ctx.publish_live(class_name, None, Some(prepared.object.clone()));
     triggers.after_save(ctx, &prepared.schema, &prepared.object).await;
     Ok(response)
 }
@@ -190,7 +190,7 @@ pub async fn update(
         update_object(ctx, class_name, object_id, body, Vec::new(), Filter::everything()).await?;
     forget_roles_after_write(ctx, class_name);
     if original.is_some() {
-        ctx.app.live_query.publish(class_name, original, Some(updated.clone()));
+        ctx.publish_live(class_name, original, Some(updated.clone()));
     }
     let mut response = Value::Object(response);
     if let Some(schema) = ctx.schema(class_name).await? {
@@ -260,7 +260,7 @@ pub async fn delete(ctx: &Ctx<'_>, class_name: &str, object_id: &str) -> ApiResu
     delete_object(ctx, class_name, object_id, Filter::everything()).await?;
     forget_roles_after_write(ctx, class_name);
     if original.is_some() {
-        ctx.app.live_query.publish(class_name, original, None);
+        ctx.publish_live(class_name, original, None);
     }
     if let Some(triggers) = triggers {
         triggers.after_delete(ctx, class_name).await;

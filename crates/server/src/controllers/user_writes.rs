@@ -104,7 +104,7 @@ pub async fn create(ctx: &Ctx<'_>, mut body: Map<String, Value>) -> ApiResult<Pa
     if let Err(error) = prepared.store(ctx).await {
         return Err(explain_duplicate(ctx, error, &username, email.as_deref(), None).await);
     }
-    ctx.app.live_query.publish("_User", None, Some(prepared.object.clone()));
+    ctx.publish_live("_User", None, Some(prepared.object.clone()));
 
     let location = format!("{}/users/{user_id}", ctx.app.config.public_server_url);
     let mut response = prepared.response(location);
@@ -232,7 +232,7 @@ pub async fn update(ctx: &Ctx<'_>, user_id: &str, body: Map<String, Value>) -> A
             return Err(explain_duplicate(ctx, error, &username, email, Some(user_id)).await);
         }
     };
-    ctx.app.live_query.publish("_User", Some(current), Some(updated.clone()));
+    ctx.publish_live("_User", Some(current), Some(updated.clone()));
     if password.is_some() {
         let master = ctx.with_auth(&MASTER);
         if accounts.revoke_session_on_password_reset {
@@ -273,7 +273,7 @@ pub async fn delete(ctx: &Ctx<'_>, user_id: &str) -> ApiResult<ParseResponse> {
     let original = objects::stored_for_live_query(ctx, "_User", user_id).await;
     objects::delete_object(ctx, "_User", user_id, Filter::everything()).await?;
     if original.is_some() {
-        ctx.app.live_query.publish("_User", original, None);
+        ctx.publish_live("_User", original, None);
     }
     sessions::revoke_sessions(&ctx.with_auth(&MASTER), points_to_user("user", user_id)).await?;
     ctx.app.sessions.evict_user(user_id);
