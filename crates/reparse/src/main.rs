@@ -313,14 +313,13 @@ fn serve(args: &ArgMatches, mode: Mode) -> Result<(), String> {
             println!("Serving app {:?} from {}", opened.app.config.app_id, opened.data);
             println!("Files are kept in {}", opened.files);
             let mut app = opened.app;
-            if mode == Mode::LiveQueryOnly {
-                if app.config.live_query.class_names.is_empty() || app.config.live_query.redis_url.is_none() {
-                    return Err(
-                        "reparse livequery hears of writes over Redis: give liveQuery.classNames and \
-                                liveQuery.redisURL (the same as the API servers')"
-                            .into(),
-                    );
-                }
+            let live_query = &app.config.live_query;
+            if mode == Mode::LiveQueryOnly
+                && (live_query.class_names.is_empty() || live_query.redis_url.is_none())
+            {
+                return Err("reparse livequery hears of writes over Redis: give liveQuery.classNames and \
+                            liveQuery.redisURL (the same as the API servers')"
+                    .into());
             }
             if let Some(cloud) =
                 cloud_config::start_cloud(&options, &app.config, &cloud_server_url, &data_dir).await?

@@ -162,6 +162,24 @@ fn config_file_options_are_read_and_unsupported_ones_named() {
     assert!(!ok);
     assert!(stderr.contains("PostgreSQL"), "{stderr}");
 
+    // LiveQuery's options are checked before anything starts.
+    for (options, named) in [
+        (json!({"liveQueryServerOptions": {"port": 1338}}), "liveQueryServerOptions.port"),
+        (json!({"liveQueryServerOptions": {"websocketTimeout": "soon"}}), "websocketTimeout"),
+        (json!({"liveQuery": {"classNames": ["A"], "queueLimit": 0}}), "queueLimit"),
+    ] {
+        let mut text = json!({"appId": "a", "masterKey": "m"});
+        text.as_object_mut().unwrap().extend(options.as_object().unwrap().clone());
+        std::fs::write(&config, text.to_string()).unwrap();
+        let (ok, _, stderr) = run_cli(dir.path(), &["serve", "--config", config.to_str().unwrap()]);
+        assert!(!ok && stderr.contains(named), "{stderr}");
+    }
+    // A LiveQuery-only node hears of writes over Redis alone: without redisURL it cannot start.
+    std::fs::write(&config, r#"{"appId": "a", "masterKey": "m", "liveQuery": {"classNames": ["A"]}}"#)
+        .unwrap();
+    let (ok, _, stderr) = run_cli(dir.path(), &["livequery", "--config", config.to_str().unwrap()]);
+    assert!(!ok && stderr.contains("liveQuery.redisURL"), "{stderr}");
+
     let database = dir.path().join("custom.sqlite");
     let config_text = json!({
         "appId": "cfg", "masterKey": "cfg-master", "restAPIKey": "rest",
