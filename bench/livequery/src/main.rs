@@ -80,6 +80,22 @@ fn rss_kib(pid: Option<u32>) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system) a process has used, in clock ticks (`/proc/<pid>/stat`); 0 when
+/// unknown. `None` is this process.
+fn cpu_ticks(pid: Option<u32>) -> u64 {
+    let path = pid.map_or("/proc/self/stat".to_string(), |pid| format!("/proc/{pid}/stat"));
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): state is the 3rd; utime, stime
+    // are the 14th and 15th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    field(14) + field(15)
+}
+
+/// Clock ticks per second of `/proc` times (USER_HZ, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
 /// One delivery: which of the subscriber's events it is (0 for the first save) and when.
 type Receipt = (usize, Instant);
 
@@ -209,6 +225,8 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_idle = rss_kib(options.pid);
 
+    let (server_ticks, client_ticks) = (cpu_ticks(options.pid), cpu_ticks(None));
+    let saves_started = Instant::now();
     let mut from_ack = Vec::new();
     let mut from_send = Vec::new();
     let mut delivered = 0usize;
@@ -238,6 +256,10 @@ async fn main() {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    let cpu_ms = |ticks: u64| ticks as f64 * 1000.0 / TICKS_PER_SECOND;
+    let server_cpu_ms = cpu_ms(cpu_ticks(options.pid).saturating_sub(server_ticks));
+    let client_cpu_ms = cpu_ms(cpu_ticks(None).saturating_sub(client_ticks));
+    let saves_seconds = saves_started.elapsed().as_secs_f64();
     let rss_after = rss_kib(options.pid);
     failures.truncate(5);
     let report = json!({
@@ -250,6 +272,11 @@ async fn main() {
         "expected": subscribed * options.saves,
         "latency_ms_from_ack": summary(from_ack),
         "latency_ms_from_send": summary(from_send),
+        // CPU while the saves were made and delivered (pauses between saves included).
+        "saves_seconds": saves_seconds,
+        "server_cpu_ms": server_cpu_ms,
+        "client_cpu_ms": client_cpu_ms,
+        "server_cpu_us_per_event": if delivered > 0 { server_cpu_ms * 1000.0 / delivered as f64 } else { f64::NAN },
         "rss_kib_before": rss_before,
         "rss_kib_idle": rss_idle,
         "rss_kib_after": rss_after,
