@@ -359,56 +359,50 @@ describe('LiveQuery reconnects', () => {
 describe('LiveQuery across servers', {
   skip: process.env.REPARSE_TEST_DATABASE !== 'postgres' && 'two servers share one database on PostgreSQL only',
 }, () => {
-  it('a subscriber on one server hears of a save made through another (Redis)', async t => {
-    const { startServer, Parse } = await import('./harness.mjs');
-    const liveQuery = { classNames: ['Message'], redisURL: 'redis://127.0.0.1:6379' };
-    const first = await startServer({ liveQuery });
-    const second = await startServer({ ...first.config });
+  /**
+   * Two servers on one database and one Redis: `writer` (reparse serve) and `listener` (started
+   * with `command`), with a LiveQuery client of the listener; all closed when the test ends,
+   * the client first (once its server is gone it would keep scheduling reconnects, and their
+   * timers keep the test process alive).
+   */
+  async function redisPair(t, command) {
+    const { Parse } = ctx;
+    const writer = await startServer({ liveQuery: { classNames: ['Message'], redisURL: 'redis://127.0.0.1:6379' } });
+    const listener = await startServer({ ...writer.config }, { command });
     const client = new Parse.LiveQueryClient({
-      applicationId: first.appId,
-      serverURL: first.url.replace(/^http/, 'ws'),
-      javascriptKey: first.javascriptKey,
+      applicationId: listener.appId,
+      serverURL: listener.url.replace(/^http/, 'ws'),
+      javascriptKey: listener.javascriptKey,
     });
-    // The client closes before the servers stop: once its server is gone it would keep
-    // scheduling reconnects, and their timers keep the test process alive.
     t.after(async () => {
       await client.close();
-      await second.stop();
-      await first.stop();
-      second.cleanup();
-      first.cleanup();
+      for (const server of [listener, writer]) {
+        await server.stop();
+        server.cleanup();
+      }
     });
     client.open();
+    return { writer, listener, client };
+  }
+
+  it('a subscriber on one server hears of a save made through another (Redis)', async t => {
+    const { Parse } = ctx;
+    const { writer, client } = await redisPair(t, 'serve');
     const room = uniq('room');
     const events = recorder(await subscribe(client, new Parse.Query('Message').equalTo('room', room)));
-    const created = await second.request('POST', '/classes/Message', { auth: 'master', body: { room, text: 'from the second server' } });
+    const created = await writer.request('POST', '/classes/Message', { auth: 'master', body: { room, text: 'from the second server' } });
     assert.equal(created.status, 201);
     const event = await events.next('create');
     assert.equal(event.object.id, created.json.objectId);
     assert.equal(event.object.get('text'), 'from the second server');
-    const moved = await second.request('PUT', `/classes/Message/${created.json.objectId}`, { auth: 'master', body: { room: 'gone' } });
+    const moved = await writer.request('PUT', `/classes/Message/${created.json.objectId}`, { auth: 'master', body: { room: 'gone' } });
     assert.equal(moved.status, 200);
     await events.next('leave');
   });
 
   it('`reparse livequery` serves subscribers alone: writes reach it over Redis', async t => {
-    const { startServer, Parse } = await import('./harness.mjs');
-    const liveQuery = { classNames: ['Message'], redisURL: 'redis://127.0.0.1:6379' };
-    const api = await startServer({ liveQuery });
-    const live = await startServer({ ...api.config, port: 0 }, { command: 'livequery' });
-    const client = new Parse.LiveQueryClient({
-      applicationId: live.appId,
-      serverURL: live.url.replace(/^http/, 'ws'),
-      javascriptKey: live.javascriptKey,
-    });
-    t.after(async () => {
-      await client.close();
-      await live.stop();
-      await api.stop();
-      live.cleanup();
-      api.cleanup();
-    });
-    client.open();
+    const { Parse } = ctx;
+    const { writer: api, listener: live, client } = await redisPair(t, 'livequery');
     // Only the WebSocket and the health check: no REST API there.
     assert.equal((await live.request('GET', '/health')).status, 200);
     assert.equal((await live.request('GET', '/classes/Message', { auth: 'master' })).status, 404);

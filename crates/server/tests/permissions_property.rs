@@ -519,17 +519,7 @@ impl Model {
 // Driving the server
 
 fn ctx<'a>(app: &'a App, auth: &'a Auth) -> Ctx<'a> {
-    Ctx {
-        app,
-        auth,
-        store: app.storage.as_ref(),
-        schema_guard: None,
-        pending_schemas: None,
-        pending_events: None,
-        now: Utc::now(),
-        mount_path: "/parse",
-        request: None,
-    }
+    Ctx::new(app, auth, "/parse")
 }
 
 fn body(value: Value) -> Map<String, Value> {
