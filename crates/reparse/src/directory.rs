@@ -188,7 +188,8 @@ impl RegistryDirectory {
                     // The cloud code keeps running as it was loaded (a changed `cloud` setting
                     // applies when the server starts again).
                     match self.build_app(&record, entry.app.storage.clone(), entry.app.cloud.clone()) {
-                        Ok(app) => {
+                        Ok(mut app) => {
+                            app.live_query.carry_subscribers_from(&entry.app.live_query);
                             entry.app = with_scheduler(Arc::new(app));
                             entry.record = record;
                         }

@@ -109,8 +109,9 @@ pub struct LiveQuery {
     options: LiveQueryOptions,
     /// The Redis channel, when changes travel between servers.
     redis: Option<Arc<RedisBus>>,
-    clients: Mutex<HashMap<u64, ClientState>>,
-    next_client: AtomicU64,
+    /// Shared with the hub of the app this one replaced (see [`LiveQuery::carry_subscribers_from`]).
+    clients: Arc<Mutex<HashMap<u64, ClientState>>>,
+    next_client: Arc<AtomicU64>,
     /// The app, set by the first connection (a write only publishes when someone listens).
     app: RwLock<Weak<App>>,
 }
@@ -279,10 +280,17 @@ impl LiveQuery {
         LiveQuery {
             redis,
             options,
-            clients: Mutex::new(HashMap::new()),
-            next_client: AtomicU64::new(1),
+            clients: Arc::default(),
+            next_client: Arc::new(AtomicU64::new(1)),
             app: RwLock::new(Weak::new()),
         }
+    }
+
+    /// Takes over the connected clients of the hub of the app this one replaces (its registry
+    /// record changed): their subscriptions go on hearing of writes, which now reach this hub.
+    pub fn carry_subscribers_from(&mut self, previous: &LiveQuery) {
+        self.clients = previous.clients.clone();
+        self.next_client = previous.next_client.clone();
     }
 
     /// Whether writes to this class are published.
@@ -1002,4 +1010,48 @@ fn subscription_from(request: &Map<String, Value>) -> Result<Subscription, Parse
         }
     }
     Ok(Subscription { class_name, filter, keys: list("keys"), watch: list("watch"), include, session_token })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(class_name: &str) -> LiveQueryOptions {
+        LiveQueryOptions {
+            class_names: HashSet::from([class_name.to_string()]),
+            ..LiveQueryOptions::default()
+        }
+    }
+
+    #[test]
+    fn a_rebuilt_hub_keeps_the_subscribers_of_the_one_it_replaces() {
+        let previous = LiveQuery::new("app", options("Message"));
+        let (sender, _receiver) = mpsc::channel(1);
+        let subscription = Subscription {
+            class_name: "Message".into(),
+            filter: Filter::everything(),
+            keys: None,
+            watch: None,
+            include: Vec::new(),
+            session_token: None,
+        };
+        previous.clients.lock().unwrap().insert(
+            1,
+            ClientState {
+                sender,
+                queued: Arc::default(),
+                kicked: Arc::default(),
+                session_token: None,
+                master: false,
+                subscriptions: HashMap::from([(1, Arc::new(subscription))]),
+            },
+        );
+        let mut rebuilt = LiveQuery::new("app", options("Message"));
+        assert!(!rebuilt.has_subscribers("Message"));
+        rebuilt.carry_subscribers_from(&previous);
+        assert!(rebuilt.has_subscribers("Message"));
+        // New clients of either hub get ids the other has not given.
+        let next = rebuilt.next_client.fetch_add(1, Ordering::Relaxed);
+        assert_ne!(previous.next_client.fetch_add(1, Ordering::Relaxed), next);
+    }
 }

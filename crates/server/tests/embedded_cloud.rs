@@ -37,7 +37,7 @@ async fn rust_closures_serve_functions_and_triggers_over_http() {
     let app = App::new(config, Arc::new(storage)).unwrap().with_cloud(Arc::new(cloud));
     let router = reparse_server::router(
         Arc::new(StaticDirectory::new(vec![Arc::new(app)])),
-        ServerOptions { mount_path: "/parse".into(), max_body_bytes: 1 << 20 },
+        ServerOptions { mount_path: "/parse".into(), max_body_bytes: 1 << 20, ..ServerOptions::default() },
     );
     tokio::spawn(reparse_server::serve(listener, router, std::future::pending()));
 
