@@ -107,7 +107,56 @@ CREATE TABLE IF NOT EXISTS apps (
     client_key TEXT,
     settings TEXT NOT NULL DEFAULT '{}',
     created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dashboard_users (
+    username TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    read_only INTEGER NOT NULL,
+    created_at TEXT NOT NULL
 );";
+
+/// Someone who may sign in to the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardUser {
+    pub username: String,
+    /// May look, not change.
+    pub read_only: bool,
+    pub created_at: String,
+}
+
+/// The shortest dashboard password accepted.
+pub const MIN_DASHBOARD_PASSWORD: usize = 8;
+
+/// bcrypt's cost for dashboard passwords (parse-server's for users).
+const DASHBOARD_BCRYPT_COST: u32 = 10;
+
+/// An app name: 1-64 letters, digits, '-' or '_'.
+fn check_app_name(name: &str) -> RegistryResult<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(RegistryError::InvalidName(format!("app name {name:?}: use 1-64 letters, digits, '-' or '_'")))
+    }
+}
+
+/// A write refused by a UNIQUE constraint, as the name being taken.
+fn name_taken(error: rusqlite::Error, message: String) -> RegistryError {
+    match error {
+        rusqlite::Error::SqliteFailure(failure, _)
+            if failure.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            RegistryError::InvalidName(message)
+        }
+        error => error.into(),
+    }
+}
+
+fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
 
 impl Registry {
     /// Opens (creating if needed) the registry of the data directory.
@@ -146,14 +195,7 @@ impl Registry {
 
     /// Adds an app with fresh keys.
     pub fn create_app(&self, name: &str) -> RegistryResult<AppRecord> {
-        let valid = !name.is_empty()
-            && name.len() <= 64
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !valid {
-            return Err(RegistryError::InvalidName(format!(
-                "app name {name:?}: use 1-64 letters, digits, '-' or '_'"
-            )));
-        }
+        check_app_name(name)?;
         let record = AppRecord {
             app_id: random_key(20),
             name: name.to_string(),
@@ -162,7 +204,7 @@ impl Registry {
             rest_api_key: Some(random_key(32)),
             client_key: Some(random_key(32)),
             settings: Map::new(),
-            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            created_at: now_text(),
             placement: None,
         };
         let inserted = self.connection().execute(
@@ -181,13 +223,121 @@ impl Registry {
         );
         match inserted {
             Ok(_) => Ok(record),
-            Err(rusqlite::Error::SqliteFailure(error, _))
-                if error.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(RegistryError::InvalidName(format!("an app named {name:?} already exists")))
-            }
-            Err(error) => Err(error.into()),
+            Err(error) => Err(name_taken(error, format!("an app named {name:?} already exists"))),
         }
+    }
+
+    /// Gives an app another name (its application id and data stay).
+    pub fn rename(&self, name_or_id: &str, new_name: &str) -> RegistryResult<AppRecord> {
+        check_app_name(new_name)?;
+        let record = self.find_by_name_or_id(name_or_id)?;
+        self.connection()
+            .execute("UPDATE apps SET name = ?2 WHERE app_id = ?1", params![record.app_id, new_name])
+            .map_err(|error| name_taken(error, format!("an app named {new_name:?} already exists")))?;
+        Ok(AppRecord { name: new_name.to_string(), ..record })
+    }
+
+    /// Replaces an app's master key and client keys with fresh ones (the application id stays):
+    /// the old keys stop working once servers re-read the record.
+    pub fn rotate_keys(&self, name_or_id: &str) -> RegistryResult<AppRecord> {
+        let record = self.find_by_name_or_id(name_or_id)?;
+        let fresh = |key: &Option<String>| key.as_ref().map(|_| random_key(32));
+        let rotated = AppRecord {
+            master_key: random_key(32),
+            javascript_key: fresh(&record.javascript_key),
+            rest_api_key: fresh(&record.rest_api_key),
+            client_key: fresh(&record.client_key),
+            ..record
+        };
+        self.connection().execute(
+            "UPDATE apps SET master_key = ?2, javascript_key = ?3, rest_api_key = ?4, client_key = ?5
+             WHERE app_id = ?1",
+            params![
+                rotated.app_id,
+                rotated.master_key,
+                rotated.javascript_key,
+                rotated.rest_api_key,
+                rotated.client_key
+            ],
+        )?;
+        Ok(rotated)
+    }
+
+    /// Adds a dashboard user; the password is kept as a bcrypt hash.
+    pub fn add_dashboard_user(
+        &self,
+        username: &str,
+        password: &str,
+        read_only: bool,
+    ) -> RegistryResult<DashboardUser> {
+        let valid = !username.is_empty()
+            && username.chars().count() <= 64
+            && !username.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !valid {
+            return Err(RegistryError::InvalidName(format!(
+                "dashboard user name {username:?}: use 1-64 characters, no spaces"
+            )));
+        }
+        if password.chars().count() < MIN_DASHBOARD_PASSWORD {
+            return Err(RegistryError::InvalidName(format!(
+                "a dashboard password needs at least {MIN_DASHBOARD_PASSWORD} characters"
+            )));
+        }
+        let hash = bcrypt::hash(password, DASHBOARD_BCRYPT_COST)
+            .map_err(|error| RegistryError::Io(std::io::Error::other(error.to_string())))?;
+        let user = DashboardUser { username: username.to_string(), read_only, created_at: now_text() };
+        self.connection()
+            .execute(
+                "INSERT INTO dashboard_users (username, password_hash, read_only, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![user.username, hash, user.read_only, user.created_at],
+            )
+            .map_err(|error| name_taken(error, format!("a dashboard user named {username:?} already exists")))?;
+        Ok(user)
+    }
+
+    pub fn dashboard_users(&self) -> RegistryResult<Vec<DashboardUser>> {
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare("SELECT username, read_only, created_at FROM dashboard_users ORDER BY username")?;
+        let rows = statement.query_map([], |row| {
+            Ok(DashboardUser { username: row.get(0)?, read_only: row.get(1)?, created_at: row.get(2)? })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    pub fn remove_dashboard_user(&self, username: &str) -> RegistryResult<()> {
+        let removed =
+            self.connection().execute("DELETE FROM dashboard_users WHERE username = ?1", [username])?;
+        if removed == 0 {
+            return Err(RegistryError::NotFound(format!("dashboard user {username}")));
+        }
+        Ok(())
+    }
+
+    /// The dashboard user these credentials sign in, if any. An unknown name costs a hash
+    /// check too, so that timing does not tell which names exist.
+    pub fn verify_dashboard_user(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> RegistryResult<Option<DashboardUser>> {
+        let found: Option<(String, bool, String)> = self
+            .connection()
+            .query_row(
+                "SELECT password_hash, read_only, created_at FROM dashboard_users WHERE username = ?1",
+                [username],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()?;
+        let Some((hash, read_only, created_at)) = found else {
+            let _ = bcrypt::verify(password, unknown_user_hash());
+            return Ok(None);
+        };
+        Ok(bcrypt::verify(password, &hash).unwrap_or(false).then(|| DashboardUser {
+            username: username.to_string(),
+            read_only,
+            created_at,
+        }))
     }
 
     pub fn list(&self) -> RegistryResult<Vec<AppRecord>> {
@@ -278,6 +428,13 @@ fn read_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppRecord> {
     })
 }
 
+/// A hash of a password nobody has, checked for unknown user names (made once, at the cost
+/// real ones have).
+fn unknown_user_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| bcrypt::hash(random_key(24), DASHBOARD_BCRYPT_COST).unwrap_or_default())
+}
+
 /// A random alphanumeric key.
 pub fn random_key(length: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -288,6 +445,71 @@ pub fn random_key(length: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn apps_are_renamed_and_their_keys_rotated() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(dir.path()).unwrap();
+        let app = registry.create_app("shop").unwrap();
+        registry.create_app("blog").unwrap();
+        assert!(matches!(registry.rename("shop", "blog"), Err(RegistryError::InvalidName(_))));
+        assert!(matches!(registry.rename("shop", "no spaces"), Err(RegistryError::InvalidName(_))));
+        let renamed = registry.rename("shop", "store").unwrap();
+        assert_eq!((renamed.app_id.as_str(), renamed.name.as_str()), (app.app_id.as_str(), "store"));
+        assert_eq!(registry.find(&app.app_id).unwrap().unwrap().name, "store");
+
+        let rotated = registry.rotate_keys("store").unwrap();
+        assert_eq!(rotated.app_id, app.app_id);
+        assert_ne!(rotated.master_key, app.master_key);
+        assert_ne!(rotated.javascript_key, app.javascript_key);
+        assert_ne!(rotated.rest_api_key, app.rest_api_key);
+        assert_eq!(
+            registry.find(&app.app_id).unwrap().unwrap(),
+            AppRecord { name: "store".into(), ..rotated }
+        );
+    }
+
+    #[test]
+    fn dashboard_users_sign_in_with_their_password_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(dir.path()).unwrap();
+        let ann = registry.add_dashboard_user("ann", "correct horse", false).unwrap();
+        registry.add_dashboard_user("viewer", "look but do not touch", true).unwrap();
+        assert!(matches!(
+            registry.add_dashboard_user("ann", "another one", false),
+            Err(RegistryError::InvalidName(_))
+        ));
+        assert!(matches!(
+            registry.add_dashboard_user("bob", "short", false),
+            Err(RegistryError::InvalidName(_))
+        ));
+        assert!(matches!(
+            registry.add_dashboard_user("b o b", "long enough", false),
+            Err(RegistryError::InvalidName(_))
+        ));
+
+        assert_eq!(registry.verify_dashboard_user("ann", "correct horse").unwrap(), Some(ann));
+        assert_eq!(registry.verify_dashboard_user("ann", "wrong horse").unwrap(), None);
+        assert_eq!(registry.verify_dashboard_user("nobody", "correct horse").unwrap(), None);
+        assert!(
+            registry.verify_dashboard_user("viewer", "look but do not touch").unwrap().unwrap().read_only
+        );
+        // Only a hash is kept.
+        let stored: String = registry
+            .connection()
+            .query_row("SELECT password_hash FROM dashboard_users WHERE username = 'ann'", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert!(stored.starts_with("$2") && !stored.contains("horse"));
+
+        let names: Vec<String> =
+            registry.dashboard_users().unwrap().into_iter().map(|u| u.username).collect();
+        assert_eq!(names, ["ann", "viewer"]);
+        registry.remove_dashboard_user("ann").unwrap();
+        assert!(matches!(registry.remove_dashboard_user("ann"), Err(RegistryError::NotFound(_))));
+        assert_eq!(registry.verify_dashboard_user("ann", "correct horse").unwrap(), None);
+    }
 
     #[test]
     fn creates_lists_finds_and_deletes_apps() {

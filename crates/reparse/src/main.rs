@@ -62,7 +62,23 @@ fn cli() -> Command {
                 .arg(Arg::new("name").required(true)),
         )
         .subcommand(Command::new("list").about("List the apps"))
-        .subcommand(Command::new("keys").about("Print an app's keys").arg(Arg::new("app").required(true)))
+        .subcommand(
+            Command::new("keys")
+                .about("Print an app's keys (with --rotate, replace them first)")
+                .arg(Arg::new("app").required(true))
+                .arg(
+                    Arg::new("rotate")
+                        .long("rotate")
+                        .action(ArgAction::SetTrue)
+                        .help("New master and client keys; the old ones stop working"),
+                ),
+        )
+        .subcommand(
+            Command::new("rename")
+                .about("Give an app another name (its application id and data stay)")
+                .arg(Arg::new("app").required(true))
+                .arg(Arg::new("new-name").required(true)),
+        )
         .subcommand(
             Command::new("delete")
                 .about("Delete an app and all its data")
@@ -110,6 +126,33 @@ fn cli() -> Command {
                         .help("Delete the files listed (without it, nothing changes)"),
                 ),
         );
+    let dashboard_user = Command::new("dashboard-user")
+        .about("Manage who may sign in to the dashboard")
+        .subcommand_required(true)
+        .arg(data_dir.clone().global(true))
+        .subcommand(
+            Command::new("add")
+                .about(
+                    "Add a dashboard user (the password is read from the first line of stdin unless given)",
+                )
+                .arg(Arg::new("username").required(true))
+                .arg(
+                    Arg::new("password")
+                        .long("password")
+                        .value_name("PASSWORD")
+                        .env("REPARSE_DASHBOARD_PASSWORD"),
+                )
+                .arg(
+                    Arg::new("read-only")
+                        .long("read-only")
+                        .action(ArgAction::SetTrue)
+                        .help("May look at every app, change nothing"),
+                ),
+        )
+        .subcommand(Command::new("list").about("List the dashboard users"))
+        .subcommand(
+            Command::new("remove").about("Remove a dashboard user").arg(Arg::new("username").required(true)),
+        );
     Command::new("reparse")
         .about("The Parse Platform in one binary")
         .version(env!("CARGO_PKG_VERSION"))
@@ -117,6 +160,7 @@ fn cli() -> Command {
         .subcommand(serve)
         .subcommand(live_query)
         .subcommand(apps)
+        .subcommand(dashboard_user)
         .subcommand(files)
 }
 
@@ -126,6 +170,7 @@ fn main() -> ExitCode {
         Some(("serve", args)) => serve(args, Mode::Full),
         Some(("livequery", args)) => serve(args, Mode::LiveQueryOnly),
         Some(("apps", args)) => apps(args),
+        Some(("dashboard-user", args)) => dashboard_user(args),
         Some(("files", args)) => match args.subcommand() {
             Some(("gc", gc)) => files_gc(gc),
             _ => Err("unknown files command".to_string()),
@@ -184,7 +229,24 @@ fn apps(args: &ArgMatches) -> Result<(), String> {
         }
         Some(("keys", sub)) => {
             let app = sub.get_one::<String>("app").ok_or("an app is required")?;
-            print_keys(&registry.find_by_name_or_id(app).map_err(|error| error.to_string())?);
+            let record = match sub.get_flag("rotate") {
+                true => {
+                    let record = registry.rotate_keys(app).map_err(|error| error.to_string())?;
+                    println!(
+                        "New keys for app {:?} (running servers take them within a few seconds):",
+                        record.name
+                    );
+                    record
+                }
+                false => registry.find_by_name_or_id(app).map_err(|error| error.to_string())?,
+            };
+            print_keys(&record);
+        }
+        Some(("rename", sub)) => {
+            let app = sub.get_one::<String>("app").ok_or("an app is required")?;
+            let new_name = sub.get_one::<String>("new-name").ok_or("a new name is required")?;
+            let record = registry.rename(app, new_name).map_err(|error| error.to_string())?;
+            println!("Renamed app {app:?} to {:?} ({}).", record.name, record.app_id);
         }
         Some(("delete", sub)) => {
             let app = sub.get_one::<String>("app").ok_or("an app is required")?;
@@ -202,6 +264,47 @@ fn apps(args: &ArgMatches) -> Result<(), String> {
             println!("Deleted app {:?} ({}).", record.name, record.app_id);
         }
         _ => return Err("unknown apps command".into()),
+    }
+    Ok(())
+}
+
+fn dashboard_user(args: &ArgMatches) -> Result<(), String> {
+    let registry = open_registry(args)?;
+    match args.subcommand() {
+        Some(("add", sub)) => {
+            let username = sub.get_one::<String>("username").ok_or("a user name is required")?;
+            let password = match sub.get_one::<String>("password") {
+                Some(password) => password.clone(),
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|error| format!("cannot read the password: {error}"))?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let user = registry
+                .add_dashboard_user(username, &password, sub.get_flag("read-only"))
+                .map_err(|error| error.to_string())?;
+            let kind = if user.read_only { "read-only " } else { "" };
+            println!("Added {kind}dashboard user {:?}.", user.username);
+        }
+        Some(("list", _)) => {
+            let users = registry.dashboard_users().map_err(|error| error.to_string())?;
+            if users.is_empty() {
+                println!("No dashboard users yet: `reparse dashboard-user add <name>` adds one.");
+            }
+            for user in users {
+                let access = if user.read_only { "read-only" } else { "read-write" };
+                println!("{}\t{access}\t{}", user.username, user.created_at);
+            }
+        }
+        Some(("remove", sub)) => {
+            let username = sub.get_one::<String>("username").ok_or("a user name is required")?;
+            registry.remove_dashboard_user(username).map_err(|error| error.to_string())?;
+            println!("Removed dashboard user {username:?}.");
+        }
+        _ => return Err("unknown dashboard-user command".into()),
     }
     Ok(())
 }

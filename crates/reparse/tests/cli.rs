@@ -214,19 +214,13 @@ fn apps_are_created_listed_and_kept_apart() {
     let (ok, _, stderr) = run_cli(dir.path(), &["apps", "create", "first"]);
     assert!(!ok && stderr.contains("already exists"), "{stderr}");
 
-    let value = |printed: &str, label: &str| -> String {
-        printed
-            .lines()
-            .find_map(|line| line.trim().strip_prefix(&format!("{label}:")).map(|v| v.trim().to_string()))
-            .unwrap()
-    };
     // Per-app options need single-app mode; in registry mode they would apply to nothing.
     let (ok, _, stderr) = run_cli(dir.path(), &["serve", "--max-limit", "5"]);
     assert!(!ok && stderr.contains("\"maxLimit\"") && stderr.contains("appId"), "{stderr}");
 
     let server = Server::start(dir.path(), &[]);
-    let (first_id, first_master) = (value(&first, "appId"), value(&first, "masterKey"));
-    let (second_id, second_master) = (value(&second, "appId"), value(&second, "masterKey"));
+    let (first_id, first_master) = (printed(&first, "appId"), printed(&first, "masterKey"));
+    let (second_id, second_master) = (printed(&second, "appId"), printed(&second, "masterKey"));
     let first_headers =
         [("X-Parse-Application-Id", first_id.as_str()), ("X-Parse-Master-Key", first_master.as_str())];
     let (status, _) =
@@ -252,8 +246,8 @@ fn apps_are_created_listed_and_kept_apart() {
     let (ok, third, _) = run_cli(dir.path(), &["apps", "create", "third"]);
     assert!(ok);
     let third_headers = [
-        ("X-Parse-Application-Id", value(&third, "appId")),
-        ("X-Parse-Master-Key", value(&third, "masterKey")),
+        ("X-Parse-Application-Id", printed(&third, "appId")),
+        ("X-Parse-Master-Key", printed(&third, "masterKey")),
     ];
     let third_headers: Vec<(&str, &str)> = third_headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (status, _) = call("GET", &format!("{}/schemas", server.url), &third_headers, None);
@@ -269,6 +263,84 @@ fn apps_are_created_listed_and_kept_apart() {
     assert_eq!((status, body), (403, json!({"error": "unauthorized"})));
     let (_, listed, _) = run_cli(dir.path(), &["apps", "list"]);
     assert!(!listed.contains("second"), "{listed}");
+}
+
+/// The value printed after `label:` in a command's output.
+fn printed(output: &str, label: &str) -> String {
+    output
+        .lines()
+        .find_map(|line| line.trim().strip_prefix(&format!("{label}:")).map(|v| v.trim().to_string()))
+        .unwrap_or_else(|| panic!("{label} was not printed: {output}"))
+}
+
+#[test]
+fn apps_are_renamed_and_rotated_keys_replace_the_old_ones_on_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, created, _) = run_cli(dir.path(), &["apps", "create", "shop"]);
+    assert!(ok, "{created}");
+    let app_id = printed(&created, "appId");
+    let old_master = printed(&created, "masterKey");
+    let server = Server::start(dir.path(), &[]);
+    let with_master = |key: &str| {
+        let headers = [("X-Parse-Application-Id", app_id.as_str()), ("X-Parse-Master-Key", key)];
+        call("GET", &format!("{}/schemas", server.url), &headers, None).0
+    };
+    assert_eq!(with_master(&old_master), 200);
+
+    let (ok, rotated, _) = run_cli(dir.path(), &["apps", "keys", "shop", "--rotate"]);
+    assert!(ok, "{rotated}");
+    assert_eq!(printed(&rotated, "appId"), app_id);
+    let new_master = printed(&rotated, "masterKey");
+    assert_ne!(new_master, old_master);
+    assert_ne!(printed(&rotated, "javascriptKey"), printed(&created, "javascriptKey"));
+    // The running server re-reads the record within a second.
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(with_master(&old_master), 403, "the old master key still works");
+    assert_eq!(with_master(&new_master), 200);
+    let (_, shown, _) = run_cli(dir.path(), &["apps", "keys", "shop"]);
+    assert_eq!(printed(&shown, "masterKey"), new_master);
+
+    let (ok, _, stderr) = run_cli(dir.path(), &["apps", "rename", "shop", "not valid"]);
+    assert!(!ok && stderr.contains("letters, digits"), "{stderr}");
+    let (ok, _, _) = run_cli(dir.path(), &["apps", "rename", "shop", "store"]);
+    assert!(ok);
+    let (_, listed, _) = run_cli(dir.path(), &["apps", "list"]);
+    assert!(listed.contains("store") && !listed.contains("shop") && listed.contains(&app_id), "{listed}");
+    assert_eq!(with_master(&new_master), 200, "a renamed app keeps its id and data");
+}
+
+#[test]
+fn dashboard_users_are_added_listed_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, added, _) =
+        run_cli(dir.path(), &["dashboard-user", "add", "ann", "--password", "correct horse"]);
+    assert!(ok && added.contains("\"ann\""), "{added}");
+    // Without --password, the first line of stdin is the password.
+    let mut child = Command::new(BINARY)
+        .args(["dashboard-user", "add", "viewer", "--read-only"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"look but do not touch\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success() && String::from_utf8_lossy(&output.stdout).contains("read-only"));
+    let (ok, _, stderr) = run_cli(dir.path(), &["dashboard-user", "add", "bob", "--password", "short"]);
+    assert!(!ok && stderr.contains("at least 8"), "{stderr}");
+    let (ok, _, stderr) = run_cli(dir.path(), &["dashboard-user", "add", "ann", "--password", "another one"]);
+    assert!(!ok && stderr.contains("already exists"), "{stderr}");
+
+    let (_, listed, _) = run_cli(dir.path(), &["dashboard-user", "list"]);
+    let lines: Vec<&str> = listed.lines().collect();
+    assert!(lines[0].starts_with("ann\tread-write") && lines[1].starts_with("viewer\tread-only"), "{listed}");
+    let (ok, _, _) = run_cli(dir.path(), &["dashboard-user", "remove", "ann"]);
+    assert!(ok);
+    let (ok, _, stderr) = run_cli(dir.path(), &["dashboard-user", "remove", "ann"]);
+    assert!(!ok && stderr.contains("ann"), "{stderr}");
+    let (_, listed, _) = run_cli(dir.path(), &["dashboard-user", "list"]);
+    assert!(!listed.contains("ann") && listed.contains("viewer"), "{listed}");
 }
 
 #[test]
@@ -446,29 +518,23 @@ fn registry_apps_keep_their_data_in_schemas_of_one_postgresql_database() {
     let Some(database) = TemporaryDatabase::create() else { return };
     let apps_database = database.uri("127.0.0.1");
     let dir = tempfile::tempdir().unwrap();
-    let value = |printed: &str, label: &str| -> String {
-        printed
-            .lines()
-            .find_map(|line| line.trim().strip_prefix(&format!("{label}:")).map(|v| v.trim().to_string()))
-            .unwrap()
-    };
     // An app that has data in its SQLite file before the apps database is configured keeps it.
     let (ok, old, _) = run_cli(dir.path(), &["apps", "create", "old"]);
     assert!(ok, "{old}");
     drop(Server::start(dir.path(), &[]));
     let (_, first, _) = run_cli(dir.path(), &["apps", "create", "first"]);
     let (_, second, _) = run_cli(dir.path(), &["apps", "create", "second"]);
-    let (first_id, second_id) = (value(&first, "appId"), value(&second, "appId"));
+    let (first_id, second_id) = (printed(&first, "appId"), printed(&second, "appId"));
 
     let server = Server::start(dir.path(), &["--apps-database-uri", &apps_database]);
-    let printed = server.printed.join("\n");
-    assert!(printed.contains("New apps keep their data in PostgreSQL"), "{printed}");
-    assert!(printed.contains(&format!("PostgreSQL schema app_{first_id}")), "{printed}");
-    assert!(printed.contains(&format!("apps/{}/data.sqlite", value(&old, "appId"))), "{printed}");
-    let headers = |printed: &str| {
+    let output = server.printed.join("\n");
+    assert!(output.contains("New apps keep their data in PostgreSQL"), "{output}");
+    assert!(output.contains(&format!("PostgreSQL schema app_{first_id}")), "{output}");
+    assert!(output.contains(&format!("apps/{}/data.sqlite", printed(&old, "appId"))), "{output}");
+    let headers = |created: &str| {
         [
-            ("X-Parse-Application-Id", value(printed, "appId")),
-            ("X-Parse-Master-Key", value(printed, "masterKey")),
+            ("X-Parse-Application-Id", printed(created, "appId")),
+            ("X-Parse-Master-Key", printed(created, "masterKey")),
         ]
     };
     let (first_headers, second_headers) = (headers(&first), headers(&second));
@@ -601,12 +667,7 @@ fn files_gc_lists_and_deletes_the_files_no_object_references() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, created, _) = run_cli(dir.path(), &["apps", "create", "photos"]);
     assert!(ok, "{created}");
-    let value = |label: &str| -> String {
-        created
-            .lines()
-            .find_map(|line| line.trim().strip_prefix(&format!("{label}:")).map(|v| v.trim().to_string()))
-            .unwrap()
-    };
+    let value = |label: &str| printed(&created, label);
     let (app_id, master) = (value("appId"), value("masterKey"));
     let headers = [("X-Parse-Application-Id", app_id.as_str()), ("X-Parse-Master-Key", master.as_str())];
     let server = Server::start(dir.path(), &[]);
@@ -686,13 +747,7 @@ fn registry_apps_share_one_bucket_each_under_its_own_prefix() {
     let keys = |name: &str| {
         let (ok, created, _) = run_cli(dir.path(), &["apps", "create", name]);
         assert!(ok, "{created}");
-        let value = |label: &str| -> String {
-            created
-                .lines()
-                .find_map(|l| l.trim().strip_prefix(&format!("{label}:")).map(|v| v.trim().to_string()))
-                .unwrap()
-        };
-        (value("appId"), value("masterKey"))
+        (printed(&created, "appId"), printed(&created, "masterKey"))
     };
     let (first_id, first_master) = keys("first");
     let (second_id, second_master) = keys("second");
