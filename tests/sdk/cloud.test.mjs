@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { useServer, uniq, assertParseError, assertStatus, expectParseError, here } from './harness.mjs';
+import { useServer, uniq, assertParseError, assertStatus, expectParseError, here, waitFor } from './harness.mjs';
 
 const ctx = useServer({ cloud: join(here, 'cloud-app', 'cloud', 'main.js'), liveQuery: { classNames: ['Chat'] } });
 const plain = useServer({}, { sdk: false });
@@ -122,11 +122,10 @@ describe('cloud functions', () => {
   it('console.log and request.log reach the server log', async () => {
     const { Parse, server } = ctx;
     assert.equal(await Parse.Cloud.run('logSomething'), true);
-    const deadline = Date.now() + 5000;
-    while (!(server.output.includes('cloud says hi') && server.output.includes('through request.log'))) {
-      assert.ok(Date.now() < deadline, `logs not seen in:\n${server.output.slice(-2000)}`);
-      await new Promise(resolve => setTimeout(resolve, 50));
-    }
+    await waitFor(
+      () => server.output.includes('cloud says hi') && server.output.includes('through request.log'),
+      () => `logs not seen in:\n${server.output.slice(-2000)}`
+    );
   });
 
   it('an app without cloud code answers functions with 141', async () => {
@@ -257,13 +256,11 @@ describe('user triggers', () => {
 
 describe('jobs', () => {
   async function finished(Parse, jobStatusId) {
-    const deadline = Date.now() + 10000;
-    for (;;) {
+    const check = async () => {
       const status = await new Parse.Query('_JobStatus').get(jobStatusId, { useMasterKey: true });
-      if (status.get('status') !== 'running') return status;
-      assert.ok(Date.now() < deadline, 'the job did not finish in time');
-      await new Promise(resolve => setTimeout(resolve, 50));
-    }
+      return status.get('status') !== 'running' && status;
+    };
+    return waitFor(check, 'the job finishing', { ms: 10000, every: 50 });
   }
 
   it('Parse.Cloud.startJob runs a job in the background and records how it ended', async () => {
@@ -313,16 +310,6 @@ describe('scheduled jobs', () => {
     return query.ascending('createdAt').find({ useMasterKey: true });
   }
 
-  async function waitFor(check, what, ms = 10000) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const value = await check();
-      if (value) return value;
-      assert.ok(Date.now() < deadline, `${what} did not happen in time`);
-      await new Promise(resolve => setTimeout(resolve, 100));
-    }
-  }
-
   it('a _JobSchedule a few seconds out runs its job once, with its params', async () => {
     const { Parse, server } = ctx;
     const startAfter = new Date(Date.now() + 2000);
@@ -336,7 +323,7 @@ describe('scheduled jobs', () => {
     const [status] = await waitFor(async () => {
       const found = await statusesOf(Parse, 'archiveReviews');
       return found.length > 0 && found[0].get('status') === 'succeeded' && found;
-    }, 'the scheduled run');
+    }, 'the scheduled run', { ms: 10000, every: 100 });
     assert.ok(status.createdAt >= new Date(startAfter.getTime() - 5), 'not before startAfter');
     assert.match(status.get('message'), /{"scheduled":true}$/);
     await schedule.fetch({ useMasterKey: true });
@@ -353,7 +340,7 @@ describe('scheduled jobs', () => {
       { jobName: 'brokenJob', cronExpression: '*/1 * * * * *', timeZone: 'America/New_York', params: '{}' },
       { useMasterKey: true }
     );
-    await waitFor(async () => (await statusesOf(Parse, 'brokenJob')).length >= 2, 'two cron runs');
+    await waitFor(async () => (await statusesOf(Parse, 'brokenJob')).length >= 2, 'two cron runs', { ms: 10000, every: 100 });
     await schedule.destroy({ useMasterKey: true });
     await new Promise(resolve => setTimeout(resolve, 1500));
     const count = (await statusesOf(Parse, 'brokenJob')).length;
@@ -495,11 +482,7 @@ describe('rate limits, HTTP requests and password resets', () => {
       await Parse.User.logOut();
       await expectParseError(Parse.User.requestPasswordReset('ann@blocked.example'), 119, 'Resets are disabled for this account');
       await Parse.User.requestPasswordReset('bo@fine.example');
-      const deadline = Date.now() + 5000;
-      while (!sink.messages.some(mail => mail.to === 'bo@fine.example')) {
-        assert.ok(Date.now() < deadline, 'the reset mail was not sent');
-        await new Promise(resolve => setTimeout(resolve, 50));
-      }
+      await waitFor(() => sink.messages.some(mail => mail.to === 'bo@fine.example'), 'the reset mail');
       assert.ok(!sink.messages.some(mail => mail.to === 'ann@blocked.example'));
     } finally {
       initParse(ctx.server);
@@ -550,11 +533,7 @@ describe('LiveQuery hooks', () => {
     subscription.on('create', object => created.push(object.get('text')));
     await new Parse.Object('Chat').save({ text: 'private', public: false }, { useMasterKey: true });
     await new Parse.Object('Chat').save({ text: 'public', public: true }, { useMasterKey: true });
-    const deadline = Date.now() + 5000;
-    while (!created.includes('public')) {
-      assert.ok(Date.now() < deadline, 'no public message arrived');
-      await new Promise(resolve => setTimeout(resolve, 20));
-    }
+    await waitFor(() => created.includes('public'), 'the public message');
     assert.deepEqual(created, ['public'], 'the query was narrowed to public messages');
     await Parse.User.logOut();
   });
@@ -573,11 +552,7 @@ describe('LiveQuery hooks', () => {
     await new Parse.Object('Chat').save({ text: 'hidden', public: true }, { useMasterKey: true });
     const shown = await new Parse.Object('Chat').save({ text: 'shown', public: true }, { useMasterKey: true });
     await shown.save({ text: 'edited' }, { useMasterKey: true });
-    const deadline = Date.now() + 5000;
-    while (events.length < 2) {
-      assert.ok(Date.now() < deadline, `events so far: ${JSON.stringify(events)}`);
-      await new Promise(resolve => setTimeout(resolve, 20));
-    }
+    await waitFor(() => events.length >= 2, () => `events so far: ${JSON.stringify(events)}`);
     await new Promise(resolve => setTimeout(resolve, 200));
     const username = user.get('username');
     assert.deepEqual(events, [

@@ -404,6 +404,22 @@ export function useServer(overrides = {}, { sdk = true } = {}) {
   return ctx;
 }
 
+/**
+ * Polls `check` (sync or async) every `every` ms until it returns a truthy value, and returns
+ * that value; fails after `ms` with `what` (text, or a function making it then).
+ */
+export async function waitFor(check, what, { ms = 5000, every = 20 } = {}) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() >= deadline) {
+      assert.fail(typeof what === 'function' ? what() : `${what} did not happen within ${ms} ms`);
+    }
+    await new Promise(resolve => setTimeout(resolve, every));
+  }
+}
+
 /** Assert a REST response is a Parse error: exact status, body exactly {code, error}. */
 export function assertParseError(res, status, code, message) {
   const where = `${res.status} ${res.text}`;

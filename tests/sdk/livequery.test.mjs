@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import WebSocket from 'ws';
-import { startServer, useServer, uniq } from './harness.mjs';
+import { startServer, useServer, uniq, waitFor } from './harness.mjs';
 
 const ctx = useServer({ liveQuery: { classNames: ['Message', 'Note', '_User'] } });
 
@@ -176,11 +176,30 @@ describe('LiveQuery', () => {
   });
 });
 
-/** A raw protocol client (for what the SDK does not send): `next(op)` waits for a message. */
+/** `promise`, or a failure with `message` after `ms` (the timer cleared either way). */
+async function within(promise, ms, message) {
+  let timer;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A raw protocol client (for what the SDK does not send), connected with the server's keys and
+ * `connect`: `next(op)` waits for a message, `closed` resolves when the server closes it.
+ */
 async function rawClient(t, server, connect = {}) {
   const socket = new WebSocket(server.url.replace(/^http/, 'ws'));
   const messages = [];
   socket.on('message', data => messages.push(JSON.parse(data.toString())));
+  const closed = new Promise(resolve => socket.once('close', resolve));
   t.after(() => socket.terminate());
   await new Promise((resolve, reject) => {
     socket.once('open', resolve);
@@ -189,15 +208,15 @@ async function rawClient(t, server, connect = {}) {
   const client = {
     socket,
     messages,
+    closed,
     send: message => socket.send(JSON.stringify(message)),
     async next(op, ms = 5000) {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const index = messages.findIndex(message => message.op === op);
-        if (index >= 0) return messages.splice(index, 1)[0];
-        assert.ok(Date.now() < deadline, `no ${op} within ${ms} ms (got ${JSON.stringify(messages)})`);
-        await new Promise(resolve => setTimeout(resolve, 10));
-      }
+      const isOp = message => message.op === op;
+      await waitFor(() => messages.some(isOp), () => `no ${op} within ${ms} ms (got ${JSON.stringify(messages)})`, {
+        ms,
+        every: 10,
+      });
+      return messages.splice(messages.findIndex(isOp), 1)[0];
     },
   };
   client.send({ op: 'connect', applicationId: server.appId, javascriptKey: server.javascriptKey, ...connect });
@@ -303,18 +322,10 @@ describe('LiveQuery server options', () => {
     await new Promise(resolve => setTimeout(resolve, 1000));
     assert.ok(pings >= 2, `${pings} pings in a second, every 300 ms expected`);
     assert.equal(client.socket.readyState, WebSocket.OPEN, 'a peer that answers stays connected');
-    const closed = new Promise(resolve => client.socket.once('close', resolve));
     client.socket._socket.pause();
     await new Promise(resolve => setTimeout(resolve, 1000));
     client.socket._socket.resume();
-    let timer;
-    await Promise.race([
-      closed,
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('the silent peer was not disconnected')), 3000);
-      }),
-    ]);
-    clearTimeout(timer);
+    await within(client.closed, 3000, 'the silent peer was not disconnected');
   });
 });
 
@@ -418,31 +429,15 @@ describe('LiveQuery across servers', {
 describe('LiveQuery and slow clients', () => {
   const slow = useServer({ liveQuery: { classNames: ['Message'], queueLimit: 5 } }, { sdk: false });
 
-  it('a client that stops reading is disconnected once its queue is full; others are served', async () => {
-    const { default: WebSocket } = await import('ws');
+  it('a client that stops reading is disconnected once its queue is full; others are served', async t => {
     const { server } = slow;
     const room = uniq('room');
-    const socket = new WebSocket(server.url.replace(/^http/, 'ws'));
-    const messages = [];
-    const waitFor = op =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = messages.find(message => message.op === op);
-          if (found) return resolve(found);
-          setTimeout(check, 10);
-        };
-        socket.once('error', reject);
-        check();
-      });
-    socket.on('message', data => messages.push(JSON.parse(data.toString())));
-    await new Promise(resolve => socket.once('open', resolve));
-    socket.send(JSON.stringify({ op: 'connect', applicationId: server.appId, javascriptKey: server.javascriptKey }));
-    await waitFor('connected');
-    socket.send(JSON.stringify({ op: 'subscribe', requestId: 1, query: { className: 'Message', where: { room } } }));
-    await waitFor('subscribed');
-    const closed = new Promise(resolve => socket.once('close', resolve));
+    const client = await rawClient(t, server);
+    await client.next('connected');
+    client.send({ op: 'subscribe', requestId: 1, query: { className: 'Message', where: { room } } });
+    await client.next('subscribed');
     // Stop reading: the server's writes back up into its queue.
-    socket._socket.pause();
+    client.socket._socket.pause();
     const payload = 'x'.repeat(100 * 1024);
     for (let batch = 0; batch < 50; batch++) {
       await Promise.all(
@@ -451,30 +446,14 @@ describe('LiveQuery and slow clients', () => {
         )
       );
     }
-    socket._socket.resume();
-    let timer;
-    await Promise.race([
-      closed,
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('the slow client was not disconnected')), 10000);
-      }),
-    ]);
-    clearTimeout(timer);
-    const delivered = messages.filter(message => message.op === 'create').length;
+    client.socket._socket.resume();
+    await within(client.closed, 10000, 'the slow client was not disconnected');
+    const delivered = client.messages.filter(message => message.op === 'create').length;
     assert.ok(delivered < 200, `the slow client got everything (${delivered}): it was never cut off`);
 
     // The server goes on serving a client that reads.
-    const fresh = new WebSocket(server.url.replace(/^http/, 'ws'));
-    await new Promise(resolve => fresh.once('open', resolve));
-    const replies = [];
-    fresh.on('message', data => replies.push(JSON.parse(data.toString())));
-    fresh.send(JSON.stringify({ op: 'connect', applicationId: server.appId, javascriptKey: server.javascriptKey }));
-    const deadline = Date.now() + 5000;
-    while (!replies.some(reply => reply.op === 'connected')) {
-      assert.ok(Date.now() < deadline, 'no answer to a new client');
-      await new Promise(resolve => setTimeout(resolve, 10));
-    }
-    fresh.close();
+    const fresh = await rawClient(t, server);
+    await fresh.next('connected');
   });
 });
 
@@ -511,10 +490,9 @@ describe('LiveQuery at scale', () => {
     }
     const saved = await server.request('POST', '/classes/Message', { auth: 'master', body: { room } });
     assert.equal(saved.status, 201);
-    const deadline = Date.now() + 60000;
-    while (received < subscribers && Date.now() < deadline) {
-      await new Promise(resolve => setTimeout(resolve, 50));
-    }
-    assert.equal(received, subscribers, 'every subscriber received the create event');
+    await waitFor(() => received === subscribers, () => `${received} of ${subscribers} subscribers received the create event`, {
+      ms: 60000,
+      every: 50,
+    });
   });
 });
