@@ -4,15 +4,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, uniq } from './harness.mjs';
+import { chromiumSkip, launchChromium, startServer, uniq } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const skip = !haveChromium && process.env.CI !== 'true' ? `${CHROMIUM} not installed (set CI=true to require it)` : false;
+const skip = chromiumSkip;
 
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>reparse sdk browser test</title></head>
@@ -102,22 +100,7 @@ describe('browser SDK bundle in headless Chromium', { skip }, () => {
     await new Promise(resolve => pageServer.listen(0, '127.0.0.1', resolve));
     pageOrigin = `http://127.0.0.1:${pageServer.address().port}`;
 
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      timeout: 60000,
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -154,6 +154,31 @@ export async function startServer(overrides = {}, { bin = reparseBin, command = 
   return server;
 }
 
+/**
+ * A server hosting the apps of a registry (no appId: what `reparse serve` runs), with its
+ * dashboard. `dashboardUsers` are added first (`{username, password, readOnly}`). With
+ * REPARSE_TEST_DATABASE=postgres the registry's apps keep their data in a fresh PostgreSQL
+ * database (one schema each). `server.printed` is what it printed before listening.
+ */
+export async function startRegistryServer({ dashboardUsers = [] } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'reparse-registry-'));
+  const dataDir = join(dir, 'data');
+  for (const { username, password, readOnly } of dashboardUsers) {
+    const args = ['dashboard-user', 'add', username, '--password', password, '--data-dir', dataDir];
+    if (readOnly) args.push('--read-only');
+    execFileSync(reparseBin, args, { cwd: dir, stdio: 'pipe' });
+  }
+  const server = new ReparseServer(dir, null, {}, reparseBin, 'serve');
+  server.args = ['serve', '--data-dir', dataDir];
+  server.env = { PORT: '0', PARSE_SERVER_HOST: '127.0.0.1' };
+  if (process.env.REPARSE_TEST_DATABASE === 'postgres') {
+    server.args.push('--apps-database-uri', testDatabaseURI(dir));
+  }
+  await server.start();
+  server.dataDir = dataDir;
+  return server;
+}
+
 export class ReparseServer {
   constructor(dir, configPath, config, bin = reparseBin, command = 'serve') {
     this.bin = bin;
@@ -180,10 +205,11 @@ export class ReparseServer {
         `Reparse binary not found at ${this.bin}; build it with \`cargo build -p reparse\` or set REPARSE_BIN`
       );
     }
-    const child = spawn(this.bin, [this.command, '--config', this.configPath], {
+    const args = this.args ?? [this.command, '--config', this.configPath];
+    const child = spawn(this.bin, args, {
       cwd: this.dir,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, RUST_BACKTRACE: '1' },
+      env: { ...process.env, RUST_BACKTRACE: '1', ...this.env },
     });
     this.child = child;
     liveProcesses.add(child);
@@ -475,3 +501,29 @@ export function detailedOrSanitized(detailed) {
 
 export const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export const OBJECT_ID = /^[A-Za-z0-9]{10}$/;
+
+/** Debian's Chromium, driven by playwright-core for the browser tests. */
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+/** A browser test's `skip`: only when Chromium is absent and CI is not "true". */
+export const chromiumSkip =
+  !existsSync(CHROMIUM) && process.env.CI !== 'true' ? `${CHROMIUM} not installed (set CI=true to require it)` : false;
+
+/** Headless Chromium, launched the same way for every browser test. */
+export async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    timeout: 60000,
+  });
+}

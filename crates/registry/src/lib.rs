@@ -113,6 +113,12 @@ CREATE TABLE IF NOT EXISTS dashboard_users (
     password_hash TEXT NOT NULL,
     read_only INTEGER NOT NULL,
     created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dashboard_sessions (
+    token_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    csrf_token TEXT NOT NULL,
+    expires_at TEXT NOT NULL
 );";
 
 /// Someone who may sign in to the dashboard.
@@ -123,6 +129,20 @@ pub struct DashboardUser {
     pub read_only: bool,
     pub created_at: String,
 }
+
+/// A signed-in dashboard user's session, as the dashboard checks it on every request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardSession {
+    pub username: String,
+    /// Read from the user's record on every check, so a changed flag applies at once.
+    pub read_only: bool,
+    /// What a state-changing request must echo in a header (the cookie alone is not enough).
+    pub csrf_token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// How long a dashboard sign-in lasts.
+pub const DASHBOARD_SESSION_LENGTH: chrono::Duration = chrono::Duration::hours(12);
 
 /// The shortest dashboard password accepted.
 pub const MIN_DASHBOARD_PASSWORD: usize = 8;
@@ -155,7 +175,18 @@ fn name_taken(error: rusqlite::Error, message: String) -> RegistryError {
 }
 
 fn now_text() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    timestamp_text(chrono::Utc::now())
+}
+
+/// Timestamps as text that sorts in time order (fixed width, UTC), so SQL compares them.
+fn timestamp_text(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// How a session token is kept: its SHA-256, in hex.
+fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 impl Registry {
@@ -305,9 +336,11 @@ impl Registry {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// Removes a dashboard user and signs them out everywhere.
     pub fn remove_dashboard_user(&self, username: &str) -> RegistryResult<()> {
-        let removed =
-            self.connection().execute("DELETE FROM dashboard_users WHERE username = ?1", [username])?;
+        let connection = self.connection();
+        connection.execute("DELETE FROM dashboard_sessions WHERE username = ?1", [username])?;
+        let removed = connection.execute("DELETE FROM dashboard_users WHERE username = ?1", [username])?;
         if removed == 0 {
             return Err(RegistryError::NotFound(format!("dashboard user {username}")));
         }
@@ -338,6 +371,55 @@ impl Registry {
             read_only,
             created_at,
         }))
+    }
+
+    /// Starts a dashboard session for a user who signed in; returns the secret token for the
+    /// cookie (the registry keeps only its hash, so a copy of the file signs nobody in).
+    pub fn start_dashboard_session(
+        &self,
+        user: &DashboardUser,
+    ) -> RegistryResult<(String, DashboardSession)> {
+        let token = random_key(43);
+        let session = DashboardSession {
+            username: user.username.clone(),
+            read_only: user.read_only,
+            csrf_token: random_key(32),
+            expires_at: chrono::Utc::now() + DASHBOARD_SESSION_LENGTH,
+        };
+        let connection = self.connection();
+        connection.execute("DELETE FROM dashboard_sessions WHERE expires_at < ?1", [now_text()])?;
+        connection.execute(
+            "INSERT INTO dashboard_sessions (token_hash, username, csrf_token, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash(&token), session.username, session.csrf_token, timestamp_text(session.expires_at)],
+        )?;
+        Ok((token, session))
+    }
+
+    /// The live session a cookie's token names, if any (expired sessions and those of removed
+    /// users are none).
+    pub fn dashboard_session(&self, token: &str) -> RegistryResult<Option<DashboardSession>> {
+        let connection = self.connection();
+        let mut statement = connection.prepare_cached(
+            "SELECT s.username, u.read_only, s.csrf_token, s.expires_at
+             FROM dashboard_sessions s JOIN dashboard_users u ON u.username = s.username
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+        )?;
+        let found = statement
+            .query_row(params![token_hash(token), now_text()], |row| {
+                Ok((row.get::<_, String>(0)?, row.get(1)?, row.get(2)?, row.get::<_, String>(3)?))
+            })
+            .optional()?;
+        Ok(found.and_then(|(username, read_only, csrf_token, expires_at)| {
+            let expires_at = chrono::DateTime::parse_from_rfc3339(&expires_at).ok()?.to_utc();
+            Some(DashboardSession { username, read_only, csrf_token, expires_at })
+        }))
+    }
+
+    /// Ends a dashboard session (signing out).
+    pub fn end_dashboard_session(&self, token: &str) -> RegistryResult<()> {
+        self.connection()
+            .execute("DELETE FROM dashboard_sessions WHERE token_hash = ?1", [token_hash(token)])?;
+        Ok(())
     }
 
     pub fn list(&self) -> RegistryResult<Vec<AppRecord>> {
@@ -467,6 +549,38 @@ mod tests {
             registry.find(&app.app_id).unwrap().unwrap(),
             AppRecord { name: "store".into(), ..rotated }
         );
+    }
+
+    #[test]
+    fn dashboard_sessions_last_until_signed_out_or_the_user_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(dir.path()).unwrap();
+        let ann = registry.add_dashboard_user("ann", "correct horse", false).unwrap();
+        let (token, session) = registry.start_dashboard_session(&ann).unwrap();
+        assert_eq!(registry.dashboard_session(&token).unwrap(), Some(session.clone()));
+        assert_eq!(registry.dashboard_session("not-a-token").unwrap(), None);
+        // Only the token's hash is stored.
+        let stored: String = registry
+            .connection()
+            .query_row("SELECT token_hash FROM dashboard_sessions", [], |row| row.get(0))
+            .unwrap();
+        assert!(!stored.contains(&token));
+
+        let (second, _) = registry.start_dashboard_session(&ann).unwrap();
+        registry.end_dashboard_session(&token).unwrap();
+        assert_eq!(registry.dashboard_session(&token).unwrap(), None);
+        assert!(registry.dashboard_session(&second).unwrap().is_some());
+        registry.remove_dashboard_user("ann").unwrap();
+        assert_eq!(registry.dashboard_session(&second).unwrap(), None);
+
+        // An expired session is none.
+        let bob = registry.add_dashboard_user("bob", "correct horse", true).unwrap();
+        let (token, _) = registry.start_dashboard_session(&bob).unwrap();
+        registry
+            .connection()
+            .execute("UPDATE dashboard_sessions SET expires_at = '2000-01-01T00:00:00.000Z'", [])
+            .unwrap();
+        assert_eq!(registry.dashboard_session(&token).unwrap(), None);
     }
 
     #[test]

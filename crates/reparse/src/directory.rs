@@ -138,14 +138,12 @@ impl RegistryDirectory {
         }
     }
 
-    /// The app as its record configures it, on `storage`, with `cloud` (kept when a changed
-    /// record is applied to an open app).
-    fn build_app(
+    /// The app's configuration and files as its record sets them (what opening it would
+    /// build, without its database).
+    fn configure(
         &self,
         record: &AppRecord,
-        storage: Arc<dyn Storage>,
-        cloud: Option<Arc<dyn CloudCode>>,
-    ) -> Result<App, String> {
+    ) -> Result<(AppConfig, crate::files_config::FilesBackend), String> {
         let mut config = AppConfig::new(&record.app_id, &record.master_key, &self.public_url);
         config.name = record.name.clone();
         config.javascript_key = record.javascript_key.clone();
@@ -159,6 +157,18 @@ impl RegistryDirectory {
             self.registry.app_dir(&record.app_id).join("files"),
             &crate::environment_variable,
         )?;
+        Ok((config, backend))
+    }
+
+    /// The app as its record configures it, on `storage`, with `cloud` (kept when a changed
+    /// record is applied to an open app).
+    fn build_app(
+        &self,
+        record: &AppRecord,
+        storage: Arc<dyn Storage>,
+        cloud: Option<Arc<dyn CloudCode>>,
+    ) -> Result<App, String> {
+        let (config, backend) = self.configure(record)?;
         let files = crate::storage::open_files(&backend)?;
         let app = App::new(config, storage)?.with_files(files);
         Ok(match cloud {
@@ -238,5 +248,46 @@ impl AppDirectory for RegistryDirectory {
                 None
             }
         }
+    }
+}
+
+/// Options a registry app cannot set for itself: the server's own, and what the registry
+/// decides (its id, its master key, where its data lives).
+const NOT_PER_APP: [&str; 3] = ["appId", "masterKey", "databaseURI"];
+
+#[async_trait]
+impl reparse_dashboard::AppAdmin for RegistryDirectory {
+    fn check_settings(&self, record: &AppRecord) -> Result<(), String> {
+        let text = serde_json::Value::Object(record.settings.clone()).to_string();
+        let options = crate::options::from_config_file(&text)?;
+        if let Some(key) = options.keys().find(|key| {
+            crate::settings::SERVER_WIDE.contains(&key.as_str()) || NOT_PER_APP.contains(&key.as_str())
+        }) {
+            return Err(format!(
+                "{key} is not an app setting: it is the server's or the registry's to decide"
+            ));
+        }
+        self.configure(&AppRecord { settings: options, ..record.clone() }).map(|_| ())
+    }
+
+    async fn delete_app(&self, record: &AppRecord) -> Result<(), String> {
+        // The data first: an app whose schema cannot be dropped stays in the registry.
+        if let Some(AppPlacement::Postgres { schema }) = &record.placement {
+            let database = self.apps_database.as_ref().ok_or_else(|| {
+                format!("its data is in PostgreSQL schema {schema}, and this server has no apps database")
+            })?;
+            database.drop_schema(schema).await.map_err(|error| error.message)?;
+        }
+        let registry = self.registry.clone();
+        let app_id = record.app_id.clone();
+        tokio::task::spawn_blocking(move || registry.delete(&app_id))
+            .await
+            .map_err(|error| error.to_string())?
+            .map_err(|error| error.to_string())?;
+        // Served no more from now on (other servers notice within RECHECK_AFTER).
+        let forgotten =
+            self.open.write().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&record.app_id);
+        drop(forgotten);
+        Ok(())
     }
 }

@@ -411,6 +411,8 @@ fn serve(args: &ArgMatches, mode: Mode) -> Result<(), String> {
             );
         }
 
+        // The registry and its apps, when this server hosts those (the dashboard manages them).
+        let mut hosted: Option<(Arc<Registry>, Arc<RegistryDirectory>)> = None;
         let directory: Arc<dyn AppDirectory> = if options.contains_key("appId") {
             let opened = open_single_app(&options, &data_dir, &public_url).await?;
             println!("Serving app {:?} from {}", opened.app.config.app_id, opened.data);
@@ -468,13 +470,13 @@ fn serve(args: &ArgMatches, mode: Mode) -> Result<(), String> {
                 println!("Created the first app under {}:", data_dir.display());
                 records.push(record);
             }
-            let directory = RegistryDirectory::new(
+            let directory = Arc::new(RegistryDirectory::new(
                 registry.clone(),
                 public_url.clone(),
                 apps_database,
                 options.get("appsFilesAdapter").cloned(),
                 Some(cloud_server_url),
-            );
+            ));
             for record in &records {
                 let (_, record) = directory.open_app(record).await?;
                 println!("App {:?}:", record.name);
@@ -489,7 +491,8 @@ fn serve(args: &ArgMatches, mode: Mode) -> Result<(), String> {
                     ),
                 }
             }
-            Arc::new(directory)
+            hosted = Some((registry, directory.clone()));
+            directory
         };
 
         let router = reparse_server::router(
@@ -500,6 +503,25 @@ fn serve(args: &ArgMatches, mode: Mode) -> Result<(), String> {
                 live_query_only: mode == Mode::LiveQueryOnly,
             },
         );
+        let router = match (hosted, mode) {
+            (Some((registry, directory)), Mode::Full) => {
+                let dashboard = reparse_dashboard::Dashboard::new(
+                    registry,
+                    directory.clone(),
+                    directory,
+                    router,
+                    &settings.mount_path,
+                    &public_url,
+                );
+                let base =
+                    public_url.strip_suffix(settings.mount_path.trim_end_matches('/')).unwrap_or(&public_url);
+                println!(
+                    "Dashboard at {base}/dashboard (sign-in users: `reparse dashboard-user add <name>`)"
+                );
+                reparse_dashboard::router(Arc::new(dashboard))
+            }
+            _ => reparse_dashboard::single_app_notice(router),
+        };
         println!("Reparse is listening on {public_url}");
         reparse_server::serve(listener, router, shutdown_signal())
             .await

@@ -1,120 +1,13 @@
 //! The binary as a user runs it: zero-config start, config files, the apps CLI and app
 //! isolation. Each test spawns the real `reparse` on an ephemeral port.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod common;
+
+use std::process::Command;
 use std::time::Duration;
 
+use common::{BINARY, Server, agent, call, run_cli};
 use serde_json::{Value, json};
-
-const BINARY: &str = env!("CARGO_BIN_EXE_reparse");
-
-/// A running server and what it printed before it was ready.
-struct Server {
-    child: Child,
-    url: String,
-    printed: Vec<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(dir: &Path, args: &[&str]) -> Server {
-        Server::start_with(dir, args, |command| command)
-    }
-
-    /// `start`, with the command adjusted first (its environment).
-    fn start_with(dir: &Path, args: &[&str], adjust: impl FnOnce(&mut Command) -> &mut Command) -> Server {
-        let mut command = Command::new(BINARY);
-        command.arg("serve").args(args).current_dir(dir).env("PORT", "0").env("REPARSE_LOG", "warn");
-        let mut child = adjust(&mut command)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn reparse");
-        let stdout = child.stdout.take().expect("stdout");
-        let (sender, receiver) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut printed = Vec::new();
-        loop {
-            // Long enough for a first start that installs the parse SDK for cloud code.
-            let Ok(line) = receiver.recv_timeout(Duration::from_secs(90)) else {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the server did not print its URL in time: {printed:?}");
-            };
-            if let Some(url) = line.strip_prefix("Reparse is listening on ") {
-                let url = url.to_string();
-                return Server { child, url, printed };
-            }
-            printed.push(line);
-        }
-    }
-
-    /// The value printed after `label:` (the generated keys).
-    fn printed_value(&self, label: &str) -> String {
-        self.printed
-            .iter()
-            .find_map(|line| line.trim().strip_prefix(&format!("{label}:")).map(|v| v.trim().to_string()))
-            .unwrap_or_else(|| panic!("{label} was not printed: {:?}", self.printed))
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).build().into()
-}
-
-/// Sends a request; returns status and JSON body.
-fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<Value>) -> (u16, Value) {
-    let agent = agent();
-    let mut response = match body {
-        Some(body) => {
-            let mut request = agent.post(url);
-            if method == "PUT" {
-                request = agent.put(url);
-            }
-            for (name, value) in headers {
-                request = request.header(*name, *value);
-            }
-            request.send_json(body).expect("request sent")
-        }
-        None => {
-            let mut request = if method == "DELETE" { agent.delete(url) } else { agent.get(url) };
-            for (name, value) in headers {
-                request = request.header(*name, *value);
-            }
-            request.call().expect("request sent")
-        }
-    };
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-fn run_cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    // An ephemeral port: a `serve` expected to fail may still bind before it does (a database
-    // it cannot reach), and tests run in parallel.
-    let output =
-        Command::new(BINARY).args(args).current_dir(dir).env("PORT", "0").output().expect("run reparse");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn zero_config_start_generates_keys_once_and_keeps_data() {

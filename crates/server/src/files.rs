@@ -221,7 +221,7 @@ async fn upload(
         if exceeded.load(Ordering::SeqCst) { file_too_large().into() } else { error.into() }
     };
     let (keys, upload) = if raw {
-        let keys = RequestKeys::read(&parts.headers, &mut Map::new());
+        let keys = RequestKeys::read(&parts, &mut Map::new());
         let length = header(header::CONTENT_LENGTH).and_then(|length| length.parse::<u64>().ok());
         if length.is_some_and(|length| length > max_size) {
             drain(&mut body.into_data_stream(), max_size).await;
@@ -376,7 +376,7 @@ async fn json_upload(parts: &Parts, body: Body, max_size: u64) -> ApiResult<(Req
         Ok(Value::Object(object)) => object,
         _ => return Err(ParseError::new(ErrorCode::FileSaveError, "Invalid file upload.").into()),
     };
-    let keys = RequestKeys::read(&parts.headers, &mut object);
+    let keys = RequestKeys::read(parts, &mut object);
     let encoded = match object.remove("base64") {
         Some(Value::String(encoded)) => encoded,
         _ => return Err(ParseError::new(ErrorCode::FileSaveError, "Invalid file upload.").into()),
@@ -508,7 +508,7 @@ async fn delete(
     peer: Option<std::net::IpAddr>,
     name: &str,
 ) -> ApiResult<Response> {
-    let keys = RequestKeys::read(&parts.headers, &mut Map::new());
+    let keys = RequestKeys::read(parts, &mut Map::new());
     let (app, auth) = authenticate_request(state, &keys, peer).await?;
     if !auth.master {
         return Err(ApiError::master_key_required());

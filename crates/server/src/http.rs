@@ -139,7 +139,7 @@ async fn handle_request(state: &ServerState, request: Request) -> ApiResult<Resp
     let mut body = parse_body(&bytes)?;
     let method = override_method(&parts.method, &mut body)?;
     let request_info = request_info(&parts.headers, peer, body.remove("_context"))?;
-    let keys = RequestKeys::read(&parts.headers, &mut body);
+    let keys = RequestKeys::read(&parts, &mut body);
     let route = Route::parse(&path).ok_or_else(|| ApiError::NotFound(parts.uri.path().to_string()))?;
     if matches!(route, Route::Health) {
         return Ok(json_response(routes::health()));
@@ -244,9 +244,20 @@ fn override_method(method: &Method, body: &mut Map<String, Value>) -> ApiResult<
     }
 }
 
+/// A request the dashboard forwards for a signed-in dashboard user: it acts with the master key
+/// of `app_id` (read-only for read-only users) without carrying the key. Only code in this
+/// process can attach it (a request extension is never read off the wire), and the dashboard
+/// does so only after checking its sign-in.
+#[derive(Debug, Clone)]
+pub struct TrustedMaster {
+    pub app_id: String,
+    pub read_only: bool,
+}
+
 /// Keys and identity from headers, or from the body the way the JS SDK sends them.
 #[derive(Debug, Default)]
 pub(crate) struct RequestKeys {
+    trusted: Option<TrustedMaster>,
     application_id: Option<String>,
     master_key: Option<String>,
     client_key: Option<String>,
@@ -259,7 +270,9 @@ pub(crate) struct RequestKeys {
 }
 
 impl RequestKeys {
-    pub(crate) fn read(headers: &HeaderMap, body: &mut Map<String, Value>) -> RequestKeys {
+    pub(crate) fn read(parts: &axum::http::request::Parts, body: &mut Map<String, Value>) -> RequestKeys {
+        let headers = &parts.headers;
+        let trusted = parts.extensions.get::<TrustedMaster>().cloned();
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let mut from_body = |name: &str| match body.remove(name) {
             Some(Value::String(value)) => Some(value),
@@ -275,11 +288,16 @@ impl RequestKeys {
             session_token: from_body("_SessionToken"),
             installation_id: from_body("_InstallationId"),
             client_version: from_body("_ClientVersion"),
+            trusted: None,
         };
         // Keys the SDK sends that change nothing here yet.
         body.remove("_RevocableSession");
         RequestKeys {
-            application_id: header("x-parse-application-id").or(body_keys.application_id),
+            application_id: match &trusted {
+                Some(trusted) => Some(trusted.app_id.clone()),
+                None => header("x-parse-application-id").or(body_keys.application_id),
+            },
+            trusted,
             master_key: header("x-parse-master-key").or(body_keys.master_key),
             client_key: header("x-parse-client-key").or(body_keys.client_key),
             javascript_key: header("x-parse-javascript-key").or(body_keys.javascript_key),
@@ -301,6 +319,11 @@ impl RequestKeys {
             client_version: self.client_version.clone(),
             ..Auth::default()
         };
+        if let Some(trusted) = &self.trusted {
+            auth.master = true;
+            auth.read_only = trusted.read_only;
+            return Ok(auth);
+        }
         if let Some(given) = &self.master_key {
             let master_key_given = constant_time_eq(given, &config.master_key)
                 || config.read_only_master_key.as_deref().is_some_and(|key| constant_time_eq(given, key));

@@ -27,5 +27,5 @@ pub mod webhooks;
 pub use account_options::AccountOptions;
 pub use app::{App, AppConfig, AppDirectory, StaticDirectory};
 pub use context::{Auth, Ctx};
-pub use http::{ServerOptions, router, serve};
+pub use http::{ServerOptions, TrustedMaster, router, serve};
 pub use scheduler::{SCHEDULER_TICK, spawn_job_scheduler};

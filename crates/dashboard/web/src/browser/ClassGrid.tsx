@@ -1,0 +1,339 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useNavigate } from 'react-router';
+import {
+  AllCommunityModule,
+  ModuleRegistry,
+  themeQuartz,
+  type CellValueChangedEvent,
+  type ColumnMovedEvent,
+  type GetRowIdParams,
+  type GridApi,
+  type GridReadyEvent,
+  type IDatasource,
+  type IGetRowsParams,
+} from 'ag-grid-community';
+import { AgGridReact } from 'ag-grid-react';
+import { parse, type ClassSchema } from '../api';
+import { useAlert } from '../context';
+import { buildColumnDefs, loadPrefs, orderedFieldNames, savePrefs, type ColumnPrefs } from './columns';
+import { buildWhere, type Filter } from './filters';
+import type { GridContext } from './cells';
+import { FilterBar } from './FilterBar';
+import { ClassDialogs, type ClassDialogKind } from './ClassDialogs';
+
+ModuleRegistry.registerModules([AllCommunityModule]);
+
+declare global {
+  interface Window {
+    __dashboardGrid?: GridApi;
+  }
+}
+
+const BLOCK_SIZE = 100;
+const theme = themeQuartz.withParams({ fontSize: 13, headerFontSize: 13, spacing: 6 });
+const SELECTION_COL = 'ag-Grid-SelectionColumn';
+const basename = import.meta.env.BASE_URL.replace(/\/$/, '');
+
+type Row = Record<string, unknown> & { objectId: string };
+
+interface Props {
+  appId: string;
+  schema: ClassSchema;
+  schemas: ClassSchema[];
+  readOnly: boolean;
+  filters: Filter[];
+  setFilters: (f: Filter[]) => void;
+  onSchemaChanged: () => void;
+  onClassDeleted: () => void;
+  onCount: (className: string, count: number) => void;
+}
+
+export function ClassGrid(props: Props) {
+  const { appId, schema, readOnly, filters } = props;
+  const className = schema.className;
+  const { showError, clear } = useAlert();
+  const navigate = useNavigate();
+  const apiRef = useRef<GridApi | null>(null);
+  const [prefs, setPrefs] = useState<ColumnPrefs>(() => loadPrefs(appId, className));
+  const [count, setCount] = useState<number | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [selected, setSelected] = useState(0);
+  const [dialog, setDialog] = useState<ClassDialogKind | null>(null);
+  const [columnsOpen, setColumnsOpen] = useState(false);
+  const countRef = useRef<number | null>(null);
+  const onCountRef = useRef(props.onCount);
+  onCountRef.current = props.onCount;
+
+  const columnDefs = useMemo(() => buildColumnDefs(schema, prefs, readOnly), [schema, prefs, readOnly]);
+
+  const filtersKey = JSON.stringify(filters);
+  const datasource = useMemo<IDatasource>(() => {
+    const fields = schema.fields;
+    const current = JSON.parse(filtersKey) as Filter[];
+    return {
+      getRows: (params: IGetRowsParams) => {
+        const { startRow, endRow } = params;
+        let where: Record<string, unknown>;
+        try {
+          where = buildWhere(current, fields);
+        } catch (e) {
+          showError(e);
+          setLoading(false);
+          setCount(0);
+          params.successCallback([], 0);
+          return;
+        }
+        const order =
+          params.sortModel.map((s) => (s.sort === 'desc' ? '-' : '') + s.colId).join(',') || '-createdAt';
+        const limit = endRow - startRow;
+        const q = new URLSearchParams({ limit: String(limit), skip: String(startRow), order });
+        if (Object.keys(where).length > 0) q.set('where', JSON.stringify(where));
+        if (startRow === 0) {
+          q.set('count', '1');
+          setLoading(true);
+        }
+        parse<{ results: Row[]; count?: number }>(appId, 'GET', `classes/${encodeURIComponent(className)}?${q}`).then(
+          (r) => {
+            const rows = r.results ?? [];
+            if (typeof r.count === 'number') {
+              countRef.current = r.count;
+              setCount(r.count);
+              if (current.length === 0) onCountRef.current(className, r.count);
+            }
+            let last = -1;
+            if (rows.length < limit) last = startRow + rows.length;
+            else if (countRef.current !== null && countRef.current >= startRow + rows.length) last = countRef.current;
+            if (startRow === 0) setLoading(false);
+            params.successCallback(rows, last);
+          },
+          (e) => {
+            if (startRow === 0) setLoading(false);
+            showError(e);
+            params.failCallback();
+          },
+        );
+      },
+    };
+  }, [appId, className, schema, filtersKey, showError]);
+
+  const context = useMemo<GridContext>(
+    () => ({ appId, className, basename, navigate, showError }),
+    [appId, className, navigate, showError],
+  );
+
+  const onGridReady = useCallback((e: GridReadyEvent) => {
+    apiRef.current = e.api;
+    window.__dashboardGrid = e.api;
+  }, []);
+
+  useEffect(
+    () => () => {
+      if (window.__dashboardGrid === apiRef.current) delete window.__dashboardGrid;
+      apiRef.current = null;
+    },
+    [],
+  );
+
+  const persistColumns = useCallback(() => {
+    const api = apiRef.current;
+    if (!api) return;
+    const state = api.getColumnState().filter((c) => c.colId !== SELECTION_COL);
+    const next = { order: state.map((c) => c.colId), hidden: state.filter((c) => c.hide).map((c) => c.colId) };
+    savePrefs(appId, className, next);
+    setPrefs(next);
+  }, [appId, className]);
+
+  const onColumnMoved = useCallback(
+    (e: ColumnMovedEvent) => {
+      if (e.finished) persistColumns();
+    },
+    [persistColumns],
+  );
+
+  const onCellValueChanged = useCallback(
+    async (e: CellValueChangedEvent) => {
+      const field = e.colDef.field;
+      const row = e.data as Row | undefined;
+      if (!field || !row || !e.node) return;
+      const node = e.node;
+      const revert = () => node.setData({ ...(node.data as Row), [field]: e.oldValue });
+      let value = e.newValue as unknown;
+      if ((e.oldValue === undefined || e.oldValue === null) && value === '') {
+        revert();
+        return;
+      }
+      if (value === undefined || value === null) value = { __op: 'Delete' };
+      try {
+        const r = await parse<{ updatedAt?: string }>(appId, 'PUT', `classes/${encodeURIComponent(className)}/${encodeURIComponent(row.objectId)}`, {
+          [field]: value,
+        });
+        clear();
+        const data = { ...(node.data as Row) };
+        if (e.newValue === undefined || e.newValue === null) delete data[field];
+        if (r.updatedAt) data.updatedAt = r.updatedAt;
+        node.setData(data);
+      } catch (err) {
+        revert();
+        showError(err);
+      }
+    },
+    [appId, className, clear, showError],
+  );
+
+  const refresh = () => {
+    apiRef.current?.deselectAll();
+    apiRef.current?.refreshInfiniteCache();
+  };
+
+  const addRow = async () => {
+    try {
+      await parse(appId, 'POST', `classes/${encodeURIComponent(className)}`, {});
+      clear();
+      const api = apiRef.current;
+      if (api) {
+        api.purgeInfiniteCache();
+        api.ensureIndexVisible(0, 'top');
+      }
+    } catch (e) {
+      showError(e);
+    }
+  };
+
+  const fieldNames = orderedFieldNames(schema, { hidden: [], order: prefs.order });
+
+  const toggleColumn = (name: string, visible: boolean) => {
+    apiRef.current?.setColumnsVisible([name], visible);
+    persistColumns();
+  };
+
+  return (
+    <div className="class-view">
+      <div className="toolbar" role="toolbar" aria-label={`${className} actions`}>
+        <h1 className="class-title">{className}</h1>
+        <span className="row-count" data-testid="row-count" aria-live="polite">
+          {count === null ? 'Counting…' : `${count.toLocaleString('en-US')} ${count === 1 ? 'row' : 'rows'}`}
+        </span>
+        <span className="spacer" />
+        <button type="button" className="btn small" onClick={refresh} data-testid="refresh">
+          Refresh
+        </button>
+        {!readOnly && (
+          <>
+            <button type="button" className="btn small primary" onClick={addRow} data-testid="add-row">
+              Add row
+            </button>
+            <button type="button" className="btn small" onClick={() => setDialog('deleteRows')} disabled={selected === 0} data-testid="delete-rows">
+              Delete {selected > 0 ? `${selected} ` : ''}selected
+            </button>
+            <button type="button" className="btn small" onClick={() => setDialog('addColumn')} data-testid="add-column">
+              Add column
+            </button>
+            <button type="button" className="btn small" onClick={() => setDialog('deleteColumn')} data-testid="delete-column">
+              Delete column
+            </button>
+          </>
+        )}
+        <div className="menu-wrap">
+          <button
+            type="button"
+            className="btn small"
+            aria-expanded={columnsOpen}
+            aria-haspopup="true"
+            onClick={() => setColumnsOpen(!columnsOpen)}
+            data-testid="columns-menu"
+          >
+            Columns
+          </button>
+          {columnsOpen && (
+            <div
+              className="menu"
+              role="group"
+              aria-label="Shown columns"
+              onKeyDown={(e) => e.key === 'Escape' && setColumnsOpen(false)}
+            >
+              {fieldNames.map((n) => (
+                <label key={n} className="check">
+                  <input
+                    type="checkbox"
+                    checked={!prefs.hidden.includes(n)}
+                    onChange={(e) => toggleColumn(n, e.target.checked)}
+                    data-testid={`column-toggle-${n}`}
+                  />
+                  {n}
+                </label>
+              ))}
+              <button type="button" className="btn small" onClick={() => setColumnsOpen(false)}>
+                Done
+              </button>
+            </div>
+          )}
+        </div>
+        {!readOnly && (
+          <button type="button" className="btn small danger" onClick={() => setDialog('deleteClass')} data-testid="delete-class">
+            Delete class
+          </button>
+        )}
+      </div>
+      <FilterBar schema={schema} filters={filters} setFilters={props.setFilters} />
+      <div className="grid-wrap">
+        <AgGridReact
+          theme={theme}
+          rowModelType="infinite"
+          rowHeight={36}
+          headerHeight={44}
+          datasource={datasource}
+          cacheBlockSize={BLOCK_SIZE}
+          maxBlocksInCache={100}
+          blockLoadDebounceMillis={30}
+          maxConcurrentDatasourceRequests={2}
+          getRowId={(p: GetRowIdParams) => String((p.data as Row).objectId)}
+          columnDefs={columnDefs}
+          defaultColDef={{ resizable: true }}
+          maintainColumnOrder
+          context={context}
+          rowSelection={{ mode: 'multiRow', checkboxes: true, headerCheckbox: false, enableClickSelection: false }}
+          onSelectionChanged={(e) => setSelected(e.api.getSelectedNodes().length)}
+          onGridReady={onGridReady}
+          onCellValueChanged={onCellValueChanged}
+          onColumnMoved={onColumnMoved}
+          onColumnVisible={persistColumns}
+          stopEditingWhenCellsLoseFocus
+          suppressDragLeaveHidesColumns
+          suppressColumnVirtualisation
+          suppressNoRowsOverlay
+          tooltipShowDelay={500}
+        />
+        {loading && (
+          <div className="grid-status loading" data-testid="grid-loading">
+            Loading…
+          </div>
+        )}
+        {!loading && count === 0 && (
+          <div className="grid-status empty" data-testid="empty-state">
+            {filters.length > 0 ? 'No rows match these filters.' : `${className} has no rows yet.`}
+          </div>
+        )}
+      </div>
+      {dialog && (
+        <ClassDialogs
+          kind={dialog}
+          appId={appId}
+          schema={schema}
+          schemas={props.schemas}
+          selectedIds={() =>
+            (apiRef.current?.getSelectedNodes() ?? [])
+              .map((n) => (n.data as Row | undefined)?.objectId ?? n.id)
+              .filter((id): id is string => !!id)
+          }
+          onClose={() => setDialog(null)}
+          onRowsDeleted={() => {
+            apiRef.current?.deselectAll();
+            apiRef.current?.purgeInfiniteCache();
+          }}
+          onSchemaChanged={props.onSchemaChanged}
+          onClassDeleted={props.onClassDeleted}
+        />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,315 @@
+// The dashboard in real headless Chromium against the real binary (a registry server, no
+// appId): sign in, create an app, create a class and fields, add and edit rows of every type,
+// upload a file into a cell, filter, a read-only user, delete the app. Every page is
+// screenshotted into target/test-artifacts/dashboard/ (kept as the run's artifacts).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromiumSkip, launchChromium, repoRoot, startRegistryServer, uniq, waitFor } from './harness.mjs';
+
+const ADMIN = { username: 'admin', password: 'admin-password' };
+const VIEWER = { username: 'viewer', password: 'viewer-password', readOnly: true };
+const SCREENSHOTS = join(
+  repoRoot,
+  'target',
+  'test-artifacts',
+  'dashboard',
+  process.env.REPARSE_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite'
+);
+
+describe('dashboard in headless Chromium', { skip: chromiumSkip }, () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    server = await startRegistryServer({ dashboardUsers: [ADMIN, VIEWER] });
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    server?.cleanup();
+  });
+
+  /** A fresh browser page, failing the test on any page error. */
+  async function openPage() {
+    const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    const errors = [];
+    page.on('pageerror', error => errors.push(String(error)));
+    page.errors = errors;
+    return page;
+  }
+
+  async function shot(page, name) {
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  }
+
+  async function signIn(page, { username, password }) {
+    await page.goto(`${server.origin}/dashboard/`);
+    await page.getByTestId('signin-username').fill(username);
+    await page.getByTestId('signin-password').fill(password);
+    await page.getByTestId('signin-submit').click();
+    await page.getByTestId('current-user').waitFor();
+  }
+
+  /** The app's own REST API, as a client holding its keys calls it. */
+  async function rest(keys, method, path, body, extraHeaders = {}) {
+    const response = await fetch(`${server.url}/${path}`, {
+      method,
+      headers: {
+        'X-Parse-Application-Id': keys.applicationId,
+        'X-Parse-REST-API-Key': keys.restAPIKey,
+        'Content-Type': 'application/json',
+        ...extraHeaders,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json() };
+  }
+  const master = keys => ({ 'X-Parse-Master-Key': keys.masterKey });
+
+  function cell(page, objectId, field) {
+    return page.locator(`.ag-row[row-id="${objectId}"] .ag-cell[col-id="${field}"]`).first();
+  }
+
+  /** Double-clicks a cell and types into the grid's own text editor. */
+  async function editText(page, objectId, field, text) {
+    await cell(page, objectId, field).dblclick();
+    const input = cell(page, objectId, field).locator('input');
+    await input.fill(text);
+    await input.press('Enter');
+  }
+
+  /** Double-clicks a cell to open its popup editor. */
+  async function openEditor(page, objectId, field, type) {
+    await cell(page, objectId, field).dblclick();
+    const editor = page.getByTestId(`editor-${type}`);
+    await editor.waitFor();
+    return editor;
+  }
+
+  async function stored(keys, className, objectId) {
+    return (await rest(keys, 'GET', `classes/${className}/${objectId}`, undefined, master(keys))).body;
+  }
+
+  it('creates an app, builds a class, edits every type, filters, and deletes the app', async () => {
+    const page = await openPage();
+    // A wrong password is refused in words.
+    await page.goto(`${server.origin}/dashboard/`);
+    await shot(page, '01-sign-in');
+    await page.getByTestId('signin-username').fill('admin');
+    await page.getByTestId('signin-password').fill('wrong-password');
+    await page.getByTestId('signin-submit').click();
+    await waitFor(async () => (await page.getByTestId('alert').textContent()).includes('Invalid username or password'), 'the sign-in error');
+    await signIn(page, ADMIN);
+    await shot(page, '02-apps');
+
+    // Create an app: its keys are shown once.
+    const appName = uniq('shop').replace(/[^A-Za-z0-9_-]/g, '');
+    await page.getByTestId('create-app').click();
+    await page.getByTestId('app-name-input').fill(appName);
+    await page.getByTestId('dialog-confirm').click();
+    const keysDialog = page.getByTestId('keys-dialog');
+    await keysDialog.waitFor();
+    await shot(page, '03-keys-shown-once');
+    const keys = {};
+    for (const name of ['applicationId', 'masterKey', 'javascriptKey', 'restAPIKey', 'clientKey']) {
+      keys[name] = (await page.getByTestId(`key-${name}`).textContent()).trim();
+    }
+    assert.equal((await rest(keys, 'GET', 'classes/Nothing', undefined, master(keys))).status, 200);
+    await keysDialog.getByTestId('dialog-confirm').click();
+    const row = page.getByTestId(`app-row-${appName}`);
+    await row.waitFor();
+
+    // A class with a field of every type.
+    await row.getByTestId('open-app').click();
+    const className = 'Product';
+    await page.getByTestId('create-class').click();
+    await page.getByTestId('class-name-input').fill(className);
+    await page.getByTestId('dialog-confirm').click();
+    await page.getByTestId(`class-${className}`).waitFor();
+    const fields = [
+      ['title', 'String'],
+      ['price', 'Number'],
+      ['available', 'Boolean'],
+      ['releasedAt', 'Date'],
+      ['details', 'Object'],
+      ['tags', 'Array'],
+      ['location', 'GeoPoint'],
+      ['manual', 'File'],
+      ['maker', 'Pointer', '_User'],
+    ];
+    for (const [name, type, target] of fields) {
+      await page.getByTestId('add-column').click();
+      await page.getByTestId('column-name-input').fill(name);
+      await page.getByTestId('column-type-select').selectOption(type);
+      if (target) await page.getByTestId('column-target-select').selectOption(target);
+      await page.getByTestId('dialog-confirm').click();
+      await page.locator(`.ag-header-cell[col-id="${name}"]`).waitFor();
+    }
+    const schema = (await rest(keys, 'GET', `schemas/${className}`, undefined, master(keys))).body;
+    for (const [name, type, target] of fields) {
+      assert.equal(schema.fields[name]?.type, type, name);
+      if (target) assert.equal(schema.fields[name].targetClass, target);
+    }
+
+    // Add a row, then edit each cell.
+    await page.getByTestId('add-row').click();
+    await waitFor(async () => (await page.getByTestId('row-count').textContent()).startsWith('1 row'), 'one row');
+    const objectId = await page.locator('.ag-row[row-id]').first().getAttribute('row-id');
+    assert.ok(objectId);
+    await shot(page, '04-browser-new-row');
+
+    await editText(page, objectId, 'title', 'Kettle');
+    await editText(page, objectId, 'price', '42.5');
+    await cell(page, objectId, 'available').dblclick();
+    await page.getByTestId('editor-Boolean').selectOption('true');
+    await waitFor(async () => (await stored(keys, className, objectId)).available === true, 'the Boolean to save');
+    await waitFor(async () => (await stored(keys, className, objectId)).price === 42.5, 'the Number to save');
+
+    let editor = await openEditor(page, objectId, 'releasedAt', 'Date');
+    await editor.locator('input').fill('2026-03-04T05:06');
+    await shot(page, '05-editor-date');
+    await editor.getByTestId('editor-save').click();
+
+    editor = await openEditor(page, objectId, 'details', 'Object');
+    await editor.getByTestId('editor-json').fill('{"color": "red", "watts": 2000}');
+    await shot(page, '06-editor-object');
+    await editor.getByTestId('editor-save').click();
+
+    editor = await openEditor(page, objectId, 'tags', 'Array');
+    await editor.getByTestId('editor-json').fill('["kitchen", "steel"]');
+    await editor.getByTestId('editor-save').click();
+
+    editor = await openEditor(page, objectId, 'location', 'GeoPoint');
+    await editor.getByTestId('editor-latitude').fill('48.85');
+    await editor.getByTestId('editor-longitude').fill('2.35');
+    await shot(page, '07-editor-geopoint');
+    await editor.getByTestId('editor-save').click();
+
+    // A bad JSON value is refused before saving, in words.
+    editor = await openEditor(page, objectId, 'details', 'Object');
+    await editor.getByTestId('editor-json').fill('{not json');
+    await editor.getByTestId('editor-save').click();
+    assert.equal(await editor.isVisible(), true, 'the editor stays open on bad JSON');
+    await editor.getByTestId('editor-cancel').click();
+
+    // A user to point at.
+    const user = await rest(keys, 'POST', 'users', { username: 'maker', password: 'maker-password' });
+    assert.equal(user.status, 201);
+    editor = await openEditor(page, objectId, 'maker', 'Pointer');
+    await editor.locator('input').first().fill(user.body.objectId);
+    await editor.getByTestId('editor-save').click();
+
+    // A file uploaded into the cell.
+    editor = await openEditor(page, objectId, 'manual', 'File');
+    await editor.getByTestId('editor-file-input').setInputFiles({
+      name: 'manual.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('Fill, boil, pour.'),
+    });
+    await shot(page, '08-editor-file');
+    await editor.getByTestId('editor-save').click();
+
+    // The ACL: public read only.
+    editor = await openEditor(page, objectId, 'ACL', 'ACL');
+    await editor.getByTestId('acl-public-write').uncheck();
+    await shot(page, '09-editor-acl');
+    await editor.getByTestId('editor-save').click();
+
+    await waitFor(async () => {
+      const object = await stored(keys, className, objectId);
+      return object.manual && object.maker && object.ACL && object.location && object.tags;
+    }, 'every edit to be saved');
+    const object = await stored(keys, className, objectId);
+    assert.equal(object.title, 'Kettle');
+    assert.equal(object.price, 42.5);
+    assert.equal(object.available, true);
+    assert.equal(object.releasedAt.__type, 'Date');
+    assert.match(object.releasedAt.iso, /^2026-03-0[34]T/);
+    assert.deepEqual(object.details, { color: 'red', watts: 2000 });
+    assert.deepEqual(object.tags, ['kitchen', 'steel']);
+    assert.deepEqual(object.location, { __type: 'GeoPoint', latitude: 48.85, longitude: 2.35 });
+    assert.deepEqual(object.maker, { __type: 'Pointer', className: '_User', objectId: user.body.objectId });
+    assert.equal(object.manual.__type, 'File');
+    assert.match(object.manual.name, /manual\.txt$/);
+    assert.equal(await (await fetch(object.manual.url)).text(), 'Fill, boil, pour.');
+    assert.deepEqual(object.ACL, { '*': { read: true } });
+    await shot(page, '10-browser-edited');
+
+    // A pointer cell leads to the user.
+    await cell(page, objectId, 'maker').getByTestId('pointer-link').click();
+    await page.waitForURL(/\/browser\/_User/);
+    await page.locator(`.ag-row[row-id="${user.body.objectId}"]`).waitFor();
+    await shot(page, '11-pointer-click-through');
+
+    // Filters: more rows, then price > 10.
+    const more = await rest(keys, 'POST', 'batch', {
+      requests: [5, 15, 25].map(price => ({ method: 'POST', path: `/parse/classes/${className}`, body: { price } })),
+    }, master(keys));
+    assert.equal(more.status, 200);
+    await page.getByTestId(`class-${className}`).click();
+    await page.getByTestId('refresh').click();
+    await waitFor(async () => (await page.getByTestId('row-count').textContent()).startsWith('4 rows'), 'four rows');
+    await page.getByTestId('add-filter').click();
+    await page.getByTestId('filter-field').selectOption('price');
+    await page.getByTestId('filter-op').selectOption('gt');
+    await page.getByTestId('filter-value').fill('10');
+    await page.getByTestId('filter-apply').click();
+    await waitFor(async () => (await page.getByTestId('row-count').textContent()).startsWith('3 rows'), 'the filtered count');
+    await shot(page, '12-filtered');
+    const prices = await page.locator('.ag-row[row-id] .ag-cell[col-id="price"]').allTextContents();
+    assert.deepEqual(prices.map(Number).sort((a, b) => a - b), [15, 25, 42.5]);
+
+    // Settings: a bad value is explained; a good one saved.
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('settings-json').fill('{"maxLimit": "lots"}');
+    await page.getByTestId('settings-save').click();
+    await waitFor(async () => (await page.getByTestId('alert').textContent()).includes('maxLimit'), 'the settings error');
+    await shot(page, '13-settings-error');
+
+    // Delete the app: its name must be typed.
+    await page.goto(`${server.origin}/dashboard/apps`);
+    await page.getByTestId(`app-row-${appName}`).getByTestId('delete-app').click();
+    const confirm = page.getByTestId('dialog-confirm');
+    assert.equal(await confirm.isDisabled(), true);
+    await page.getByTestId('delete-confirm-input').fill(appName);
+    await shot(page, '14-delete-confirm');
+    await confirm.click();
+    await page.getByTestId(`app-row-${appName}`).waitFor({ state: 'detached' });
+    await waitFor(async () => (await rest(keys, 'GET', 'classes/Product', undefined, master(keys))).status === 403, 'the app to be gone');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  it('shows a read-only user everything and lets them change nothing', async () => {
+    const page = await openPage();
+    await signIn(page, VIEWER);
+    await page.getByTestId('read-only-badge').waitFor();
+    assert.equal(await page.getByTestId('create-app').count(), 0);
+    await page.locator('[data-testid^="app-row-"]').first().getByTestId('open-app').click();
+    await page.getByTestId('refresh').waitFor();
+    assert.equal(await page.getByTestId('add-row').count(), 0);
+    assert.equal(await page.getByTestId('create-class').count(), 0);
+    await shot(page, '15-read-only-browser');
+    // Writes sent by hand are refused by the server, in words.
+    const refused = await page.evaluate(async () => {
+      const session = await (await fetch('/dashboard/api/session')).json();
+      const apps = await (await fetch('/dashboard/api/apps')).json();
+      const response = await fetch(`/dashboard/api/apps/${apps.results[0].appId}/parse/classes/Sneaky`, {
+        method: 'POST',
+        headers: { 'X-CSRF-Token': session.csrfToken, 'Content-Type': 'application/json' },
+        body: '{"x":1}',
+      });
+      return { status: response.status, body: await response.json() };
+    });
+    assert.equal(refused.body.code, 119);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+});
