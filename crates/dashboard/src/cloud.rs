@@ -32,10 +32,13 @@ pub(crate) async fn overview(
 ) -> DashboardResult<Response> {
     let record = find_app(&dashboard, &app_id)?;
     let Some(folder) = cloud_folder(&record.settings) else {
-        return Ok(axum::Json(json!({"configured": false, "files": [], "functions": [], "jobs": [], "triggers": []}))
-            .into_response());
+        return Ok(axum::Json(
+            json!({"configured": false, "files": [], "functions": [], "jobs": [], "triggers": []}),
+        )
+        .into_response());
     };
-    let files = tokio::task::spawn_blocking(move || list_files(&folder)).await.map_err(DashboardError::internal)?;
+    let files =
+        tokio::task::spawn_blocking(move || list_files(&folder)).await.map_err(DashboardError::internal)?;
     let hooks = match dashboard.directory.app(&record.app_id).await {
         Some(app) => app.cloud.as_ref().map(|cloud| cloud.hooks()),
         None => None,
@@ -97,7 +100,8 @@ pub(crate) async fn file(
     _: Signed,
 ) -> DashboardResult<Response> {
     let record = find_app(&dashboard, &app_id)?;
-    let folder = cloud_folder(&record.settings).ok_or_else(|| DashboardError::invalid("This app has no cloud code."))?;
+    let folder = cloud_folder(&record.settings)
+        .ok_or_else(|| DashboardError::invalid("This app has no cloud code."))?;
     // Only a plain relative path inside the folder, never out of it.
     let relative = FsPath::new(&query.path);
     let inside = relative.components().all(|component| matches!(component, Component::Normal(_)))
@@ -111,7 +115,8 @@ pub(crate) async fn file(
     let path = folder.join(relative);
     let shown = query.path.clone();
     let content = tokio::task::spawn_blocking(move || -> Result<String, String> {
-        let metadata = std::fs::metadata(&path).map_err(|_| "No such file in the cloud folder.".to_string())?;
+        let metadata =
+            std::fs::metadata(&path).map_err(|_| "No such file in the cloud folder.".to_string())?;
         if !metadata.is_file() {
             return Err("No such file in the cloud folder.".into());
         }

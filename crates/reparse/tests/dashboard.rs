@@ -358,7 +358,8 @@ fn the_console_can_call_an_app_as_a_client_with_a_session() {
     };
     let client = [("x-dashboard-as", "client")];
     // A class only signed-in users may read, with one object owned by ann.
-    let signed_up = parse(&admin, "POST", "users", &client, Some(json!({"username": "ann", "password": "pw-ann-123"})));
+    let signed_up =
+        parse(&admin, "POST", "users", &client, Some(json!({"username": "ann", "password": "pw-ann-123"})));
     assert_eq!(signed_up.status, 201, "{}", signed_up.body);
     let token = signed_up.body["sessionToken"].as_str().unwrap().to_string();
     let ann = signed_up.body["objectId"].as_str().unwrap().to_string();
@@ -374,7 +375,10 @@ fn the_console_can_call_an_app_as_a_client_with_a_session() {
     );
     assert_eq!(created.status, 200, "{}", created.body);
     let acl = json!({ann.clone(): {"read": true, "write": true}});
-    assert_eq!(parse(&admin, "POST", "classes/Diary", &[], Some(json!({"text": "mine", "ACL": acl}))).status, 201);
+    assert_eq!(
+        parse(&admin, "POST", "classes/Diary", &[], Some(json!({"text": "mine", "ACL": acl}))).status,
+        201
+    );
 
     let anonymous = parse(&admin, "GET", "classes/Diary", &client, None);
     assert_eq!(anonymous.body["error"], "Permission denied, user needs to be authenticated.");
@@ -389,8 +393,13 @@ fn the_console_can_call_an_app_as_a_client_with_a_session() {
     let viewer = Browser::sign_in(&server, "viewer", "viewer-password");
     let read = parse(&viewer, "GET", "classes/Diary", &[client[0], ("x-parse-session-token", &token)], None);
     assert_eq!(read.body["results"][0]["text"], "mine");
-    let write =
-        parse(&viewer, "POST", "classes/Diary", &[client[0], ("x-parse-session-token", &token)], Some(json!({"text": "no"})));
+    let write = parse(
+        &viewer,
+        "POST",
+        "classes/Diary",
+        &[client[0], ("x-parse-session-token", &token)],
+        Some(json!({"text": "no"})),
+    );
     assert_eq!((write.status, write.body["code"].clone()), (403, json!(119)));
     assert_eq!(parse(&admin, "GET", "classes/Diary?count=1&limit=0", &[], None).body["count"], 1);
 }
