@@ -128,6 +128,30 @@ describe('cloud functions', () => {
     );
   });
 
+  it("the app's log lines are read back from /scriptlog as parse-server gives them", async () => {
+    const { Parse, server } = ctx;
+    assert.equal(await Parse.Cloud.run('logSomething'), true);
+    await expectParseError(Parse.Cloud.run('crash'), 141, 'Cloud code worker exited.');
+    let lines;
+    await waitFor(async () => {
+      lines = (await server.request('GET', '/scriptlog?size=50', { auth: 'master' })).json;
+      return lines.some(line => line.message.includes('through request.log'));
+    }, 'the cloud log line in /scriptlog');
+    const line = lines.find(entry => entry.message.includes('cloud says hi'));
+    assert.equal(line.level, 'info');
+    assert.ok(Date.parse(line.timestamp) <= Date.now());
+    const times = lines.map(entry => Date.parse(entry.timestamp));
+    assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+    const errors = (await server.request('GET', '/scriptlog?level=error&n=50', { auth: 'master' })).json;
+    assert.ok(errors.length > 0 && errors.every(entry => entry.level === 'error'), JSON.stringify(errors));
+    assert.equal((await server.request('GET', '/scriptlog?size=1&order=asc', { auth: 'master' })).json.length, 1);
+    const future = new Date(Date.now() + 60000).toISOString();
+    assert.deepEqual((await server.request('GET', `/scriptlog?from=${future}`, { auth: 'master' })).json, []);
+    assert.equal((await server.request('GET', '/scriptlog', { auth: 'rest' })).status, 403);
+    // The other server's app has none of these lines.
+    assert.deepEqual((await plain.server.request('GET', '/scriptlog?size=50', { auth: 'master' })).json, []);
+  });
+
   it('an app without cloud code answers functions with 141', async () => {
     const { server } = plain;
     const res = await server.request('POST', '/functions/hello', { auth: 'rest', body: {} });

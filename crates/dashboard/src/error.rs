@@ -43,6 +43,16 @@ impl DashboardError {
     }
 }
 
+impl From<reparse_core::ParseError> for DashboardError {
+    fn from(error: reparse_core::ParseError) -> DashboardError {
+        if error.code == ErrorCode::InternalServerError {
+            return DashboardError::internal(error.message);
+        }
+        let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        DashboardError::new(status, error.code, error.message)
+    }
+}
+
 impl From<RegistryError> for DashboardError {
     fn from(error: RegistryError) -> DashboardError {
         match error {

@@ -383,11 +383,14 @@ enum Mode {
 }
 
 fn serve(args: &ArgMatches, mode: Mode) -> Result<(), String> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("REPARSE_LOG").unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::{EnvFilter, Layer as _, filter::LevelFilter, fmt};
+    let output_filter = EnvFilter::try_from_env("REPARSE_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::registry()
+        .with(fmt::layer().with_writer(std::io::stderr).with_filter(output_filter))
+        // Each app's own lines, for its logs page and `/scriptlog`, whatever the output shows.
+        .with(reparse_server::logs::AppLogLayer.with_filter(LevelFilter::INFO))
         .init();
     let options = serve_options(args)?;
     let settings = ServerSettings::from_options(&options)?;

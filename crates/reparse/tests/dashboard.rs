@@ -281,6 +281,8 @@ fn an_apps_data_is_reached_through_the_dashboard_as_its_master_and_read_only_use
     assert_eq!(app_names(&admin), ["default", "other"]);
     let notes = admin.call("GET", &format!("apps/{default_id}/parse/classes/Note?count=1&limit=0"), None);
     assert_eq!(notes.body["count"], 1);
+    let classes = viewer.call("GET", &format!("apps/{default_id}/classes"), None);
+    assert_eq!(classes.body, json!({"results": [{"className": "Note", "count": 1, "estimated": false}]}));
 }
 
 #[test]

@@ -15,6 +15,7 @@ pub mod files;
 pub mod http;
 pub mod ip_allow;
 pub mod live_query;
+pub mod logs;
 pub mod pages;
 pub mod passwords;
 pub mod roles;

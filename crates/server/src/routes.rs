@@ -87,6 +87,8 @@ pub enum Route {
     Health,
     /// `serverInfo`
     ServerInfo,
+    /// `scriptlog`: the app's recent log lines
+    ScriptLog,
 }
 
 impl Route {
@@ -144,6 +146,7 @@ impl Route {
             },
             ["health"] => Route::Health,
             ["serverInfo"] => Route::ServerInfo,
+            ["scriptlog"] => Route::ScriptLog,
             _ => return None,
         })
     }
@@ -233,6 +236,12 @@ pub async fn dispatch(
         (R::Hook { name }, "PUT") => hooks::update(ctx, name.clone(), params).await,
         (R::Health, "GET" | "POST") => Ok(health()),
         (R::ServerInfo, "GET") => server_info(ctx),
+        (R::ScriptLog, "GET") => {
+            if !ctx.auth.master {
+                return Err(ApiError::master_key_required());
+            }
+            Ok(ParseResponse::ok(crate::logs::script_log(&ctx.app.config.app_id, &params)?))
+        }
         _ => Err(ApiError::NotFound(format!("{method_name} {route:?}"))),
     }
 }
@@ -251,7 +260,7 @@ fn server_info(ctx: &Ctx<'_>) -> ApiResult<ParseResponse> {
             "globalConfig": {"create": false, "read": false, "update": false, "delete": false},
             "hooks": {"create": true, "read": true, "update": true, "delete": true},
             "cloudCode": {"jobs": ctx.app.cloud.is_some()},
-            "logs": {"level": false, "size": false, "order": false, "until": false, "from": false},
+            "logs": {"level": true, "size": true, "order": true, "until": true, "from": true},
             "push": {"immediatePush": false, "scheduledPush": false, "storedPushData": false, "pushAudiences": false, "localization": false},
             "schemas": {"addField": true, "removeField": true, "addClass": true, "removeClass": true, "clearAllDataFromClass": true, "exportClass": false, "editClassLevelPermissions": true, "editPointerPermissions": true},
         },

@@ -58,7 +58,7 @@ use reparse_core::schema::{ClassSchema, FieldSpec, FieldType, system_indexes};
 use reparse_core::update::{FieldUpdate, Updates, apply_updates};
 use reparse_core::value::Object;
 use reparse_core::{ErrorCode, ParseError, ParseResult};
-use reparse_storage::{Storage, Transaction};
+use reparse_storage::{ClassCount, Storage, Transaction};
 use serde_json::Value;
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
@@ -353,6 +353,10 @@ struct Executor<'a> {
 
 /// Runs `$body` with `$client` bound to a connection: outside a transaction, a pooled one (in
 /// its own `BEGIN … COMMIT` when `$atomic`); inside, the transaction's, under a savepoint.
+/// Tables estimated to hold at least this many rows are not counted for
+/// [`Storage::estimated_count`]: the planner's figure is used.
+const ESTIMATES_FROM: u64 = 100_000;
+
 macro_rules! with_client {
     ($executor:expr, $atomic:expr, |$client:ident| $body:expr) => {{
         let checkout;
@@ -675,6 +679,33 @@ impl Executor<'_> {
             .await
         });
         changed.inspect(|()| self.schema_changed())
+    }
+
+    /// PostgreSQL's own estimate of the class's rows (the planner's statistics, kept up by
+    /// autovacuum), where it has one for a table large enough that counting would be slow;
+    /// the exact count otherwise (a table never analysed, or a small one whose estimate may be
+    /// stale by a large fraction).
+    async fn estimated_count(&self, schema: &ClassSchema) -> ParseResult<ClassCount> {
+        let class_name = &schema.class_name;
+        let estimate: Option<f32> = with_client!(self, false, |client| {
+            client
+                .query_opt(
+                    "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = $1 AND c.relname = $2",
+                    &[&self.schema, class_name],
+                )
+                .await
+                .map(|row| row.map(|row| row.get::<_, f32>(0)))
+                .map_err(pg_error)
+        })?;
+        match estimate {
+            Some(rows) if rows >= ESTIMATES_FROM as f32 => {
+                Ok(ClassCount { objects: rows as u64, estimated: true })
+            }
+            _ => {
+                Ok(ClassCount { objects: self.count(schema, &Filter::everything()).await?, estimated: false })
+            }
+        }
     }
 
     async fn purge(&self, schema: &ClassSchema) -> ParseResult<()> {
@@ -1190,6 +1221,10 @@ impl Storage for PostgresStorage {
 
     async fn purge(&self, schema: &ClassSchema) -> ParseResult<()> {
         self.executor()?.purge(schema).await
+    }
+
+    async fn estimated_count(&self, schema: &ClassSchema) -> ParseResult<ClassCount> {
+        self.executor()?.estimated_count(schema).await
     }
 
     fn kind(&self) -> &'static str {

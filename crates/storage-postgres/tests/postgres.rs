@@ -15,7 +15,7 @@ use reparse_core::query::{Constraint, FieldPath};
 use reparse_core::query::{Filter, Query};
 use reparse_core::schema::{ClassSchema, FieldSpec, FieldType};
 use reparse_core::update::{Updates, parse_field_update};
-use reparse_storage::{Storage, Store};
+use reparse_storage::{ClassCount, Storage, Store};
 use reparse_storage_postgres::{ConnectionSummary, PostgresDatabase, PostgresOptions, SslMode};
 use serde_json::{Value, json};
 
@@ -167,6 +167,33 @@ async fn insert_thing(storage: &dyn Store, object_id: &str) {
 
 fn increment() -> Updates {
     vec![(FieldPath::top("count"), parse_field_update(&json!({"__op": "Increment", "amount": 1})).unwrap())]
+}
+
+#[tokio::test]
+async fn large_tables_are_counted_from_the_planners_statistics() {
+    let Some(database) = database(BASE).await else { return };
+    let schema_name = unique_schema_name("estimate");
+    let storage = database.open_schema(&schema_name).await.unwrap();
+    storage.create_class(&thing_schema()).await.unwrap();
+    for id in ["a", "b", "c"] {
+        insert_thing(&storage, id).await;
+    }
+    let small = storage.estimated_count(&thing_schema()).await.unwrap();
+    assert_eq!(small, ClassCount { objects: 3, estimated: false }, "small tables are counted");
+    // What autovacuum would record for a table of half a million rows.
+    raw_client()
+        .await
+        .execute(
+            "UPDATE pg_class SET reltuples = 500000 WHERE relname = 'Thing'
+             AND relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)",
+            &[&schema_name],
+        )
+        .await
+        .unwrap();
+    let large = storage.estimated_count(&thing_schema()).await.unwrap();
+    assert_eq!(large, ClassCount { objects: 500_000, estimated: true });
+    assert_eq!(storage.count(&thing_schema(), &Filter::everything()).await.unwrap(), 3);
+    database.drop_schema(&schema_name).await.unwrap();
 }
 
 #[tokio::test]

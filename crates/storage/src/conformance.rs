@@ -1491,9 +1491,13 @@ pub async fn counts_like_find(storage: &dyn Storage) {
         let count = storage.count(&schema, &filter(where_clause.clone())).await.expect("count");
         assert_eq!(count, expected, "{where_clause}");
     }
+    // A small class's quick count is exact.
+    let quick = storage.estimated_count(&schema).await.expect("estimated count");
+    assert_eq!(quick, crate::ClassCount { objects: 7, estimated: false });
     // A missing class counts nothing and finds nothing.
     let missing = class_schema("NotThere", &[]);
     assert_eq!(storage.count(&missing, &Filter::everything()).await.expect("count"), 0);
+    assert_eq!(storage.estimated_count(&missing).await.expect("estimated count").objects, 0);
     assert!(find_all(storage, &missing).await.is_empty());
 }
 

@@ -138,8 +138,23 @@ pub trait Storage: Store {
     /// Removes every object of a class, keeping the class and its schema (`/purge`).
     async fn purge(&self, schema: &ClassSchema) -> ParseResult<()>;
 
+    /// How many objects a class holds, quickly, for display (the dashboard's class list and
+    /// grid): the database's own estimate where it keeps one for a large table (it may be off
+    /// by the changes since the table's statistics were last gathered), else the exact count.
+    async fn estimated_count(&self, schema: &ClassSchema) -> ParseResult<ClassCount> {
+        Ok(ClassCount { objects: self.count(schema, &Filter::everything()).await?, estimated: false })
+    }
+
     /// Adapter name for logs and `/serverInfo` (`"sqlite"`, `"postgres"`).
     fn kind(&self) -> &'static str;
+}
+
+/// How many objects a class holds, as [`Storage::estimated_count`] tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClassCount {
+    pub objects: u64,
+    /// The database's estimate rather than a count.
+    pub estimated: bool,
 }
 
 /// A transaction: the [`Store`] operations, seeing their own writes, committed together.

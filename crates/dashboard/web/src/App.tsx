@@ -8,6 +8,13 @@ import { AppLayout } from './pages/AppLayout';
 import { SettingsPage } from './pages/SettingsPage';
 // The data browser carries AG Grid: load it only when it is opened.
 const BrowserPage = lazy(() => import('./browser/BrowserPage').then((m) => ({ default: m.BrowserPage })));
+const SchemaPage = lazy(() => import('./schema/SchemaPage').then((m) => ({ default: m.SchemaPage })));
+const ImportExportPage = lazy(() => import('./importexport/ImportExportPage').then((m) => ({ default: m.ImportExportPage })));
+const UsersRolesPage = lazy(() => import('./pages/UsersRolesPage').then((m) => ({ default: m.UsersRolesPage })));
+const CloudPage = lazy(() => import('./pages/CloudPage').then((m) => ({ default: m.CloudPage })));
+const ConsolePage = lazy(() => import('./pages/ConsolePage').then((m) => ({ default: m.ConsolePage })));
+
+const loading = <p className="loading-page">Loading…</p>;
 
 export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
@@ -96,6 +103,11 @@ export function App() {
                   </Suspense>
                 }
               />
+              <Route path="schema/:className?" element={<Suspense fallback={loading}><SchemaPage /></Suspense>} />
+              <Route path="data/:className?" element={<Suspense fallback={loading}><ImportExportPage /></Suspense>} />
+              <Route path="users" element={<Suspense fallback={loading}><UsersRolesPage /></Suspense>} />
+              <Route path="cloud" element={<Suspense fallback={loading}><CloudPage /></Suspense>} />
+              <Route path="console" element={<Suspense fallback={loading}><ConsolePage /></Suspense>} />
               <Route path="settings" element={<SettingsPage />} />
             </Route>
             <Route path="*" element={<NotFound />} />

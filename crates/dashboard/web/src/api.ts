@@ -160,7 +160,22 @@ export const api = {
   deleteApp: (appId: string, confirm: string) =>
     request<Record<string, never>>('DELETE', `/apps/${encodeURIComponent(appId)}`, { body: { confirm } }),
   rotateKeys: (appId: string) => request<{ keys: Keys }>('POST', `/apps/${encodeURIComponent(appId)}/keys`),
+  /** Each class's object count: the database's estimate for large tables (`estimated`). */
+  classCounts: (appId: string) =>
+    request<{ results: ClassCount[] }>('GET', `/apps/${encodeURIComponent(appId)}/classes`),
 };
+
+export interface ClassCount {
+  className: string;
+  count: number;
+  estimated: boolean;
+}
+
+/** "12,345 rows", or "≈ 1,200,000 rows" for an estimate. */
+export function describeCount(count: number, estimated = false): string {
+  const rows = `${count.toLocaleString('en-US')} ${count === 1 ? 'row' : 'rows'}`;
+  return estimated ? `≈ ${rows}` : rows;
+}
 
 /** Calls the app's Parse REST API (with the master key, server side). */
 export function parse<T>(appId: string, method: string, path: string, body?: unknown): Promise<T> {

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
-import { parse, withBuiltInClasses, type ClassSchema } from '../api';
+import { api, parse, withBuiltInClasses, type ClassSchema } from '../api';
+import type { KnownCount } from './ClassGrid';
 import { useAlert, useSession } from '../context';
 import { Dialog } from '../components/Dialog';
 import { ClassGrid } from './ClassGrid';
@@ -16,7 +17,7 @@ export function BrowserPage() {
   const { session } = useSession();
   const { showError, clear } = useAlert();
   const [schemas, setSchemas] = useState<ClassSchema[] | null>(null);
-  const [counts, setCounts] = useState<Record<string, number>>({});
+  const [counts, setCounts] = useState<Record<string, KnownCount>>({});
   const [sidebarOpen, setSidebarOpen] = useState(false);
   const [creating, setCreating] = useState(false);
   const [newName, setNewName] = useState('');
@@ -32,22 +33,11 @@ export function BrowserPage() {
       if (id !== loadId.current) return;
       const list = withBuiltInClasses(r.results ?? []).sort((a, b) => a.className.localeCompare(b.className));
       setSchemas(list);
-      // Row counts, fetched concurrently (a few at a time) and shown as they arrive.
-      const queue = list.map((s) => s.className);
-      const worker = async () => {
-        for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
-          try {
-            const c = await parse<{ count?: number }>(appId, 'GET', `classes/${encodeURIComponent(name)}?count=1&limit=0`);
-            if (id !== loadId.current) return;
-            const n = c.count ?? 0;
-            const key = name;
-            setCounts((prev) => ({ ...prev, [key]: n }));
-          } catch {
-            /* a count that fails is left blank */
-          }
-        }
-      };
-      for (let i = 0; i < 4; i++) void worker();
+      // Row counts in one request (estimated for large tables: never a wait on counting them).
+      api.classCounts(appId).then((r) => {
+        if (id !== loadId.current) return;
+        setCounts(Object.fromEntries(r.results.map((c) => [c.className, { count: c.count, estimated: c.estimated }])));
+      }, showError);
     }, showError);
   }, [appId, showError]);
 
@@ -73,7 +63,11 @@ export function BrowserPage() {
     [appId, className, navigate],
   );
 
-  const onCount = useCallback((name: string, n: number) => setCounts((prev) => (prev[name] === n ? prev : { ...prev, [name]: n })), []);
+  const onCount = useCallback(
+    (name: string, n: number) =>
+      setCounts((prev) => (prev[name]?.count === n && !prev[name].estimated ? prev : { ...prev, [name]: { count: n, estimated: false } })),
+    [],
+  );
 
   const createClass = async () => {
     const name = newName.trim();
@@ -139,7 +133,9 @@ export function BrowserPage() {
                 >
                   <span className="class-name">{s.className}</span>
                   <span className="class-count" data-testid={`class-count-${s.className}`}>
-                    {counts[s.className] === undefined ? '' : counts[s.className].toLocaleString('en-US')}
+                    {counts[s.className] === undefined
+                      ? s.className.startsWith('_') ? '0' : ''
+                      : `${counts[s.className].estimated ? '≈ ' : ''}${counts[s.className].count.toLocaleString('en-US')}`}
                   </span>
                 </Link>
               </li>
@@ -171,6 +167,7 @@ export function BrowserPage() {
               navigate(`/apps/${encodeURIComponent(appId)}/browser`);
             }}
             onCount={onCount}
+            knownCount={counts[schema.className]}
           />
         )}
       </section>

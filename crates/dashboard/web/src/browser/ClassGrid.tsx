@@ -13,7 +13,7 @@ import {
   type IGetRowsParams,
 } from 'ag-grid-community';
 import { AgGridReact } from 'ag-grid-react';
-import { parse, type ClassSchema } from '../api';
+import { describeCount, parse, type ClassSchema } from '../api';
 import { useAlert } from '../context';
 import { buildColumnDefs, loadPrefs, orderedFieldNames, savePrefs, type ColumnPrefs } from './columns';
 import { buildWhere, type Filter } from './filters';
@@ -46,6 +46,13 @@ interface Props {
   onSchemaChanged: () => void;
   onClassDeleted: () => void;
   onCount: (className: string, count: number) => void;
+  /** The class list's count of the whole class (an estimate for large tables). */
+  knownCount?: KnownCount;
+}
+
+export interface KnownCount {
+  count: number;
+  estimated: boolean;
 }
 
 export function ClassGrid(props: Props) {
@@ -55,7 +62,7 @@ export function ClassGrid(props: Props) {
   const navigate = useNavigate();
   const apiRef = useRef<GridApi | null>(null);
   const [prefs, setPrefs] = useState<ColumnPrefs>(() => loadPrefs(appId, className));
-  const [count, setCount] = useState<number | null>(null);
+  const [count, setCount] = useState<KnownCount | null>(null);
   const [loading, setLoading] = useState(true);
   const [selected, setSelected] = useState(0);
   const [dialog, setDialog] = useState<ClassDialogKind | null>(null);
@@ -63,10 +70,30 @@ export function ClassGrid(props: Props) {
   const countRef = useRef<number | null>(null);
   const onCountRef = useRef(props.onCount);
   onCountRef.current = props.onCount;
+  const knownCountRef = useRef(props.knownCount);
+  knownCountRef.current = props.knownCount;
+  /** Set by "Count exactly": the whole class is counted even where it is large. */
+  const exactRequested = useRef(false);
 
   const columnDefs = useMemo(() => buildColumnDefs(schema, prefs, readOnly), [schema, prefs, readOnly]);
 
   const filtersKey = JSON.stringify(filters);
+  /** Counts the rows matching `where` exactly, then sizes the grid to them. */
+  const countRows = useCallback(
+    (where: Record<string, unknown>) => {
+      const q = new URLSearchParams({ count: '1', limit: '0' });
+      const filtered = Object.keys(where).length > 0;
+      if (filtered) q.set('where', JSON.stringify(where));
+      parse<{ count?: number }>(appId, 'GET', `classes/${encodeURIComponent(className)}?${q}`).then((r) => {
+        const n = r.count ?? 0;
+        countRef.current = n;
+        setCount({ count: n, estimated: false });
+        if (!filtered) onCountRef.current(className, n);
+        apiRef.current?.setRowCount(n, true);
+      }, showError);
+    },
+    [appId, className, showError],
+  );
   const datasource = useMemo<IDatasource>(() => {
     const fields = schema.fields;
     const current = JSON.parse(filtersKey) as Filter[];
@@ -79,7 +106,7 @@ export function ClassGrid(props: Props) {
         } catch (e) {
           showError(e);
           setLoading(false);
-          setCount(0);
+          setCount({ count: 0, estimated: false });
           params.successCallback([], 0);
           return;
         }
@@ -89,21 +116,28 @@ export function ClassGrid(props: Props) {
         const q = new URLSearchParams({ limit: String(limit), skip: String(startRow), order });
         if (Object.keys(where).length > 0) q.set('where', JSON.stringify(where));
         if (startRow === 0) {
-          q.set('count', '1');
           setLoading(true);
+          // The first rows never wait on counting: the count comes alongside (or, for a large
+          // class with no filter, the database's estimate stands until asked for).
+          const known = knownCountRef.current;
+          if (current.length === 0 && known?.estimated && !exactRequested.current) {
+            countRef.current = null;
+            setCount(known);
+          } else {
+            countRows(where);
+          }
         }
-        parse<{ results: Row[]; count?: number }>(appId, 'GET', `classes/${encodeURIComponent(className)}?${q}`).then(
+        parse<{ results: Row[] }>(appId, 'GET', `classes/${encodeURIComponent(className)}?${q}`).then(
           (r) => {
             const rows = r.results ?? [];
-            if (typeof r.count === 'number') {
-              countRef.current = r.count;
-              setCount(r.count);
-              if (current.length === 0) onCountRef.current(className, r.count);
-            }
             let last = -1;
             if (rows.length < limit) last = startRow + rows.length;
             else if (countRef.current !== null && countRef.current >= startRow + rows.length) last = countRef.current;
             if (startRow === 0) setLoading(false);
+            if (startRow === 0 && last === -1 && countRef.current === null && knownCountRef.current?.estimated) {
+              // Scroll room for the estimate; more rows are still fetched past it if there are.
+              apiRef.current?.setRowCount(knownCountRef.current.count, false);
+            }
             params.successCallback(rows, last);
           },
           (e) => {
@@ -114,7 +148,7 @@ export function ClassGrid(props: Props) {
         );
       },
     };
-  }, [appId, className, schema, filtersKey, showError]);
+  }, [appId, className, schema, filtersKey, showError, countRows]);
 
   const context = useMemo<GridContext>(
     () => ({ appId, className, basename, navigate, showError }),
@@ -211,8 +245,22 @@ export function ClassGrid(props: Props) {
       <div className="toolbar" role="toolbar" aria-label={`${className} actions`}>
         <h1 className="class-title">{className}</h1>
         <span className="row-count" data-testid="row-count" aria-live="polite">
-          {count === null ? 'Counting…' : `${count.toLocaleString('en-US')} ${count === 1 ? 'row' : 'rows'}`}
+          {count === null ? 'Counting…' : describeCount(count.count, count.estimated)}
         </span>
+        {count?.estimated && (
+          <button
+            type="button"
+            className="btn small"
+            data-testid="count-exactly"
+            onClick={() => {
+              exactRequested.current = true;
+              setCount(null);
+              countRows({});
+            }}
+          >
+            Count exactly
+          </button>
+        )}
         <span className="spacer" />
         <button type="button" className="btn small" onClick={refresh} data-testid="refresh">
           Refresh
@@ -308,7 +356,7 @@ export function ClassGrid(props: Props) {
             Loading…
           </div>
         )}
-        {!loading && count === 0 && (
+        {!loading && count?.count === 0 && (
           <div className="grid-status empty" data-testid="empty-state">
             {filters.length > 0 ? 'No rows match these filters.' : `${className} has no rows yet.`}
           </div>

@@ -3,10 +3,14 @@ import { NavLink, Outlet, useOutletContext, useParams } from 'react-router';
 import { api, type AppInfo } from '../api';
 import { useAlert } from '../context';
 
-/** The per-app navigation. Future pages (Schema/CLP, Cloud code, API console,
- *  Users/Roles, Import/Export) are added here and as child routes in App.tsx. */
+/** The per-app navigation; each entry is also a child route in App.tsx. */
 export const APP_NAV: { path: string; label: string }[] = [
   { path: 'browser', label: 'Browser' },
+  { path: 'schema', label: 'Schema' },
+  { path: 'data', label: 'Import/Export' },
+  { path: 'users', label: 'Users & Roles' },
+  { path: 'cloud', label: 'Cloud code' },
+  { path: 'console', label: 'API console' },
   { path: 'settings', label: 'Settings' },
 ];
 
