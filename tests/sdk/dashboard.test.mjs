@@ -287,6 +287,27 @@ describe('dashboard in headless Chromium', { skip: chromiumSkip }, () => {
     await page.context().close();
   });
 
+  it('signs in with the keyboard alone and fits a phone screen', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    await page.goto(`${server.origin}/dashboard/`);
+    await page.getByTestId('signin-username').focus();
+    await page.keyboard.type(ADMIN.username);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(ADMIN.password);
+    await page.keyboard.press('Enter');
+    await page.getByTestId('current-user').waitFor();
+    const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+    assert.equal(await fits(), true, 'the apps page fits the width');
+    await shot(page, '16-phone-apps');
+    await page.locator('[data-testid^="app-row-"]').first().getByTestId('open-app').click();
+    await page.getByTestId('refresh').waitFor();
+    assert.equal(await fits(), true, 'the browser page fits the width');
+    await shot(page, '17-phone-browser');
+    await context.close();
+  });
+
   it('shows a read-only user everything and lets them change nothing', async () => {
     const page = await openPage();
     await signIn(page, VIEWER);

@@ -15,6 +15,8 @@ use reparse_registry::DashboardSession;
 use serde::Deserialize;
 use serde_json::json;
 
+use reparse_server::http::constant_time_eq;
+
 use crate::Dashboard;
 use crate::error::{DashboardError, DashboardResult};
 
@@ -191,9 +193,4 @@ pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Dashboar
             format!("Invalid request body: {error}"),
         )
     })
-}
-
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

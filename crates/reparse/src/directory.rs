@@ -144,7 +144,10 @@ impl RegistryDirectory {
         &self,
         record: &AppRecord,
     ) -> Result<(AppConfig, crate::files_config::FilesBackend), String> {
-        let mut config = AppConfig::new(&record.app_id, &record.master_key, &self.public_url);
+        // An app may have an address of its own (its domain, for file URLs and e-mailed links).
+        let public_url =
+            record.settings.get("publicServerURL").and_then(|url| url.as_str()).unwrap_or(&self.public_url);
+        let mut config = AppConfig::new(&record.app_id, &record.master_key, public_url);
         config.name = record.name.clone();
         config.javascript_key = record.javascript_key.clone();
         config.rest_api_key = record.rest_api_key.clone();
@@ -251,8 +254,9 @@ impl AppDirectory for RegistryDirectory {
     }
 }
 
-/// Options a registry app cannot set for itself: the server's own, and what the registry
-/// decides (its id, its master key, where its data lives).
+/// Options a registry app cannot set for itself: the server's own (but `publicServerURL`, an
+/// app's own address), and what the registry decides (its id, its master key, where its data
+/// lives).
 const NOT_PER_APP: [&str; 3] = ["appId", "masterKey", "databaseURI"];
 
 #[async_trait]
@@ -260,9 +264,9 @@ impl reparse_dashboard::AppAdmin for RegistryDirectory {
     fn check_settings(&self, record: &AppRecord) -> Result<(), String> {
         let text = serde_json::Value::Object(record.settings.clone()).to_string();
         let options = crate::options::from_config_file(&text)?;
-        if let Some(key) = options.keys().find(|key| {
-            crate::settings::SERVER_WIDE.contains(&key.as_str()) || NOT_PER_APP.contains(&key.as_str())
-        }) {
+        let server_wide = |key: &str| crate::settings::SERVER_WIDE.contains(&key) && key != "publicServerURL";
+        if let Some(key) = options.keys().find(|key| server_wide(key) || NOT_PER_APP.contains(&key.as_str()))
+        {
             return Err(format!(
                 "{key} is not an app setting: it is the server's or the registry's to decide"
             ));

@@ -365,7 +365,7 @@ impl RequestKeys {
 }
 
 /// Compares secrets without an early exit, so timing does not reveal a key's prefix.
-fn constant_time_eq(a: &str, b: &str) -> bool {
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
