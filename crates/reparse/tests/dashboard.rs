@@ -189,14 +189,27 @@ fn apps_are_created_renamed_configured_rotated_and_deleted() {
         assert_eq!((refused.status, refused.body["code"].clone()), (400, json!(142)), "{settings}");
     }
     assert_eq!(browser.call("GET", &format!("apps/{app_id}"), None).body["settings"], json!({}));
-    let configured =
-        browser.call("PUT", &format!("apps/{app_id}"), Some(json!({"settings": {"maxLimit": 2}})));
-    assert_eq!(configured.body["settings"], json!({"maxLimit": 2}));
+    let settings = json!({"maxLimit": 2, "publicServerURL": "https://shop.example.com/parse"});
+    let configured = browser.call("PUT", &format!("apps/{app_id}"), Some(json!({ "settings": settings })));
+    assert_eq!(configured.body["settings"], settings);
     eventually("maxLimit to apply", || {
         rest(&master_key, "GET", "classes/Item", None).body["results"]
             .as_array()
             .is_some_and(|r| r.len() == 2)
     });
+    // The app's own address is the one its files are served at.
+    let file = send(
+        "POST",
+        &format!("{}/files/a.txt", server.url),
+        &[
+            ("x-parse-application-id", &app_id),
+            ("x-parse-master-key", &master_key),
+            ("content-type", "text/plain"),
+        ],
+        Some(b"a"),
+    );
+    let url = file.body["url"].as_str().unwrap_or_default();
+    assert!(url.starts_with("https://shop.example.com/parse/files/"), "{}", file.body);
 
     let rotated = browser.call("POST", &format!("apps/{app_id}/keys"), None);
     let new_master = rotated.body["keys"]["masterKey"].as_str().unwrap().to_string();
