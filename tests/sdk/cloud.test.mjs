@@ -4,7 +4,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { useServer, uniq, assertParseError, assertStatus, expectParseError, here, waitFor } from './harness.mjs';
+import {
+  useServer,
+  uniq,
+  assertMasterKeyRequired,
+  assertParseError,
+  assertStatus,
+  expectParseError,
+  here,
+  waitFor,
+  ISO_DATE,
+  OBJECT_ID,
+} from './harness.mjs';
 
 const ctx = useServer({ cloud: join(here, 'cloud-app', 'cloud', 'main.js'), liveQuery: { classNames: ['Chat'] } });
 const plain = useServer({}, { sdk: false });
@@ -321,10 +332,102 @@ describe('jobs', () => {
     const byBody = await server.request('POST', '/jobs', { auth: 'master', body: { jobName: 'archiveReviews' } });
     assertStatus(byBody, 200);
     assert.ok(byBody.headers.get('x-parse-job-status-id'));
+    // As in parse-server, the body is the job's params, its jobName too (Parse Dashboard's
+    // "Run now" sends {description, input, jobName, when}).
+    const byBodyStatus = await finished(ctx.Parse, byBody.headers.get('x-parse-job-status-id'));
+    assert.match(byBodyStatus.get('message'), /^looked at \d+ reviews with {"jobName":"archiveReviews"}$/);
     const data = await server.request('GET', '/cloud_code/jobs/data', { auth: 'master' });
     assertStatus(data, 200);
     assert.deepEqual(data.json.jobs.sort(), ['archiveReviews', 'brokenJob']);
     assert.deepEqual(data.json.in_use, []);
+  });
+});
+
+// parse-server's CloudCodeRouter, which Parse Dashboard's "Scheduled Jobs" page and its
+// "Schedule a job" form use: `{"job_schedule": {...}}` bodies, `_JobSchedule` objects.
+describe('job schedules through /cloud_code/jobs', () => {
+  // Far enough out that the scheduler leaves these schedules alone.
+  const later = '2099-01-01T00:00:00.000Z';
+
+  it('lists, creates, edits and deletes schedules, with the master key only', async () => {
+    const { server } = ctx;
+    assertMasterKeyRequired(await server.request('GET', '/cloud_code/jobs', { auth: 'rest' }));
+    assertMasterKeyRequired(
+      await server.request('POST', '/cloud_code/jobs', { auth: 'rest', body: { job_schedule: { jobName: 'archiveReviews' } } })
+    );
+    const schedule = {
+      jobName: 'archiveReviews',
+      description: 'nightly',
+      params: '{"batch":5}',
+      startAfter: later,
+      timeOfDay: '03:00:00.000Z',
+      repeatMinutes: 1440,
+    };
+    const created = await server.request('POST', '/cloud_code/jobs', { auth: 'master', body: { job_schedule: schedule } });
+    assertStatus(created, 201);
+    assert.deepEqual(Object.keys(created.json).sort(), ['createdAt', 'objectId']);
+    assert.match(created.json.objectId, OBJECT_ID);
+    const id = created.json.objectId;
+
+    // The query string (the dashboard sends per_page) is ignored; the answer is a bare array.
+    const listed = await server.request('GET', '/cloud_code/jobs?per_page=50', { auth: 'master' });
+    assertStatus(listed, 200);
+    assert.ok(Array.isArray(listed.json), listed.text);
+    assert.equal(listed.json.length, 1);
+    assert.deepEqual({ ...listed.json[0], createdAt: undefined, updatedAt: undefined }, {
+      ...schedule,
+      objectId: id,
+      createdAt: undefined,
+      updatedAt: undefined,
+    });
+    const data = await server.request('GET', '/cloud_code/jobs/data', { auth: 'master' });
+    assert.deepEqual(data.json.in_use, ['archiveReviews']);
+
+    const edited = await server.request('PUT', `/cloud_code/jobs/${id}`, {
+      auth: 'master',
+      body: { job_schedule: { description: 'weekly', repeatMinutes: 10080, startAfter: later } },
+    });
+    assertStatus(edited, 200);
+    // parse-server wraps the update's answer once more.
+    assert.deepEqual(Object.keys(edited.json), ['response']);
+    assert.match(edited.json.response.updatedAt, ISO_DATE);
+    const stored = await server.request('GET', `/classes/_JobSchedule/${id}`, { auth: 'master' });
+    assert.equal(stored.json.description, 'weekly');
+    assert.equal(stored.json.repeatMinutes, 10080);
+    assert.equal(stored.json.jobName, 'archiveReviews');
+
+    const removed = await server.request('DELETE', `/cloud_code/jobs/${id}`, { auth: 'master' });
+    assertStatus(removed, 200);
+    assert.deepEqual(removed.json, {});
+    assert.deepEqual((await server.request('GET', '/cloud_code/jobs', { auth: 'master' })).json, []);
+    const gone = await server.request('PUT', `/cloud_code/jobs/${id}`, { auth: 'master', body: { job_schedule: { startAfter: later } } });
+    assertParseError(gone, 404, 101);
+  });
+
+  it('refuses a job that is not defined, and starts a schedule now by default', async () => {
+    const { server } = ctx;
+    // parse-server: {"code": 1, "error": "Cannot Schedule a job that is not deployed"}; Reparse
+    // answers code 1 like its other internal errors, without the message.
+    const undeployed = await server.request('POST', '/cloud_code/jobs', {
+      auth: 'master',
+      body: { job_schedule: { jobName: 'notAJob', startAfter: later } },
+    });
+    assert.equal(undeployed.status, 500, undeployed.text);
+    assert.equal(undeployed.json.code, 1);
+    assert.deepEqual((await server.request('GET', '/cloud_code/jobs', { auth: 'master' })).json, []);
+
+    // A schedule without startAfter starts now (on a server without cloud code, so that no
+    // scheduler picks it up).
+    const before = Date.now();
+    const created = await plain.server.request('POST', '/cloud_code/jobs', {
+      auth: 'master',
+      body: { job_schedule: { description: 'draft' } },
+    });
+    assertStatus(created, 201);
+    const [stored] = (await plain.server.request('GET', '/cloud_code/jobs', { auth: 'master' })).json;
+    assert.match(stored.startAfter, ISO_DATE);
+    assert.ok(Date.parse(stored.startAfter) >= before - 1000, stored.startAfter);
+    await plain.server.request('DELETE', `/cloud_code/jobs/${created.json.objectId}`, { auth: 'master' });
   });
 });
 

@@ -79,6 +79,10 @@ pub enum Route {
     Job { name: Option<String> },
     /// `cloud_code/jobs/data`
     JobsData,
+    /// `cloud_code/jobs`: the job schedules
+    JobSchedules,
+    /// `cloud_code/jobs/:objectId`
+    JobSchedule { object_id: String },
     /// `hooks/functions`, `hooks/triggers`
     Hooks { triggers: bool },
     /// `hooks/functions/:name`, `hooks/triggers/:className/:triggerName`
@@ -135,6 +139,8 @@ impl Route {
             ["jobs"] => Route::Job { name: None },
             ["jobs", name] => Route::Job { name: Some(owned(name)) },
             ["cloud_code", "jobs", "data"] => Route::JobsData,
+            ["cloud_code", "jobs"] => Route::JobSchedules,
+            ["cloud_code", "jobs", object_id] => Route::JobSchedule { object_id: owned(object_id) },
             ["hooks", "functions"] => Route::Hooks { triggers: false },
             ["hooks", "triggers"] => Route::Hooks { triggers: true },
             ["hooks", "functions", name] => Route::Hook { name: hooks::HookName::Function(owned(name)) },
@@ -230,6 +236,10 @@ pub async fn dispatch(
         (R::Function { name }, "POST") => functions::run(ctx, name, params).await,
         (R::Job { name }, "POST") => jobs::start(ctx, name.as_deref(), params).await,
         (R::JobsData, "GET") => jobs::data(ctx).await,
+        (R::JobSchedules, "GET") => jobs::schedules(ctx).await,
+        (R::JobSchedules, "POST") => jobs::create_schedule(ctx, params).await,
+        (R::JobSchedule { object_id }, "PUT") => jobs::update_schedule(ctx, object_id, params).await,
+        (R::JobSchedule { object_id }, "DELETE") => jobs::delete_schedule(ctx, object_id).await,
         (R::Hooks { triggers }, "GET") => hooks::get(ctx, *triggers, None).await,
         (R::Hooks { .. }, "POST") => hooks::create(ctx, params).await,
         (R::Hook { name }, "GET") => hooks::get(ctx, false, Some(name.clone())).await,
@@ -293,6 +303,9 @@ mod tests {
             Route::parse("installations/i1"),
             Some(Route::SystemObject { class_name: "_Installation", object_id: "i1".into() })
         );
+        assert_eq!(Route::parse("cloud_code/jobs/data"), Some(Route::JobsData));
+        assert_eq!(Route::parse("cloud_code/jobs"), Some(Route::JobSchedules));
+        assert_eq!(Route::parse("cloud_code/jobs/s1"), Some(Route::JobSchedule { object_id: "s1".into() }));
         assert_eq!(Route::parse("classes/A/b/c"), None);
         assert_eq!(Route::parse("nothing"), None);
     }

@@ -13,6 +13,7 @@ const ImportExportPage = lazy(() => import('./importexport/ImportExportPage').th
 const UsersRolesPage = lazy(() => import('./pages/UsersRolesPage').then((m) => ({ default: m.UsersRolesPage })));
 const CloudPage = lazy(() => import('./pages/CloudPage').then((m) => ({ default: m.CloudPage })));
 const ConsolePage = lazy(() => import('./pages/ConsolePage').then((m) => ({ default: m.ConsolePage })));
+const LogsPage = lazy(() => import('./pages/LogsPage').then((m) => ({ default: m.LogsPage })));
 
 const loading = <p className="loading-page">Loading…</p>;
 
@@ -107,6 +108,7 @@ export function App() {
               <Route path="data/:className?" element={<Suspense fallback={loading}><ImportExportPage /></Suspense>} />
               <Route path="users" element={<Suspense fallback={loading}><UsersRolesPage /></Suspense>} />
               <Route path="cloud" element={<Suspense fallback={loading}><CloudPage /></Suspense>} />
+              <Route path="logs" element={<Suspense fallback={loading}><LogsPage /></Suspense>} />
               <Route path="console" element={<Suspense fallback={loading}><ConsolePage /></Suspense>} />
               <Route path="settings" element={<SettingsPage />} />
             </Route>

@@ -1,6 +1,9 @@
 //! Cloud jobs: `POST /jobs/:name` (or `POST /jobs` with `jobName`), master key only, answers at
 //! once with the new `_JobStatus` id in `X-Parse-Job-Status-Id` and runs the job in the
 //! background; `GET /cloud_code/jobs/data` lists the jobs and the ones schedules use.
+//! `/cloud_code/jobs` and `/cloud_code/jobs/:objectId` list, create, edit and delete the app's
+//! `_JobSchedule` entries (parse-server's CloudCodeRouter, which Parse Dashboard's scheduled
+//! jobs page uses); the scheduler runs them.
 //!
 //! A job's `_JobStatus` goes `running` → `succeeded` (with the job's returned text as its
 //! `message`) or `failed` (with the error's message), with `finishedAt`; the job itself may set
@@ -21,6 +24,7 @@ use serde_json::{Map, Value, json};
 use crate::context::{Ctx, MASTER};
 use crate::controllers::functions::call_context;
 use crate::controllers::objects;
+use crate::controllers::query::{self, FindRequest};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ParseResponse;
 
@@ -28,7 +32,7 @@ use crate::routes::ParseResponse;
 pub async fn start(
     ctx: &Ctx<'_>,
     name: Option<&str>,
-    mut params: Map<String, Value>,
+    params: Map<String, Value>,
 ) -> ApiResult<ParseResponse> {
     if !ctx.auth.master {
         return Err(ApiError::master_key_required());
@@ -40,7 +44,8 @@ pub async fn start(
         )
         .into());
     }
-    let body_name = params.remove("jobName").and_then(|name| name.as_str().map(str::to_string));
+    // Like parse-server, the job's params are the whole body, `jobName` included.
+    let body_name = params.get("jobName").and_then(Value::as_str).map(str::to_string);
     let name = name.map(str::to_string).or(body_name).unwrap_or_default();
     let mut call = call_context(ctx).await?;
     // A job runs as the master key, whoever started it (only the master key can).
@@ -133,4 +138,69 @@ pub async fn data(ctx: &Ctx<'_>) -> ApiResult<ParseResponse> {
         }
     }
     Ok(ParseResponse::ok(json!({"jobs": jobs, "in_use": in_use})))
+}
+
+/// `GET /cloud_code/jobs` (master key): every `_JobSchedule`, as a bare array (parse-server's
+/// `rest.find` with no options: no default limit, and the query string is ignored).
+pub async fn schedules(ctx: &Ctx<'_>) -> ApiResult<ParseResponse> {
+    if !ctx.auth.master {
+        return Err(ApiError::master_key_required());
+    }
+    let mut request = FindRequest::from_params(ctx, Map::new(), query::FIND_PARAMS)?;
+    request.limit = None;
+    let (schedules, _) = query::find(ctx, "_JobSchedule", request).await?;
+    Ok(ParseResponse::ok(Value::Array(schedules.into_iter().map(Value::Object).collect())))
+}
+
+/// `POST /cloud_code/jobs` (master key) with `{"job_schedule": {...}}`: creates the
+/// `_JobSchedule`, answered like `POST /classes/_JobSchedule` (201, `objectId`, `createdAt`).
+pub async fn create_schedule(ctx: &Ctx<'_>, params: Map<String, Value>) -> ApiResult<ParseResponse> {
+    if !ctx.auth.master {
+        return Err(ApiError::master_key_required());
+    }
+    let schedule = job_schedule(ctx, params)?;
+    objects::create(ctx, "_JobSchedule", schedule).await
+}
+
+/// `PUT /cloud_code/jobs/:objectId` (master key) with `{"job_schedule": {...}}`. parse-server
+/// wraps the update's answer once more: `{"response": {"updatedAt": ...}}`.
+pub async fn update_schedule(
+    ctx: &Ctx<'_>,
+    object_id: &str,
+    params: Map<String, Value>,
+) -> ApiResult<ParseResponse> {
+    if !ctx.auth.master {
+        return Err(ApiError::master_key_required());
+    }
+    let schedule = job_schedule(ctx, params)?;
+    let updated = objects::update(ctx, "_JobSchedule", object_id, schedule).await?;
+    Ok(ParseResponse::ok(json!({"response": updated.body})))
+}
+
+/// `DELETE /cloud_code/jobs/:objectId` (master key): answers `{}`.
+pub async fn delete_schedule(ctx: &Ctx<'_>, object_id: &str) -> ApiResult<ParseResponse> {
+    if !ctx.auth.master {
+        return Err(ApiError::master_key_required());
+    }
+    objects::delete(ctx, "_JobSchedule", object_id).await
+}
+
+/// The body's `job_schedule`, checked and completed like parse-server's: a `jobName` must be a
+/// defined job (code 1), and `startAfter` defaults to now.
+fn job_schedule(ctx: &Ctx<'_>, mut params: Map<String, Value>) -> ApiResult<Map<String, Value>> {
+    let Some(Value::Object(mut schedule)) = params.remove("job_schedule") else {
+        return Err(ParseError::new(ErrorCode::InvalidJson, "job_schedule must be an object").into());
+    };
+    if let Some(name) = schedule.get("jobName").filter(|name| !name.is_null()) {
+        let defined = ctx.app.cloud.as_ref().map(|cloud| cloud.hooks().jobs).unwrap_or_default();
+        if !name.as_str().is_some_and(|name| defined.contains(name)) {
+            return Err(ParseError::new(
+                ErrorCode::InternalServerError,
+                "Cannot Schedule a job that is not deployed",
+            )
+            .into());
+        }
+    }
+    schedule.entry("startAfter").or_insert_with(|| json!(format_date(ctx.now)));
+    Ok(schedule)
 }
