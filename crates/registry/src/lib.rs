@@ -384,7 +384,12 @@ impl Registry {
             username: user.username.clone(),
             read_only: user.read_only,
             csrf_token: random_key(32),
-            expires_at: chrono::Utc::now() + DASHBOARD_SESSION_LENGTH,
+            // Whole milliseconds: what the registry stores, so the session read back is equal.
+            expires_at: chrono::DurationRound::duration_trunc(
+                chrono::Utc::now() + DASHBOARD_SESSION_LENGTH,
+                chrono::Duration::milliseconds(1),
+            )
+            .map_err(|error| RegistryError::Io(std::io::Error::other(error.to_string())))?,
         };
         let connection = self.connection();
         connection.execute("DELETE FROM dashboard_sessions WHERE expires_at < ?1", [now_text()])?;
