@@ -4,22 +4,13 @@
 // Every change made in a page is checked through the app's own REST API with its keys.
 // Screenshots go to target/test-artifacts/dashboard/<db>/2x-…/3x-….
 import { after, before, describe, it } from 'node:test';
+import { ADMIN, VIEWER, openPage, shot, signIn } from './dashboard-browser.mjs';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { chromiumSkip, here, launchChromium, repoRoot, startRegistryServer, uniq, waitFor } from './harness.mjs';
+import { chromiumSkip, here, launchChromium, startRegistryServer, uniq, waitFor } from './harness.mjs';
 
-const ADMIN = { username: 'admin', password: 'admin-password' };
-const VIEWER = { username: 'viewer', password: 'viewer-password', readOnly: true };
 const CLOUD_MAIN = join(here, 'cloud-app', 'cloud', 'main.js');
-const SCREENSHOTS = join(
-  repoRoot,
-  'target',
-  'test-artifacts',
-  'dashboard',
-  process.env.REPARSE_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite'
-);
 
 describe('dashboard pages in headless Chromium', { skip: chromiumSkip }, () => {
   let server;
@@ -31,11 +22,10 @@ describe('dashboard pages in headless Chromium', { skip: chromiumSkip }, () => {
   const keys = {};
 
   before(async () => {
-    mkdirSync(SCREENSHOTS, { recursive: true });
     server = await startRegistryServer({ dashboardUsers: [ADMIN, VIEWER] });
     browser = await launchChromium();
-    page = await openPage();
-    await signIn(page, ADMIN);
+    page = await openPage(browser);
+    await signIn(page, server.origin, ADMIN);
     const appName = uniq('pages').replace(/[^A-Za-z0-9_-]/g, '');
     await page.getByTestId('create-app').click();
     await page.getByTestId('app-name-input').fill(appName);
@@ -57,28 +47,6 @@ describe('dashboard pages in headless Chromium', { skip: chromiumSkip }, () => {
     await server?.stop();
     server?.cleanup();
   });
-
-  /** A fresh browser page, failing the test on any page error. */
-  async function openPage() {
-    const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
-    const p = await context.newPage();
-    p.setDefaultTimeout(15000);
-    p.errors = [];
-    p.on('pageerror', error => p.errors.push(String(error)));
-    return p;
-  }
-
-  async function shot(p, name) {
-    await p.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  }
-
-  async function signIn(p, { username, password }) {
-    await p.goto(`${server.origin}/dashboard/`);
-    await p.getByTestId('signin-username').fill(username);
-    await p.getByTestId('signin-password').fill(password);
-    await p.getByTestId('signin-submit').click();
-    await p.getByTestId('current-user').waitFor();
-  }
 
   /** Opens one of the app's pages by its URL (server.origin may change on restart). */
   async function go(p, path) {
@@ -548,8 +516,8 @@ describe('dashboard pages in headless Chromium', { skip: chromiumSkip }, () => {
 
     // Restart: the app starts with its cloud code (the port may change).
     await server.restart();
-    page = await openPage();
-    await signIn(page, ADMIN);
+    page = await openPage(browser);
+    await signIn(page, server.origin, ADMIN);
     const hello = await rest('POST', 'functions/hello', { name: 'pages' });
     assert.deepEqual(hello.body, { result: 'Hello, pages!' }, hello.text);
 
@@ -674,8 +642,8 @@ describe('dashboard pages in headless Chromium', { skip: chromiumSkip }, () => {
   });
 
   it('a read-only user sees the pages without their write controls', async () => {
-    const viewer = await openPage();
-    await signIn(viewer, VIEWER);
+    const viewer = await openPage(browser);
+    await signIn(viewer, server.origin, VIEWER);
     await go(viewer, 'schema/Secretive');
     await viewer.getByTestId('clp-editor').waitFor();
     await viewer.getByTestId('field-row-rating').waitFor();

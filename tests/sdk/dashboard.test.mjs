@@ -3,27 +3,16 @@
 // upload a file into a cell, filter, a read-only user, delete the app. Every page is
 // screenshotted into target/test-artifacts/dashboard/ (kept as the run's artifacts).
 import { after, before, describe, it } from 'node:test';
+import { ADMIN, VIEWER, openPage, shot, signIn } from './dashboard-browser.mjs';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromiumSkip, launchChromium, repoRoot, startRegistryServer, uniq, waitFor } from './harness.mjs';
+import { chromiumSkip, launchChromium, startRegistryServer, uniq, waitFor } from './harness.mjs';
 
-const ADMIN = { username: 'admin', password: 'admin-password' };
-const VIEWER = { username: 'viewer', password: 'viewer-password', readOnly: true };
-const SCREENSHOTS = join(
-  repoRoot,
-  'target',
-  'test-artifacts',
-  'dashboard',
-  process.env.REPARSE_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite'
-);
 
 describe('dashboard in headless Chromium', { skip: chromiumSkip }, () => {
   let server;
   let browser;
 
   before(async () => {
-    mkdirSync(SCREENSHOTS, { recursive: true });
     server = await startRegistryServer({ dashboardUsers: [ADMIN, VIEWER] });
     browser = await launchChromium();
   });
@@ -33,29 +22,6 @@ describe('dashboard in headless Chromium', { skip: chromiumSkip }, () => {
     await server?.stop();
     server?.cleanup();
   });
-
-  /** A fresh browser page, failing the test on any page error. */
-  async function openPage() {
-    const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15000);
-    const errors = [];
-    page.on('pageerror', error => errors.push(String(error)));
-    page.errors = errors;
-    return page;
-  }
-
-  async function shot(page, name) {
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  }
-
-  async function signIn(page, { username, password }) {
-    await page.goto(`${server.origin}/dashboard/`);
-    await page.getByTestId('signin-username').fill(username);
-    await page.getByTestId('signin-password').fill(password);
-    await page.getByTestId('signin-submit').click();
-    await page.getByTestId('current-user').waitFor();
-  }
 
   /** The app's own REST API, as a client holding its keys calls it. */
   async function rest(keys, method, path, body, extraHeaders = {}) {
@@ -98,7 +64,7 @@ describe('dashboard in headless Chromium', { skip: chromiumSkip }, () => {
   }
 
   it('creates an app, builds a class, edits every type, filters, and deletes the app', async () => {
-    const page = await openPage();
+    const page = await openPage(browser);
     // A wrong password is refused in words.
     await page.goto(`${server.origin}/dashboard/`);
     await shot(page, '01-sign-in');
@@ -106,7 +72,7 @@ describe('dashboard in headless Chromium', { skip: chromiumSkip }, () => {
     await page.getByTestId('signin-password').fill('wrong-password');
     await page.getByTestId('signin-submit').click();
     await waitFor(async () => (await page.getByTestId('alert').textContent()).includes('Invalid username or password'), 'the sign-in error');
-    await signIn(page, ADMIN);
+    await signIn(page, server.origin, ADMIN);
     await shot(page, '02-apps');
 
     // Create an app: its keys are shown once.
@@ -309,8 +275,8 @@ describe('dashboard in headless Chromium', { skip: chromiumSkip }, () => {
   });
 
   it('shows a read-only user everything and lets them change nothing', async () => {
-    const page = await openPage();
-    await signIn(page, VIEWER);
+    const page = await openPage(browser);
+    await signIn(page, server.origin, VIEWER);
     await page.getByTestId('read-only-badge').waitFor();
     assert.equal(await page.getByTestId('create-app').count(), 0);
     await page.locator('[data-testid^="app-row-"]').first().getByTestId('open-app').click();

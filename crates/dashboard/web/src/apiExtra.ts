@@ -1,6 +1,7 @@
 // Helpers for the schema, import/export, users, cloud code and console pages, built on
 // api.ts (which is left as it is).
 import { parse, request, withBuiltInClasses, type ClassSchema } from './api';
+import { DEFAULT_FIELDS } from './browser/columns';
 
 const API_BASE = `${import.meta.env.BASE_URL.replace(/\/$/, '')}/api`;
 
@@ -126,7 +127,7 @@ export const SYSTEM_CLASSES = ['_User', '_Role', '_Installation', '_Session'];
 
 /** Fields a class always has; they cannot be deleted. */
 export function defaultFieldNames(className: string): string[] {
-  const common = ['objectId', 'createdAt', 'updatedAt', 'ACL'];
+  const common = DEFAULT_FIELDS;
   switch (className) {
     case '_User':
       return [...common, 'username', 'password', 'email', 'emailVerified', 'authData'];
@@ -152,24 +153,10 @@ export function defaultFieldNames(className: string): string[] {
         'parseVersion',
       ];
     default:
-      return common;
+      return [...common];
   }
 }
 
-export const FIELD_TYPES = [
-  'String',
-  'Number',
-  'Boolean',
-  'Date',
-  'Object',
-  'Array',
-  'Pointer',
-  'Relation',
-  'File',
-  'GeoPoint',
-  'Polygon',
-  'Bytes',
-] as const;
 
 export function formatDate(v: unknown): string {
   const iso = typeof v === 'string' ? v : isObj(v) && typeof v.iso === 'string' ? v.iso : '';

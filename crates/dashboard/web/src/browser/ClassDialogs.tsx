@@ -2,7 +2,8 @@ import { useState } from 'react';
 import { parse, type ClassSchema } from '../api';
 import { useAlert } from '../context';
 import { Dialog } from '../components/Dialog';
-import { DEFAULT_FIELDS, FIELD_TYPES, typeLabel } from './columns';
+import { FIELD_TYPES, typeLabel } from './columns';
+import { defaultFieldNames } from '../apiExtra';
 import { convertValue } from './filters';
 
 export type ClassDialogKind = 'deleteRows' | 'addColumn' | 'deleteColumn' | 'deleteClass';
@@ -40,7 +41,8 @@ export function ClassDialogs(props: Props) {
   const [required, setRequired] = useState(false);
   const [defaultValue, setDefaultValue] = useState('');
   // Delete column
-  const deletable = Object.keys(schema.fields).filter((f) => !DEFAULT_FIELDS.includes(f));
+  const builtIn = defaultFieldNames(schema.className);
+  const deletable = Object.keys(schema.fields).filter((f) => !builtIn.includes(f));
   const [toDelete, setToDelete] = useState(deletable[0] ?? '');
 
   const run = async (fn: () => Promise<void>) => {

@@ -16,6 +16,7 @@ import {
   formatValue,
 } from './cells';
 
+/** The types a new field may have (ACL is the built-in field's alone). */
 export const FIELD_TYPES = [
   'String',
   'Number',
@@ -29,7 +30,6 @@ export const FIELD_TYPES = [
   'GeoPoint',
   'Polygon',
   'Bytes',
-  'ACL',
 ] as const;
 
 export const DEFAULT_FIELDS = ['objectId', 'createdAt', 'updatedAt', 'ACL'];

@@ -3,7 +3,8 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { parse, type ClassSchema, type FieldSchema } from '../api';
 import { useAlert, useSession } from '../context';
 import { Dialog } from '../components/Dialog';
-import { FIELD_TYPES, SYSTEM_CLASSES, appBase, defaultFieldNames, fetchSchemas, isObj } from '../apiExtra';
+import { SYSTEM_CLASSES, appBase, defaultFieldNames, fetchSchemas, isObj } from '../apiExtra';
+import { FIELD_TYPES } from '../browser/columns';
 import { ClpEditor } from './ClpEditor';
 import { IndexesSection } from './IndexesSection';
 

@@ -1,0 +1,42 @@
+// What the dashboard's Chromium tests share: its users, where screenshots go, and a signed-in
+// page. (dashboard.test.mjs and dashboard-pages.test.mjs.)
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from './harness.mjs';
+
+export const ADMIN = { username: 'admin', password: 'admin-password' };
+export const VIEWER = { username: 'viewer', password: 'viewer-password', readOnly: true };
+
+/** target/test-artifacts/dashboard/<sqlite|postgres>/, made on first use. */
+const SCREENSHOTS = join(
+  repoRoot,
+  'target',
+  'test-artifacts',
+  'dashboard',
+  process.env.REPARSE_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite'
+);
+
+/** A fresh browser context's page; the errors it throws are collected in `page.errors`. */
+export async function openPage(browser) {
+  const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.errors = [];
+  page.on('pageerror', error => page.errors.push(String(error)));
+  return page;
+}
+
+/** A full-page screenshot, kept as a test artifact. */
+export async function shot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Signs `user` in on the dashboard of the server at `origin`. */
+export async function signIn(page, origin, { username, password }) {
+  await page.goto(`${origin}/dashboard/`);
+  await page.getByTestId('signin-username').fill(username);
+  await page.getByTestId('signin-password').fill(password);
+  await page.getByTestId('signin-submit').click();
+  await page.getByTestId('current-user').waitFor();
+}
