@@ -6,6 +6,8 @@
 import { after, before, describe, it } from 'node:test';
 import { ADMIN, VIEWER, openPage, shot, signIn } from './dashboard-browser.mjs';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { chromiumSkip, here, launchChromium, startRegistryServer, uniq, waitFor } from './harness.mjs';
@@ -26,21 +28,31 @@ describe('dashboard pages in headless Chromium', { skip: chromiumSkip }, () => {
     browser = await launchChromium();
     page = await openPage(browser);
     await signIn(page, server.origin, ADMIN);
-    const appName = uniq('pages').replace(/[^A-Za-z0-9_-]/g, '');
+    const made = await createApp(uniq('pages'));
+    appId = made.appId;
+    Object.assign(keys, made.keys);
+  });
+
+  /** Creates an app with the apps page's dialog and opens it; its id and the keys shown once. */
+  async function createApp(name) {
+    const appName = name.replace(/[^A-Za-z0-9_-]/g, '');
+    await page.goto(`${server.origin}/dashboard/`);
     await page.getByTestId('create-app').click();
     await page.getByTestId('app-name-input').fill(appName);
     await page.getByTestId('dialog-confirm').click();
     const keysDialog = page.getByTestId('keys-dialog');
     await keysDialog.waitFor();
-    for (const name of ['applicationId', 'masterKey', 'restAPIKey']) {
-      keys[name] = (await page.getByTestId(`key-${name}`).textContent()).trim();
+    const shown = {};
+    for (const key of ['applicationId', 'masterKey', 'restAPIKey']) {
+      shown[key] = (await page.getByTestId(`key-${key}`).textContent()).trim();
     }
     await keysDialog.getByTestId('dialog-confirm').click();
     await page.getByTestId(`app-row-${appName}`).getByTestId('open-app').click();
     await page.waitForURL(/\/dashboard\/apps\/[^/]+\/browser/);
-    appId = decodeURIComponent(/\/apps\/([^/]+)\//.exec(page.url())[1]);
-    assert.equal(appId, keys.applicationId);
-  });
+    const id = decodeURIComponent(/\/apps\/([^/]+)\//.exec(page.url())[1]);
+    assert.equal(id, shown.applicationId);
+    return { appId: id, keys: shown };
+  }
 
   after(async () => {
     await browser?.close();
@@ -57,12 +69,12 @@ describe('dashboard pages in headless Chromium', { skip: chromiumSkip }, () => {
    * The app's own REST API as a client holding its keys calls it: the REST API key, plus the
    * master key with `{master: true}` or a session with `{session}`.
    */
-  async function rest(method, path, body, { master = false, session } = {}) {
+  async function rest(method, path, body, { master = false, session, appKeys = keys } = {}) {
     const headers = {
-      'X-Parse-Application-Id': keys.applicationId,
-      'X-Parse-REST-API-Key': keys.restAPIKey,
+      'X-Parse-Application-Id': appKeys.applicationId,
+      'X-Parse-REST-API-Key': appKeys.restAPIKey,
     };
-    if (master) headers['X-Parse-Master-Key'] = keys.masterKey;
+    if (master) headers['X-Parse-Master-Key'] = appKeys.masterKey;
     if (session) headers['X-Parse-Session-Token'] = session;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const response = await fetch(`${server.url}/${path}`, {
@@ -87,8 +99,8 @@ describe('dashboard pages in headless Chromium', { skip: chromiumSkip }, () => {
     return r.body;
   }
 
-  async function objectIds(className) {
-    const r = await rest('GET', `classes/${className}?limit=1000`, undefined, { master: true });
+  async function objectIds(className, appKeys = keys) {
+    const r = await rest('GET', `classes/${className}?limit=1000`, undefined, { master: true, appKeys });
     assert.equal(r.status, 200, r.text);
     return r.body.results.map(o => o.objectId).sort();
   }
@@ -641,6 +653,50 @@ describe('dashboard pages in headless Chromium', { skip: chromiumSkip }, () => {
     assert.deepEqual(page.errors, []);
   });
 
+  it('whole-app archive: downloaded from one app and imported into a new one, all or nothing', async () => {
+    const signup = await rest('POST', 'users', { username: 'archived-user', password: 'archived-password' });
+    assert.equal(signup.status, 201, signup.text);
+    await go(page, 'data');
+    await page.getByTestId('archive-download').waitFor();
+    await shot(page, '27a-archive-section');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('archive-download').click()]);
+    assert.match(download.suggestedFilename(), /\.tar\.gz$/);
+    const archive = join(mkdtempSync(join(tmpdir(), 'reparse-archive-')), download.suggestedFilename());
+    await download.saveAs(archive);
+
+    // Back into the same app: it holds data, so nothing happens and the page says why.
+    await page.getByTestId('archive-file').setInputFiles(archive);
+    await page.getByTestId('archive-import').click();
+    await waitFor(async () => (await text(page.getByTestId('alert'))).includes('already holds data'), 'the refusal');
+
+    const copy = await createApp(uniq('copy'));
+    await page.goto(`${server.origin}/dashboard/apps/${encodeURIComponent(copy.appId)}/data`);
+    await page.getByTestId('archive-file').setInputFiles(archive);
+    await page.getByTestId('archive-import').click();
+    await page.getByTestId('archive-result').waitFor({ timeout: 30000 });
+    assert.match(await text(page.getByTestId('archive-result')), /^Imported \d+ classes, [\d,]+ objects/);
+    await shot(page, '27b-archive-imported');
+    for (const className of ['Secretive', 'Score', '_Role']) {
+      assert.deepEqual(await objectIds(className, copy.keys), await objectIds(className), className);
+    }
+    assert.deepEqual((await schemaOf('Secretive')).classLevelPermissions, (await rest('GET', 'schemas/Secretive', undefined,
+      { master: true, appKeys: copy.keys })).body.classLevelPermissions);
+    // Relations came along: the Editors role's users.
+    const editorsUsers = async appKeys => {
+      const role = (await rest('GET', `classes/_Role?where=${q({ name: 'Editors' })}`, undefined, { master: true, appKeys })).body.results[0];
+      const related = { $relatedTo: { object: { __type: 'Pointer', className: '_Role', objectId: role.objectId }, key: 'users' } };
+      const users = await rest('GET', `users?where=${q(related)}`, undefined, { master: true, appKeys });
+      return users.body.results.map(u => u.username).sort();
+    };
+    const editors = await editorsUsers(keys);
+    assert.ok(editors.length > 0);
+    assert.deepEqual(await editorsUsers(copy.keys), editors);
+    // Users sign in to the copy with the passwords they had.
+    const login = await rest('POST', 'login', { username: 'archived-user', password: 'archived-password' }, { appKeys: copy.keys });
+    assert.equal(login.status, 200, login.text);
+    assert.deepEqual(page.errors, []);
+  });
+
   it('a read-only user sees the pages without their write controls', async () => {
     const viewer = await openPage(browser);
     await signIn(viewer, server.origin, VIEWER);
@@ -673,6 +729,7 @@ describe('dashboard pages in headless Chromium', { skip: chromiumSkip }, () => {
     await go(viewer, 'data/Score');
     await viewer.getByTestId('export-start').waitFor();
     assert.equal(await viewer.getByTestId('import-start').count(), 0);
+    assert.equal(await viewer.getByTestId('archive-download').count(), 0, 'an archive holds password hashes');
     await go(viewer, 'cloud');
     await viewer.getByTestId('cloud-function-hello').waitFor();
     assert.equal(await viewer.getByTestId('job-run-archiveReviews').count(), 0);

@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use reparse_registry::AppRecord;
+use reparse_server::App;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -39,6 +40,17 @@ fn keys_json(record: &AppRecord) -> Value {
 pub(crate) fn find_app(dashboard: &Dashboard, app_id: &str) -> DashboardResult<AppRecord> {
     dashboard.registry.find(app_id)?.ok_or_else(|| {
         DashboardError::new(StatusCode::NOT_FOUND, reparse_core::ErrorCode::ObjectNotFound, "No such app.")
+    })
+}
+
+/// The app as the server runs it (opening it if this is its first use).
+pub(crate) async fn running_app(dashboard: &Dashboard, record: &AppRecord) -> DashboardResult<Arc<App>> {
+    dashboard.directory.app(&record.app_id).await.ok_or_else(|| {
+        DashboardError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            reparse_core::ErrorCode::InternalServerError,
+            "The app could not be opened.",
+        )
     })
 }
 

@@ -5,14 +5,12 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use reparse_core::ErrorCode;
 use serde_json::{Value, json};
 
 use crate::Dashboard;
-use crate::apps::find_app;
-use crate::error::{DashboardError, DashboardResult};
+use crate::apps::{find_app, running_app};
+use crate::error::DashboardResult;
 use crate::session::Signed;
 
 pub(crate) async fn counts(
@@ -20,14 +18,7 @@ pub(crate) async fn counts(
     Path(app_id): Path<String>,
     _: Signed,
 ) -> DashboardResult<Response> {
-    let record = find_app(&dashboard, &app_id)?;
-    let app = dashboard.directory.app(&record.app_id).await.ok_or_else(|| {
-        DashboardError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::InternalServerError,
-            "The app could not be opened.",
-        )
-    })?;
+    let app = running_app(&dashboard, &find_app(&dashboard, &app_id)?).await?;
     let schemas = app.schemas.all(app.storage.as_ref()).await?;
     let mut schemas: Vec<_> = schemas.values().cloned().collect();
     schemas.sort_by(|a, b| a.class_name.cmp(&b.class_name));

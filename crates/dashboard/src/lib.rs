@@ -7,11 +7,13 @@
 //!   key rotation, deletion.
 //! - [`forward`]: an app's own Parse REST API, reached through the dashboard with the app's
 //!   master key applied in-process (the browser never holds a key).
+//! - [`archive`]: whole-app archives, downloaded and imported.
 //! - [`classes`]: an app's classes with their (estimated, when large) object counts.
 //! - [`cloud`]: an app's cloud code files (read-only) and what they define.
 //! - [`assets`]: the front end's files, or a page saying the build left them out.
 
 mod apps;
+mod archive;
 mod assets;
 mod classes;
 mod cloud;
@@ -85,6 +87,7 @@ pub fn router(dashboard: Arc<Dashboard>) -> Router {
         .route("/dashboard/api/apps", get(apps::list).post(apps::create))
         .route("/dashboard/api/apps/{app_id}", get(apps::show).put(apps::update).delete(apps::delete))
         .route("/dashboard/api/apps/{app_id}/keys", post(apps::rotate_keys))
+        .route("/dashboard/api/apps/{app_id}/archive", get(archive::export).post(archive::import))
         .route("/dashboard/api/apps/{app_id}/classes", get(classes::counts))
         .route("/dashboard/api/apps/{app_id}/cloud", get(cloud::overview))
         .route("/dashboard/api/apps/{app_id}/cloud/file", get(cloud::file))

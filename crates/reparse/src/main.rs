@@ -11,7 +11,7 @@ mod options;
 mod settings;
 mod storage;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -56,6 +56,14 @@ fn cli() -> Command {
                 .global(true)
                 .help("The PostgreSQL database apps keep their data in (needed to delete such an app)"),
         )
+        .arg(
+            Arg::new("apps-files-adapter")
+                .long("apps-files-adapter")
+                .value_name("ADAPTER")
+                .env("REPARSE_APPS_FILES_ADAPTER")
+                .global(true)
+                .help("Where apps keep their files (as given to serve; for export and import)"),
+        )
         .subcommand(
             Command::new("create")
                 .about("Add an app and print its keys")
@@ -84,6 +92,29 @@ fn cli() -> Command {
                 .about("Delete an app and all its data")
                 .arg(Arg::new("app").required(true))
                 .arg(Arg::new("yes").long("yes").action(ArgAction::SetTrue).help("Confirm the deletion")),
+        )
+        .subcommand(
+            Command::new("export")
+                .about("Write an app's archive (schema, objects, relations; files with --files) to a .tar.gz")
+                .arg(Arg::new("app").required(true))
+                .arg(
+                    Arg::new("out")
+                        .long("out")
+                        .value_name("FILE")
+                        .help("Where to write it (default <name>-<date>.tar.gz)"),
+                )
+                .arg(
+                    Arg::new("files")
+                        .long("files")
+                        .action(ArgAction::SetTrue)
+                        .help("Include the app's stored files"),
+                ),
+        )
+        .subcommand(
+            Command::new("import")
+                .about("Load an archive into an app that holds no data yet (all or nothing)")
+                .arg(Arg::new("app").required(true))
+                .arg(Arg::new("archive").required(true).value_name("FILE")),
         );
     let files =
         Command::new("files").about("Manage an app's stored files").subcommand_required(true).subcommand(
@@ -263,6 +294,8 @@ fn apps(args: &ArgMatches) -> Result<(), String> {
             let record = registry.delete(&record.app_id).map_err(|error| error.to_string())?;
             println!("Deleted app {:?} ({}).", record.name, record.app_id);
         }
+        Some(("export", sub)) => export_app(args, sub)?,
+        Some(("import", sub)) => import_app(args, sub)?,
         _ => return Err("unknown apps command".into()),
     }
     Ok(())
@@ -557,6 +590,95 @@ async fn open_single_app(
     Ok(OpenedApp { app, data, files: files_backend.describe() })
 }
 
+/// A registry app opened as `serve` would open it (without its cloud code), for a command that
+/// works on its data: `--apps-database-uri` and `--apps-files-adapter` as given to `serve`.
+async fn open_registry_app(args: &ArgMatches, data_dir: &Path, app: &str) -> Result<Arc<App>, String> {
+    let registry = Arc::new(Registry::open(data_dir).map_err(|error| error.to_string())?);
+    let record = registry.find_by_name_or_id(app).map_err(|error| error.to_string())?;
+    let apps_database = match args.get_one::<String>("apps-database-uri") {
+        Some(uri) => {
+            let options = settings::postgres_options(uri, None)
+                .map_err(|error| format!("--apps-database-uri: {error}"))?;
+            Some(storage::connect_postgres(&options).await?)
+        }
+        None => None,
+    };
+    let apps_files = args
+        .get_one::<String>("apps-files-adapter")
+        .map(|text| serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.clone())));
+    let directory =
+        RegistryDirectory::new(registry, "http://localhost".into(), apps_database, apps_files, None);
+    Ok(directory.open_app(&record).await?.0)
+}
+
+/// `reparse apps export`: the app's archive, written to a file as it is made.
+fn export_app(args: &ArgMatches, sub: &ArgMatches) -> Result<(), String> {
+    let app_name = sub.get_one::<String>("app").ok_or("an app is required")?;
+    let data_dir = data_dir(args);
+    multi_thread_runtime()?.block_on(async move {
+        let app = open_registry_app(args, &data_dir, app_name).await?;
+        let out = match sub.get_one::<String>("out") {
+            Some(path) => PathBuf::from(path),
+            None => {
+                PathBuf::from(format!("{}-{}.tar.gz", app.config.name, chrono::Utc::now().format("%Y-%m-%d")))
+            }
+        };
+        let options = reparse_archive::ExportOptions { include_files: sub.get_flag("files") };
+        let mut archive = reparse_archive::export(app.clone(), options);
+        // Written beside the destination and renamed at the end, so a failed export leaves no
+        // file that looks whole.
+        let partial = out.with_extension("partial");
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .map_err(|error| format!("{}: {error}", partial.display()))?;
+        let written: Result<u64, String> = async {
+            let mut bytes = 0;
+            while let Some(chunk) = futures::StreamExt::next(&mut archive).await {
+                let chunk = chunk.map_err(|error| format!("the export failed: {error}"))?;
+                bytes += chunk.len() as u64;
+                tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+                    .await
+                    .map_err(|error| error.to_string())?;
+            }
+            file.sync_all().await.map_err(|error| error.to_string())?;
+            Ok(bytes)
+        }
+        .await;
+        let bytes = match written {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                let _ = tokio::fs::remove_file(&partial).await;
+                return Err(error);
+            }
+        };
+        tokio::fs::rename(&partial, &out).await.map_err(|error| error.to_string())?;
+        println!(
+            "Exported app {:?} to {} ({}).",
+            app.config.name,
+            out.display(),
+            files_gc::human_bytes(bytes)
+        );
+        Ok(())
+    })
+}
+
+/// `reparse apps import`: an archive into an app without data.
+fn import_app(args: &ArgMatches, sub: &ArgMatches) -> Result<(), String> {
+    let app_name = sub.get_one::<String>("app").ok_or("an app is required")?;
+    let path = sub.get_one::<String>("archive").ok_or("an archive file is required")?;
+    let data_dir = data_dir(args);
+    multi_thread_runtime()?.block_on(async move {
+        let app = open_registry_app(args, &data_dir, app_name).await?;
+        let file = tokio::fs::File::open(path).await.map_err(|error| format!("{path}: {error}"))?;
+        let summary = reparse_archive::import(&app, file).await.map_err(|error| error.message)?;
+        println!(
+            "Imported into app {:?}: {} classes, {} objects, {} objects' relations, {} files.",
+            app.config.name, summary.classes, summary.objects, summary.relations, summary.files
+        );
+        Ok(())
+    })
+}
+
 /// `reparse files gc`: opens the app as `serve` would, sweeps, prints what it found.
 fn files_gc(args: &ArgMatches) -> Result<(), String> {
     let min_age = files_gc::parse_age(args.get_one::<String>("min-age").map_or("24h", String::as_str))?;
@@ -568,29 +690,7 @@ fn files_gc(args: &ArgMatches) -> Result<(), String> {
                 let options = options::merge(config_file_and_environment(Some(path))?);
                 Arc::new(open_single_app(&options, &data_dir, "http://localhost").await?.app)
             }
-            (None, Some(app)) => {
-                let registry = Arc::new(Registry::open(&data_dir).map_err(|error| error.to_string())?);
-                let record = registry.find_by_name_or_id(app).map_err(|error| error.to_string())?;
-                let apps_database = match args.get_one::<String>("apps-database-uri") {
-                    Some(uri) => {
-                        let options = settings::postgres_options(uri, None)
-                            .map_err(|error| format!("--apps-database-uri: {error}"))?;
-                        Some(storage::connect_postgres(&options).await?)
-                    }
-                    None => None,
-                };
-                let apps_files = args.get_one::<String>("apps-files-adapter").map(|text| {
-                    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.clone()))
-                });
-                let directory = RegistryDirectory::new(
-                    registry,
-                    "http://localhost".into(),
-                    apps_database,
-                    apps_files,
-                    None,
-                );
-                directory.open_app(&record).await?.0
-            }
+            (None, Some(app)) => open_registry_app(args, &data_dir, app).await?,
             (None, None) => return Err("name the app: --app <name or id>, or --config <file>".into()),
         };
         let show_progress = std::io::IsTerminal::is_terminal(&std::io::stderr());

@@ -715,3 +715,42 @@ fn cloud_code_without_its_own_parse_sdk_gets_the_pinned_one_installed_once() {
     let (status, _) = call("POST", &format!("{}/functions/version", server.url), &headers, Some(json!({})));
     assert_eq!(status, 200);
 }
+
+#[test]
+fn an_app_is_exported_and_imported_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, source, _) = run_cli(dir.path(), &["apps", "create", "source"]);
+    let (_, copy, _) = run_cli(dir.path(), &["apps", "create", "copy"]);
+    let keys = |created: &str| (printed(created, "appId"), printed(created, "masterKey"));
+    let ((source_id, source_master), (copy_id, copy_master)) = (keys(&source), keys(&copy));
+    {
+        let server = Server::start(dir.path(), &[]);
+        let headers =
+            [("X-Parse-Application-Id", source_id.as_str()), ("X-Parse-Master-Key", source_master.as_str())];
+        for text in ["one", "two"] {
+            let (status, body) =
+                call("POST", &format!("{}/classes/Note", server.url), &headers, Some(json!({"text": text})));
+            assert_eq!(status, 201, "{body}");
+        }
+    }
+    // The server is stopped: one process at a time opens an app's SQLite file.
+    let archive = dir.path().join("source.tar.gz");
+    let (ok, out, error) =
+        run_cli(dir.path(), &["apps", "export", "source", "--files", "--out", archive.to_str().unwrap()]);
+    assert!(ok, "{out}{error}");
+    assert!(out.contains("Exported app \"source\""), "{out}");
+    let (ok, out, error) = run_cli(dir.path(), &["apps", "import", "copy", archive.to_str().unwrap()]);
+    assert!(ok, "{out}{error}");
+    assert!(out.contains("2 objects"), "{out}");
+    let (ok, _, error) = run_cli(dir.path(), &["apps", "import", "copy", archive.to_str().unwrap()]);
+    assert!(!ok && error.contains("already holds data"), "{error}");
+
+    let server = Server::start(dir.path(), &[]);
+    let headers =
+        [("X-Parse-Application-Id", copy_id.as_str()), ("X-Parse-Master-Key", copy_master.as_str())];
+    let (status, notes) = call("GET", &format!("{}/classes/Note?order=text", server.url), &headers, None);
+    assert_eq!(status, 200, "{notes}");
+    let texts: Vec<&str> =
+        notes["results"].as_array().unwrap().iter().map(|note| note["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["one", "two"]);
+}

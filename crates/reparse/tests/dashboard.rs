@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Answer, Server, run_cli, send};
+use common::{Answer, Server, call, download, run_cli, send};
 use serde_json::{Value, json};
 
 /// A registry server with an admin and a read-only viewer.
@@ -417,4 +417,101 @@ fn the_console_can_call_an_app_as_a_client_with_a_session() {
     );
     assert_eq!((write.status, write.body["code"].clone()), (403, json!(119)));
     assert_eq!(parse(&admin, "GET", "classes/Diary?count=1&limit=0", &[], None).body["count"], 1);
+}
+
+#[test]
+fn an_app_is_exported_as_an_archive_and_imported_whole_into_an_app_without_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dashboard_server(dir.path());
+    let admin = Browser::sign_in(&server, "admin", "admin-password");
+    let source_id = server.printed_value("appId");
+    let parse = |browser: &Browser, app: &str, method: &str, path: &str, body: Option<Value>| {
+        browser.call(method, &format!("apps/{app}/parse/{path}"), body)
+    };
+    let user =
+        parse(&admin, &source_id, "POST", "users", Some(json!({"username": "ann", "password": "secret-1"})));
+    assert_eq!(user.status, 201, "{}", user.body);
+    let user_pointer = json!({"__type": "Pointer", "className": "_User", "objectId": user.body["objectId"]});
+    let uploaded = send(
+        "POST",
+        &format!("{}/dashboard/api/apps/{source_id}/parse/files/cover.txt", admin.base),
+        &[("cookie", &admin.cookie), ("x-csrf-token", &admin.csrf), ("content-type", "text/plain")],
+        Some(b"cover bytes"),
+    );
+    assert_eq!(uploaded.status, 201, "{}", uploaded.body);
+    let file_name = uploaded.body["name"].as_str().unwrap().to_string();
+    for score in 0..3 {
+        let game = json!({
+            "score": score, "owner": user_pointer, "when": {"__type": "Date", "iso": "2026-03-04T05:06:07.000Z"},
+            "cover": {"__type": "File", "name": file_name},
+            "players": {"__op": "AddRelation", "objects": [user_pointer]},
+        });
+        assert_eq!(parse(&admin, &source_id, "POST", "classes/Game", Some(game)).status, 201);
+    }
+
+    let archive_url = format!("{}/dashboard/api/apps/{source_id}/archive?files=1", admin.base);
+    let (status, headers, archive) = download(&archive_url, &[("cookie", &admin.cookie)]);
+    assert_eq!(status, 200);
+    let header = |name: &str| headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    assert_eq!(header("content-type").as_deref(), Some("application/gzip"));
+    assert!(header("content-disposition").unwrap().starts_with("attachment; filename=\"default-"));
+    let viewer = Browser::sign_in(&server, "viewer", "viewer-password");
+    let (status, _, _) = download(&archive_url, &[("cookie", &viewer.cookie)]);
+    assert_eq!(status, 403, "a read-only user may not take every password hash home");
+
+    let import = |browser: &Browser, app: &str, bytes: &[u8]| {
+        let url = format!("{}/dashboard/api/apps/{app}/archive", browser.base);
+        let headers = [("cookie", browser.cookie.as_str()), ("x-csrf-token", browser.csrf.as_str())];
+        send("POST", &url, &headers, Some(bytes))
+    };
+    // Into an app with data: refused, nothing changes.
+    let refused = import(&admin, &source_id, &archive);
+    assert_eq!((refused.status, refused.body["code"].clone()), (400, json!(119)), "{}", refused.body);
+    let games = parse(&admin, &source_id, "GET", "classes/Game?count=1&limit=0", None);
+    assert_eq!(games.body["count"], 3);
+
+    let copy = admin.call("POST", "apps", Some(json!({"name": "copy"})));
+    let copy_id = copy.body["app"]["appId"].as_str().unwrap().to_string();
+    let copy_keys = copy.body["keys"].clone();
+    let garbage = import(&admin, &copy_id, b"not an archive");
+    assert_eq!((garbage.status, garbage.body["code"].clone()), (400, json!(107)), "{}", garbage.body);
+    assert_eq!(import(&viewer, &copy_id, &archive).status, 403);
+    assert_eq!(admin.call("GET", &format!("apps/{copy_id}/classes"), None).body["results"], json!([]));
+
+    let imported = import(&admin, &copy_id, &archive);
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    assert_eq!(imported.body["objects"], 5, "a user, her session and three games");
+    assert_eq!(imported.body["files"], 1);
+    let all_games = "classes/Game?order=score&include=owner";
+    // The same objects, files served from the copy's own address.
+    let source_games = parse(&admin, &source_id, "GET", all_games, None).body.to_string();
+    assert_eq!(
+        parse(&admin, &copy_id, "GET", all_games, None).body.to_string(),
+        source_games.replace(&format!("/files/{source_id}/"), &format!("/files/{copy_id}/"))
+    );
+    // The password hash came along: Ann signs in to the copy with its own keys.
+    let keys = [
+        ("x-parse-application-id", copy_id.as_str()),
+        ("x-parse-rest-api-key", copy_keys["restAPIKey"].as_str().unwrap()),
+    ];
+    let (status, login) = call(
+        "POST",
+        &format!("{}/login", server.url),
+        &keys,
+        Some(json!({"username": "ann", "password": "secret-1"})),
+    );
+    assert_eq!(status, 200, "{login}");
+    let first_game = parse(
+        &admin,
+        &copy_id,
+        "POST",
+        "classes/Game",
+        Some(json!({"_method": "GET", "where": {"score": 0}})),
+    );
+    let game_pointer = json!({"__type": "Pointer", "className": "Game", "objectId": first_game.body["results"][0]["objectId"]});
+    let related = json!({"$relatedTo": {"object": game_pointer, "key": "players"}});
+    let players = parse(&admin, &copy_id, "POST", "users", Some(json!({"_method": "GET", "where": related})));
+    assert_eq!(players.body["results"][0]["username"], "ann", "{}", players.body);
+    let (status, _, bytes) = download(&format!("{}/files/{copy_id}/{file_name}", server.url), &[]);
+    assert_eq!((status, bytes.as_slice()), (200, b"cover bytes".as_slice()));
 }

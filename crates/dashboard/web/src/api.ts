@@ -89,6 +89,16 @@ export class ApiError extends Error {
 
 const API_BASE = `${import.meta.env.BASE_URL.replace(/\/$/, '')}/api`;
 
+/** The address of a dashboard API path, for links the browser follows itself (downloads). */
+export function apiUrl(path: string): string {
+  return API_BASE + path;
+}
+
+/** The CSRF token of the session, for requests made without `request` (upload progress). */
+export function currentCsrfToken(): string {
+  return csrfToken;
+}
+
 let csrfToken = '';
 let onUnauthorized: () => void = () => {};
 

@@ -134,6 +134,22 @@ impl Answer {
     }
 }
 
+/// A GET whose body is kept as bytes (a download).
+pub fn download(url: &str, headers: &[(&str, &str)]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut request = agent().get(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.call().expect("request sent");
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str().to_string(), value.to_str().unwrap_or_default().to_string()))
+        .collect();
+    let body = response.body_mut().with_config().limit(1 << 30).read_to_vec().expect("body");
+    (response.status().as_u16(), headers, body)
+}
+
 /// Sends any request, with a raw body for methods that carry one.
 pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Answer {
     let agent = agent();

@@ -4,6 +4,8 @@ import Papa from 'papaparse';
 import { parse, type ClassSchema } from '../api';
 import { useAlert, useSession } from '../context';
 import { appBase, batch, classesPath, fetchSchemas, isObj } from '../apiExtra';
+import { ArchiveSection } from './ArchiveSection';
+import { Progress } from './Progress';
 import { NEW_FIELD_TYPES, SKIP, convertRow, csvCell, exportColumns, planColumn, type ColumnPlan } from './convert';
 
 declare global {
@@ -58,28 +60,7 @@ export function ImportExportPage() {
           )}
         </div>
       )}
-    </div>
-  );
-}
-
-function Progress({ testId, done, total, label }: { testId: string; done: number; total: number | null; label: string }) {
-  const max = total && total > 0 ? total : Math.max(done, 1);
-  const pct = Math.min(100, Math.round((done / max) * 100));
-  return (
-    <div className="ie-progress-wrap">
-      <div
-        className="ie-progress"
-        role="progressbar"
-        aria-label={label}
-        aria-valuemin={0}
-        aria-valuemax={max}
-        aria-valuenow={done}
-        aria-valuetext={total !== null ? `${done} of ${total}` : `${done}`}
-        data-testid={testId}
-      >
-        <div className="ie-progress-bar" style={{ width: `${pct}%` }} />
-      </div>
-      <span className="ie-progress-text">{total !== null ? `${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')}` : done.toLocaleString('en-US')}</span>
+      {!session.readOnly && <ArchiveSection appId={appId} onImported={load} />}
     </div>
   );
 }
