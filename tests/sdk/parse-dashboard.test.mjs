@@ -235,6 +235,19 @@ describe('parse-dashboard (npm) against Reparse in headless Chromium', { skip: c
     await shot('6-logs');
   });
 
+  it('lists the Parse Config parameters on the Config page', async () => {
+    const res = await server.request('PUT', '/config', {
+      auth: 'master',
+      body: { params: { motd: 'served-by-reparse', retries: 3 }, masterKeyOnly: { retries: true } },
+    });
+    assert.equal(res.status, 200, res.text);
+    await page.goto(appPage('config'));
+    await page.getByText('served-by-reparse').waitFor();
+    await page.getByText('motd', { exact: true }).waitFor();
+    await page.getByText('retries', { exact: true }).waitFor();
+    await shot('7-config');
+  });
+
   it('got no failed answer from Reparse', () => {
     assert.ok(answers.length > 10, `answers seen: ${JSON.stringify(answers)}`);
     const failed = answers.filter(answer => answer.status >= 400);

@@ -336,6 +336,8 @@ pub fn default_fields(class_name: &str) -> Vec<(String, FieldSpec)> {
             ("triggerName", FieldType::String),
             ("url", FieldType::String),
         ],
+        // Parse Config: the one object (id "1") `/config` reads and writes.
+        "_GlobalConfig" => vec![("params", FieldType::Object), ("masterKeyOnly", FieldType::Object)],
         // parse-dashboard's schedules: times and parameters as text, as it writes them.
         "_JobSchedule" => vec![
             ("jobName", FieldType::String),

@@ -7,7 +7,9 @@ use serde_json::{Map, Value, json};
 
 use crate::app::App;
 use crate::context::{Auth, Ctx, RequestInfo};
-use crate::controllers::{aggregate, batch, functions, hooks, jobs, objects, schemas, sessions, users};
+use crate::controllers::{
+    aggregate, batch, config, functions, hooks, jobs, objects, schemas, sessions, users,
+};
 use crate::error::{ApiError, ApiResult};
 
 /// A handler's answer: status, JSON body and an optional `Location` header.
@@ -93,6 +95,8 @@ pub enum Route {
     ServerInfo,
     /// `scriptlog`: the app's recent log lines
     ScriptLog,
+    /// `config`: Parse Config
+    Config,
 }
 
 impl Route {
@@ -153,6 +157,7 @@ impl Route {
             ["health"] => Route::Health,
             ["serverInfo"] => Route::ServerInfo,
             ["scriptlog"] => Route::ScriptLog,
+            ["config"] => Route::Config,
             _ => return None,
         })
     }
@@ -246,6 +251,8 @@ pub async fn dispatch(
         (R::Hook { name }, "PUT") => hooks::update(ctx, name.clone(), params).await,
         (R::Health, "GET" | "POST") => Ok(health()),
         (R::ServerInfo, "GET") => server_info(ctx),
+        (R::Config, "GET") => config::get(ctx).await,
+        (R::Config, "PUT") => config::update(ctx, params).await,
         (R::ScriptLog, "GET") => {
             if !ctx.auth.master {
                 return Err(ApiError::master_key_required());
@@ -267,7 +274,7 @@ fn server_info(ctx: &Ctx<'_>) -> ApiResult<ParseResponse> {
     Ok(ParseResponse::ok(json!({
         "parseServerVersion": concat!("reparse-", env!("CARGO_PKG_VERSION")),
         "features": {
-            "globalConfig": {"create": false, "read": false, "update": false, "delete": false},
+            "globalConfig": {"create": true, "read": true, "update": true, "delete": true},
             "hooks": {"create": true, "read": true, "update": true, "delete": true},
             "cloudCode": {"jobs": ctx.app.cloud.is_some()},
             "logs": {"level": true, "size": true, "order": true, "until": true, "from": true},

@@ -2,6 +2,7 @@
 
 pub mod aggregate;
 pub mod batch;
+pub mod config;
 pub mod functions;
 pub mod hooks;
 pub mod jobs;
