@@ -2,7 +2,8 @@
 //! `/dashboard/api` and its front end (built from `web/` at build time, see build.rs).
 //!
 //! - [`session`]: sign-in with the registry's dashboard users, a cookie per session, a CSRF
-//!   token every state-changing request must echo, read-only users refused for writes.
+//!   token every state-changing request must echo, read-only users refused for writes;
+//!   [`throttle`] refuses names and addresses after repeated failed sign-ins.
 //! - [`apps`]: the apps of the registry: list, create (keys shown once), rename, settings,
 //!   key rotation, deletion.
 //! - [`forward`]: an app's own Parse REST API, reached through the dashboard with the app's
@@ -20,6 +21,7 @@ mod cloud;
 mod error;
 mod forward;
 mod session;
+mod throttle;
 
 use std::sync::Arc;
 
@@ -55,6 +57,7 @@ pub struct Dashboard {
     pub(crate) mount_path: String,
     /// The API's public address, shown to users as each app's server URL.
     pub(crate) public_url: String,
+    pub(crate) sign_in_throttle: throttle::SignInThrottle,
 }
 
 impl Dashboard {
@@ -73,6 +76,7 @@ impl Dashboard {
             parse,
             mount_path: mount_path.trim_end_matches('/').to_string(),
             public_url: public_url.to_string(),
+            sign_in_throttle: throttle::SignInThrottle::default(),
         }
     }
 }

@@ -3,9 +3,12 @@
 //! that every request other than GET must send back in `X-CSRF-Token`, which a page of another
 //! site cannot read. Read-only users pass [`Signed`] but not [`Writer`].
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
-use axum::extract::{FromRequestParts, State};
+use axum::Extension;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -82,12 +85,27 @@ struct Credentials {
 pub(crate) async fn login(
     State(dashboard): State<Arc<Dashboard>>,
     headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: axum::body::Bytes,
 ) -> DashboardResult<Response> {
     // No session yet, so no CSRF token: a page of another site must not sign the browser in
     // to an account of its choosing.
     check_origin(&headers)?;
     let credentials: Credentials = json_body(&body)?;
+    let address = peer.map(|Extension(ConnectInfo(peer))| peer.ip());
+    let username = credentials.username.clone();
+    if let Err(wait) = dashboard.sign_in_throttle.check(&username, address, Instant::now()) {
+        tracing::warn!(target: "dashboard", ?address, "dashboard sign-in refused: too many failures");
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        return Err(DashboardError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RequestLimitExceeded,
+            format!(
+                "Too many failed sign-ins. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            ),
+        ));
+    }
     let registry = dashboard.registry.clone();
     // bcrypt takes tens of milliseconds: off the async workers.
     let user = tokio::task::spawn_blocking(move || {
@@ -96,13 +114,15 @@ pub(crate) async fn login(
     .await
     .map_err(DashboardError::internal)??;
     let Some(user) = user else {
-        tracing::warn!(target: "dashboard", "failed dashboard sign-in");
+        tracing::warn!(target: "dashboard", ?address, "failed dashboard sign-in");
+        dashboard.sign_in_throttle.record_failure(&username, address, Instant::now());
         return Err(DashboardError::new(
             StatusCode::UNAUTHORIZED,
             ErrorCode::ObjectNotFound,
             "Invalid username or password.",
         ));
     };
+    dashboard.sign_in_throttle.record_success(&username);
     let (token, session) = dashboard.registry.start_dashboard_session(&user)?;
     let max_age = (session.expires_at - chrono::Utc::now()).num_seconds();
     let cookie = Cookie::build((COOKIE, token))

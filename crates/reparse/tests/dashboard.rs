@@ -515,3 +515,21 @@ fn an_app_is_exported_as_an_archive_and_imported_whole_into_an_app_without_data(
     let (status, _, bytes) = download(&format!("{}/files/{copy_id}/{file_name}", server.url), &[]);
     assert_eq!((status, bytes.as_slice()), (200, b"cover bytes".as_slice()));
 }
+
+#[test]
+fn a_name_with_repeated_failed_sign_ins_waits_before_trying_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dashboard_server(dir.path());
+    let base = origin(&server);
+    for _ in 0..5 {
+        let failed = login(&base, "admin", "guessed", &[]);
+        assert_eq!((failed.status, failed.body["code"].clone()), (401, json!(101)), "{}", failed.body);
+    }
+    // Even the right password now waits: the check comes before the password is looked at.
+    let refused = login(&base, "admin", "admin-password", &[]);
+    assert_eq!((refused.status, refused.body["code"].clone()), (429, json!(155)), "{}", refused.body);
+    assert_eq!(refused.body["error"], "Too many failed sign-ins. Try again in 15 minutes.");
+    assert!(refused.header("set-cookie").is_none());
+    // Another name from the same address is not held up by those five.
+    assert_eq!(login(&base, "viewer", "viewer-password", &[]).status, 200);
+}
