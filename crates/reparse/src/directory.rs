@@ -17,7 +17,7 @@ use reparse_server::{App, AppConfig, AppDirectory};
 use reparse_storage::Storage;
 use reparse_storage_postgres::PostgresDatabase;
 
-use crate::files_config::registry_app_backend;
+use crate::files_config::{app_part_of_shared_files, registry_app_backend};
 use crate::settings::apply_app_options;
 use crate::storage::{app_schema_name, open_sqlite};
 
@@ -275,7 +275,17 @@ impl reparse_dashboard::AppAdmin for RegistryDirectory {
     }
 
     async fn delete_app(&self, record: &AppRecord) -> Result<(), String> {
-        // The data first: an app whose schema cannot be dropped stays in the registry.
+        // The data first: an app whose files or schema cannot be deleted stays in the registry.
+        if let Some(files) = app_part_of_shared_files(
+            &record.settings,
+            self.apps_files.as_ref(),
+            &record.app_id,
+            self.registry.app_dir(&record.app_id).join("files"),
+            &crate::environment_variable,
+        )? {
+            let removed = crate::storage::remove_all_files(&files).await?;
+            tracing::info!(app = %record.app_id, removed, "the app's files in shared storage were deleted");
+        }
         if let Some(AppPlacement::Postgres { schema }) = &record.placement {
             let database = self.apps_database.as_ref().ok_or_else(|| {
                 format!("its data is in PostgreSQL schema {schema}, and this server has no apps database")

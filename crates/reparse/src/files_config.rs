@@ -66,6 +66,26 @@ pub(crate) fn files_backend(
     }
 }
 
+/// The app's own part of the shared `appsFilesAdapter` (its prefix of the bucket, or its
+/// sub-folder), which deleting the app empties. `None` when its files are in its data folder
+/// (removed with it) or in a `filesAdapter` of its own, which may hold others' files too and is
+/// never emptied by Reparse.
+pub(crate) fn app_part_of_shared_files(
+    app_settings: &Map<String, Value>,
+    apps_files: Option<&Value>,
+    app_id: &str,
+    default_folder: PathBuf,
+    environment: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<FilesBackend>, String> {
+    if app_settings.contains_key("filesAdapter") || apps_files.is_none() {
+        return Ok(None);
+    }
+    match registry_app_backend(app_settings, apps_files, app_id, default_folder.clone(), environment)? {
+        FilesBackend::Local(folder) if folder == default_folder => Ok(None),
+        backend => Ok(Some(backend)),
+    }
+}
+
 /// The backend of a registry app: its own `filesAdapter`, else the server's `appsFilesAdapter`
 /// with the app's id appended (folder or key prefix), else `default_folder`.
 pub(crate) fn registry_app_backend(

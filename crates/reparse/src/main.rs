@@ -287,7 +287,8 @@ fn apps(args: &ArgMatches) -> Result<(), String> {
                 ));
             }
             let record = registry.find_by_name_or_id(app).map_err(|error| error.to_string())?;
-            // The data first: an app whose schema cannot be dropped stays in the registry.
+            // The data first: an app whose files or schema cannot be deleted stays in the registry.
+            delete_shared_files(args, &registry, &record)?;
             if let Some(AppPlacement::Postgres { schema }) = &record.placement {
                 drop_app_schema(args, &record, schema)?;
             }
@@ -343,6 +344,31 @@ fn dashboard_user(args: &ArgMatches) -> Result<(), String> {
 }
 
 /// Drops the PostgreSQL schema holding a registry app's data.
+/// `reparse apps delete`: the app's part of the `--apps-files-adapter` storage, if it has one.
+fn delete_shared_files(args: &ArgMatches, registry: &Registry, record: &AppRecord) -> Result<(), String> {
+    let apps_files = apps_files_option(args);
+    let default_folder = registry.app_dir(&record.app_id).join("files");
+    let Some(files) = files_config::app_part_of_shared_files(
+        &record.settings,
+        apps_files.as_ref(),
+        &record.app_id,
+        default_folder,
+        &environment_variable,
+    )?
+    else {
+        return Ok(());
+    };
+    let removed = multi_thread_runtime()?.block_on(storage::remove_all_files(&files))?;
+    println!("Deleted the app's {removed} files from {}.", files.describe());
+    Ok(())
+}
+
+/// `--apps-files-adapter`: a JSON adapter object, or its URL form.
+fn apps_files_option(args: &ArgMatches) -> Option<serde_json::Value> {
+    args.get_one::<String>("apps-files-adapter")
+        .map(|text| serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.clone())))
+}
+
 fn drop_app_schema(args: &ArgMatches, record: &AppRecord, schema: &str) -> Result<(), String> {
     let Some(uri) = args.get_one::<String>("apps-database-uri") else {
         return Err(format!(
@@ -603,11 +629,13 @@ async fn open_registry_app(args: &ArgMatches, data_dir: &Path, app: &str) -> Res
         }
         None => None,
     };
-    let apps_files = args
-        .get_one::<String>("apps-files-adapter")
-        .map(|text| serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.clone())));
-    let directory =
-        RegistryDirectory::new(registry, "http://localhost".into(), apps_database, apps_files, None);
+    let directory = RegistryDirectory::new(
+        registry,
+        "http://localhost".into(),
+        apps_database,
+        apps_files_option(args),
+        None,
+    );
     Ok(directory.open_app(&record).await?.0)
 }
 

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use futures::TryStreamExt;
+
 use reparse_files::{FilesAdapter, LocalFiles, S3Files};
 use reparse_storage::Storage;
 use reparse_storage_postgres::{GeoDistances, PostgresDatabase, PostgresOptions};
@@ -68,6 +70,25 @@ pub(crate) fn open_files(backend: &FilesBackend) -> Result<Arc<dyn FilesAdapter>
             S3Files::open(options.as_ref().clone()).map(|files| Arc::new(files) as Arc<dyn FilesAdapter>)
         }
     }
+}
+
+/// Deletes every file of `backend` (an app's part of shared storage, when the app is deleted);
+/// returns how many there were.
+pub(crate) async fn remove_all_files(backend: &FilesBackend) -> Result<u64, String> {
+    let files = open_files(backend)?;
+    let names: Vec<String> = files
+        .list()
+        .map_ok(|info| info.name)
+        .try_collect()
+        .await
+        .map_err(|error| format!("cannot list the app's files: {}", error.message))?;
+    for name in &names {
+        files.delete(name).await.map_err(|error| format!("cannot delete file {name}: {}", error.message))?;
+    }
+    if let FilesBackend::Local(folder) = backend {
+        let _ = std::fs::remove_dir_all(folder);
+    }
+    Ok(names.len() as u64)
 }
 
 /// Opens a SQLite database (a registry app's file).

@@ -653,7 +653,7 @@ fn registry_apps_share_one_bucket_each_under_its_own_prefix() {
     let second =
         [("X-Parse-Application-Id", second_id.as_str()), ("X-Parse-Master-Key", second_master.as_str())];
     let stored = upload(&server, &first, "a.txt", b"first app's bytes");
-    upload(&server, &second, "b.txt", b"second app's bytes");
+    let stored_second = upload(&server, &second, "b.txt", b"second app's bytes");
 
     // In the bucket under tenants/<appId>/, as a parse-server S3 adapter with that prefix keeps it.
     let (status, body) = call("GET", &format!("{endpoint}/{bucket}/tenants/{first_id}/{stored}"), &[], None);
@@ -680,6 +680,15 @@ fn registry_apps_share_one_bucket_each_under_its_own_prefix() {
         &["files", "gc", "--app", "second", "--apps-files-adapter", &adapter, "--min-age", "0"],
     );
     assert!(ok && stdout.contains("1 of 1 stored files"), "{stdout}");
+
+    // Deleting an app empties its prefix of the shared bucket.
+    let second_object = format!("{endpoint}/{bucket}/tenants/{second_id}/{stored_second}");
+    assert_eq!(call("GET", &second_object, &[], None).0, 200);
+    let (ok, stdout, stderr) =
+        run_cli(dir.path(), &["apps", "delete", "second", "--yes", "--apps-files-adapter", &adapter]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("Deleted the app's 1 files"), "{stdout}");
+    assert_eq!(call("GET", &second_object, &[], None).0, 404);
 }
 
 #[test]
