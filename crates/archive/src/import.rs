@@ -386,9 +386,11 @@ fn at_line(path: &str, line: usize, reason: String) -> ParseError {
 
 /// A storage or files error, keeping its code, with where in the archive it happened.
 fn located(path: &str, line: usize, error: ParseError) -> ParseError {
-    ParseError::new(error.code, format!("Archive {path}, line {line}: {}", error.message))
+    let message = format!("Archive {path}, line {line}: {}", error.message);
+    error.with_message(message)
 }
 
 fn located_entry(path: &str, error: ParseError) -> ParseError {
-    ParseError::new(error.code, format!("Archive {path}: {}", error.message))
+    let message = format!("Archive {path}: {}", error.message);
+    error.with_message(message)
 }

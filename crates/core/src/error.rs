@@ -122,11 +122,21 @@ impl ErrorCode {
 pub struct ParseError {
     pub code: ErrorCode,
     pub message: String,
+    /// An unexpected failure ([`ParseError::internal`]) rather than an answer: its message is for
+    /// the server's log, and clients are told only "Internal server error.", as parse-server
+    /// answers errors that are not `Parse.Error`s. An error raised on purpose with code 1 (by
+    /// cloud code, or where parse-server raises one) keeps its message.
+    pub internal: bool,
 }
 
 impl ParseError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ParseError {
-        ParseError { code, message: message.into() }
+        ParseError { code, message: message.into(), internal: false }
+    }
+
+    /// The same error with another message (more context), still internal if it was.
+    pub fn with_message(self, message: impl Into<String>) -> ParseError {
+        ParseError { message: message.into(), ..self }
     }
 
     /// Shorthands for the codes raised most often.
@@ -146,7 +156,7 @@ impl ParseError {
         ParseError::new(ErrorCode::OperationForbidden, message)
     }
     pub fn internal(message: impl Into<String>) -> ParseError {
-        ParseError::new(ErrorCode::InternalServerError, message)
+        ParseError { internal: true, ..ParseError::new(ErrorCode::InternalServerError, message) }
     }
     pub fn invalid_key_name(key: &str) -> ParseError {
         ParseError::new(ErrorCode::InvalidKeyName, format!("Invalid field name: {key}."))

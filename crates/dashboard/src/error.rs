@@ -45,7 +45,7 @@ impl DashboardError {
 
 impl From<reparse_core::ParseError> for DashboardError {
     fn from(error: reparse_core::ParseError) -> DashboardError {
-        if error.code == ErrorCode::InternalServerError {
+        if error.internal {
             return DashboardError::internal(error.message);
         }
         let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);

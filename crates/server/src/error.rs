@@ -27,7 +27,7 @@ impl ApiError {
     pub fn status_and_body(&self) -> (u16, serde_json::Value) {
         match self {
             // Like parse-server, internal failures are logged whole and answered with no detail.
-            ApiError::Parse(error) if error.code == ErrorCode::InternalServerError => {
+            ApiError::Parse(error) if error.internal => {
                 (500, json!({"code": 1, "message": "Internal server error."}))
             }
             ApiError::Parse(error) => {
@@ -43,15 +43,15 @@ impl ApiError {
     pub fn batch_entry(&self) -> serde_json::Value {
         self.log_if_internal();
         let error = self.as_parse_error();
-        match error.code {
-            ErrorCode::InternalServerError => json!({"code": 1, "error": "Internal server error."}),
-            code => json!({"code": code.number(), "error": error.message}),
+        match error.internal {
+            true => json!({"code": 1, "error": "Internal server error."}),
+            false => json!({"code": error.code.number(), "error": error.message}),
         }
     }
 
     fn log_if_internal(&self) {
         if let ApiError::Parse(error) = self
-            && error.code == ErrorCode::InternalServerError
+            && error.internal
         {
             tracing::error!(message = %error.message, "internal error");
         }
