@@ -16,9 +16,12 @@ const SCREENSHOTS = join(
   process.env.REPARSE_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite'
 );
 
-/** A fresh browser context's page; the errors it throws are collected in `page.errors`. */
-export async function openPage(browser) {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+/**
+ * A fresh browser context's page, in the time zone `timezoneId` (an IANA name) or else the
+ * machine's; the errors it throws are collected in `page.errors`.
+ */
+export async function openPage(browser, { timezoneId } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1360, height: 860 }, timezoneId });
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
   page.errors = [];

@@ -1,6 +1,7 @@
 // The dashboard's pages after the data browser, in headless Chromium against the real binary
 // (a registry server, no appId): schema (fields, class-level permissions, indexes), import and
-// export, users and roles, the API console, cloud code and jobs, logs, and a read-only user.
+// export, users and roles, the API console, cloud code and jobs, logs, Parse Config, and a
+// read-only user.
 // Every change made in a page is checked through the app's own REST API with its keys.
 // Screenshots go to target/test-artifacts/dashboard/<db>/2x-…/3x-….
 import { after, before, describe, it } from 'node:test';
@@ -697,6 +698,76 @@ describe('dashboard pages in headless Chromium', { skip: chromiumSkip }, () => {
     assert.deepEqual(page.errors, []);
   });
 
+  it('config page: parameters added, edited and deleted, as clients and the master key see them', async () => {
+    // Dates are shown and edited in local time: a page in a zone half an hour off the hour,
+    // without daylight saving time.
+    const local = await openPage(browser, { timezoneId: 'Asia/Kolkata' });
+    await signIn(local, server.origin, ADMIN);
+    await go(local, 'config');
+    await local.getByTestId('config-empty').waitFor();
+
+    const add = async (name, type, value, { masterKeyOnly = false } = {}) => {
+      await local.getByTestId('config-add-name').fill(name);
+      await local.getByTestId('config-add-type').selectOption(type);
+      await local.getByTestId('config-add-value').fill(value);
+      if (masterKeyOnly) await local.getByTestId('config-add-master-only').check();
+      await local.getByTestId('config-add').click();
+      await local.getByTestId(`config-row-${name}`).waitFor();
+    };
+    await add('welcome', 'String', 'Hello, players');
+    await add('maxPlayers', 'Number', '12', { masterKeyOnly: true });
+    await add('launchAt', 'Date', '2026-05-06T07:08:09.123');
+    // 07:08:09.123 in Kolkata (UTC+05:30), to the millisecond.
+    const launchAt = { __type: 'Date', iso: '2026-05-06T01:38:09.123Z' };
+
+    const config = async options => {
+      const r = await rest('GET', 'config', undefined, options);
+      assert.equal(r.status, 200, r.text);
+      return r.body;
+    };
+    let asMaster = await config({ master: true });
+    assert.deepEqual(asMaster.params, { welcome: 'Hello, players', maxPlayers: 12, launchAt });
+    assert.equal(asMaster.masterKeyOnly.maxPlayers, true);
+    assert.ok(!asMaster.masterKeyOnly.welcome && !asMaster.masterKeyOnly.launchAt, JSON.stringify(asMaster));
+    let asClient = await config();
+    assert.deepEqual(asClient.params, { welcome: 'Hello, players', launchAt }, 'a client does not get the master-only parameter');
+    // The list shows the date in local time, and its stored UTC value in the tooltip.
+    const launchCell = local.getByTestId('config-value-launchAt');
+    assert.equal((await text(launchCell)).trim(), '2026-05-06 07:08:09.123');
+    assert.equal(await launchCell.getAttribute('title'), launchAt.iso);
+
+    // A value edited (the flag stays), then a flag alone (the date stays exact).
+    await local.getByTestId('config-edit-maxPlayers').click();
+    await local.getByTestId('config-edit-value').fill('16');
+    await local.getByTestId('dialog-confirm').click();
+    await waitFor(async () => (await text(local.getByTestId('config-value-maxPlayers'))).trim() === '16', 'the edited value');
+    await local.getByTestId('config-edit-launchAt').click();
+    assert.equal(await local.getByTestId('config-edit-value').inputValue(), '2026-05-06T07:08:09.123', 'the editor shows local time');
+    await local.getByTestId('config-edit-master-only').check();
+    await shot(local, '33a-config-edit-date');
+    await local.getByTestId('dialog-confirm').click();
+    await local.getByTestId('config-edit-dialog').waitFor({ state: 'detached' });
+    await waitFor(async () => (await text(local.getByTestId('config-row-launchAt'))).includes('yes'), 'launchAt marked master-only');
+    await shot(local, '33b-config');
+    asMaster = await config({ master: true });
+    assert.deepEqual(asMaster.params, { welcome: 'Hello, players', maxPlayers: 16, launchAt });
+    assert.equal(asMaster.masterKeyOnly.maxPlayers, true);
+    assert.equal(asMaster.masterKeyOnly.launchAt, true);
+    asClient = await config();
+    assert.deepEqual(asClient.params, { welcome: 'Hello, players' });
+
+    // Deleted after a confirmation.
+    await local.getByTestId('config-delete-welcome').click();
+    await local.getByTestId('dialog-confirm').click();
+    await local.getByTestId('config-row-welcome').waitFor({ state: 'detached' });
+    asMaster = await config({ master: true });
+    assert.deepEqual(asMaster.params, { maxPlayers: 16, launchAt });
+    asClient = await config();
+    assert.deepEqual(asClient.params, {});
+    assert.deepEqual(local.errors, []);
+    await local.context().close();
+  });
+
   it('a read-only user sees the pages without their write controls', async () => {
     const viewer = await openPage(browser);
     await signIn(viewer, server.origin, VIEWER);
@@ -737,6 +808,15 @@ describe('dashboard pages in headless Chromium', { skip: chromiumSkip }, () => {
     await go(viewer, 'logs');
     await viewer.getByTestId('log-line').filter({ hasText: 'cloud says hi' }).first().waitFor();
     await shot(viewer, '35-read-only-logs');
+    // The config is listed (master-only parameters too: the dashboard reads with the master
+    // key), without the controls that change it.
+    await go(viewer, 'config');
+    await viewer.getByTestId('config-row-maxPlayers').waitFor();
+    await viewer.getByTestId('config-row-launchAt').waitFor();
+    for (const id of ['config-add', 'config-add-name', 'config-edit-maxPlayers', 'config-delete-maxPlayers', 'config-delete-launchAt']) {
+      assert.equal(await viewer.getByTestId(id).count(), 0, `${id} is not shown to a read-only user`);
+    }
+    await shot(viewer, '36-read-only-config');
     assert.deepEqual(viewer.errors, []);
     await viewer.context().close();
   });

@@ -1,7 +1,8 @@
 // The dashboard in real headless Chromium against the real binary (a registry server, no
 // appId): sign in, create an app, create a class and fields, add and edit rows of every type,
-// upload a file into a cell, filter, a read-only user, delete the app. Every page is
-// screenshotted into target/test-artifacts/dashboard/ (kept as the run's artifacts).
+// upload a file into a cell, filter, dates in the browser's time zone, remembered columns, a
+// read-only user, delete the app. Every page is screenshotted into
+// target/test-artifacts/dashboard/ (kept as the run's artifacts).
 import { after, before, describe, it } from 'node:test';
 import { ADMIN, VIEWER, openPage, shot, signIn } from './dashboard-browser.mjs';
 import assert from 'node:assert/strict';
@@ -249,6 +250,104 @@ describe('dashboard in headless Chromium', { skip: chromiumSkip }, () => {
     await confirm.click();
     await page.getByTestId(`app-row-${appName}`).waitFor({ state: 'detached' });
     await waitFor(async () => (await rest(keys, 'GET', 'classes/Product', undefined, master(keys))).status === 403, 'the app to be gone');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  it('shows and edits dates in local time, to the millisecond, and remembers how columns were left', async () => {
+    // A zone three hours behind UTC all year (no daylight saving time): local and UTC days differ
+    // for three hours of each day.
+    const page = await openPage(browser, { timezoneId: 'America/Sao_Paulo' });
+    await signIn(page, server.origin, ADMIN);
+    const made = await page.evaluate(async name => {
+      const { csrfToken } = await (await fetch('/dashboard/api/session')).json();
+      const response = await fetch('/dashboard/api/apps', {
+        method: 'POST',
+        headers: { 'X-CSRF-Token': csrfToken, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name }),
+      });
+      return response.json();
+    }, uniq('dates').replace(/[^A-Za-z0-9_-]/g, ''));
+    const { keys } = made;
+    const appId = made.app.appId;
+    const className = 'Event';
+    const created = await rest(keys, 'POST', `classes/${className}`, {
+      title: 'launch',
+      startsAt: { __type: 'Date', iso: '2026-03-04T05:06:07.123Z' },
+    }, master(keys));
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { objectId } = created.body;
+
+    const open = async () => {
+      await page.goto(`${server.origin}/dashboard/apps/${encodeURIComponent(appId)}/browser/${className}`);
+      await page.locator(`.ag-row[row-id="${objectId}"]`).waitFor();
+    };
+    await open();
+    const shown = async field => {
+      const date = cell(page, objectId, field).locator('.date-cell');
+      return { text: (await date.textContent()).trim(), title: await date.getAttribute('title') };
+    };
+    // Local time in the cell, the stored UTC value in its tooltip.
+    assert.deepEqual(await shown('startsAt'), { text: '2026-03-04 02:06:07.123', title: '2026-03-04T05:06:07.123Z' });
+    const createdAt = await shown('createdAt');
+    assert.equal(createdAt.title, (await stored(keys, className, objectId)).createdAt);
+    assert.match(createdAt.text, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/);
+
+    // The editor shows the same local time; saved unchanged, the value stays exact.
+    let editor = await openEditor(page, objectId, 'startsAt', 'Date');
+    assert.equal(await editor.getByTestId('editor-date').inputValue(), '2026-03-04T02:06:07.123');
+    await editor.getByTestId('editor-save').click();
+    await editor.waitFor({ state: 'detached' });
+    const before = await stored(keys, className, objectId);
+    assert.deepEqual(before.startsAt, { __type: 'Date', iso: '2026-03-04T05:06:07.123Z' });
+    // A new local time, late in the evening: the next day in UTC, milliseconds kept.
+    editor = await openEditor(page, objectId, 'startsAt', 'Date');
+    await editor.getByTestId('editor-date').fill('2026-03-04T23:30:00.456');
+    await shot(page, '18-editor-date-local');
+    await editor.getByTestId('editor-save').click();
+    await waitFor(async () => (await stored(keys, className, objectId)).startsAt.iso === '2026-03-05T02:30:00.456Z', 'the new date to save');
+    await waitFor(async () => (await shown('startsAt')).text === '2026-03-04 23:30:00.456', 'the new date in local time');
+    assert.equal((await shown('startsAt')).title, '2026-03-05T02:30:00.456Z');
+
+    // Columns: one widened by dragging its header's edge, one hidden, one moved.
+    const header = field => page.locator(`.ag-header-cell[col-id="${field}"]`);
+    const widthOf = async field => Math.round((await header(field).boundingBox()).width);
+    const titleWidth = await widthOf('title');
+    const handle = await header('title').locator('.ag-header-cell-resize').boundingBox();
+    await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(handle.x + handle.width / 2 + 120, handle.y + handle.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await waitFor(async () => Math.abs((await widthOf('title')) - (titleWidth + 120)) <= 2, 'the title column to widen');
+    const widened = await widthOf('title');
+    await page.getByTestId('columns-menu').click();
+    await page.getByTestId('column-toggle-updatedAt').uncheck();
+    await page.getByTestId('columns-menu').click();
+    await header('updatedAt').waitFor({ state: 'detached' });
+    // (Index 0 is the selection column's.)
+    await page.evaluate(() => window.__dashboardGrid.moveColumns(['startsAt'], 2));
+    const headerOrder = () => page.locator('.ag-header-row-column .ag-header-cell[col-id]').evaluateAll(cells =>
+      cells.map(c => c.getAttribute('col-id')).filter(id => id !== 'ag-Grid-SelectionColumn'));
+    const order = await headerOrder();
+    assert.equal(order[0], 'objectId');
+    assert.equal(order[1], 'startsAt');
+    assert.ok(!order.includes('updatedAt'), order.join(','));
+
+    // Another class, then back (and a reload): as they were left, for this app and class.
+    await page.getByTestId('class-_User').click();
+    await page.waitForURL(/\/browser\/_User/);
+    await page.getByTestId(`class-${className}`).click();
+    await page.locator(`.ag-row[row-id="${objectId}"]`).waitFor();
+    assert.equal(await widthOf('title'), widened);
+    assert.deepEqual(await headerOrder(), order);
+    await open();
+    assert.equal(await widthOf('title'), widened);
+    assert.deepEqual(await headerOrder(), order);
+    assert.equal(await header('updatedAt').count(), 0);
+    const remembered = await page.evaluate(key => JSON.parse(localStorage.getItem(key)), `reparse.dashboard.columns.${appId}.${className}`);
+    assert.equal(remembered.widths.title, widened);
+    assert.deepEqual(remembered.hidden, ['updatedAt']);
+    await shot(page, '19-browser-dates-columns');
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

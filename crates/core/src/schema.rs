@@ -276,6 +276,12 @@ pub const SYSTEM_CLASSES: [&str; 12] = [
     "_Hooks",
 ];
 
+/// System classes parse-server keeps without a `_SCHEMA` row (its "volatile" classes), which
+/// `GET /schemas` therefore never lists, though each answers `GET /schemas/<name>` and its own
+/// routes. Reparse stores their schemas like any other and leaves them out of the list alike.
+pub const UNLISTED_CLASSES: [&str; 7] =
+    ["_Hooks", "_JobStatus", "_JobSchedule", "_PushStatus", "_GlobalConfig", "_Audience", "_Idempotency"];
+
 /// The default fields of a class (parse-server's `defaultColumns`).
 pub fn default_fields(class_name: &str) -> Vec<(String, FieldSpec)> {
     let string = || FieldSpec::of(FieldType::String);

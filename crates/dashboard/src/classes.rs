@@ -20,7 +20,13 @@ pub(crate) async fn counts(
 ) -> DashboardResult<Response> {
     let app = running_app(&dashboard, &find_app(&dashboard, &app_id)?).await?;
     let schemas = app.schemas.all(app.storage.as_ref()).await?;
-    let mut schemas: Vec<_> = schemas.values().cloned().collect();
+    // As `/schemas` lists them: the classes the server keeps for itself (job statuses and
+    // schedules, Parse Config, hooks) have pages of their own.
+    let mut schemas: Vec<_> = schemas
+        .values()
+        .filter(|schema| !reparse_core::schema::UNLISTED_CLASSES.contains(&schema.class_name.as_str()))
+        .cloned()
+        .collect();
     schemas.sort_by(|a, b| a.class_name.cmp(&b.class_name));
     let counts =
         futures::future::join_all(schemas.iter().map(|schema| app.storage.estimated_count(schema))).await;

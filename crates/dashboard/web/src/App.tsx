@@ -12,6 +12,7 @@ const SchemaPage = lazy(() => import('./schema/SchemaPage').then((m) => ({ defau
 const ImportExportPage = lazy(() => import('./importexport/ImportExportPage').then((m) => ({ default: m.ImportExportPage })));
 const UsersRolesPage = lazy(() => import('./pages/UsersRolesPage').then((m) => ({ default: m.UsersRolesPage })));
 const CloudPage = lazy(() => import('./pages/CloudPage').then((m) => ({ default: m.CloudPage })));
+const ConfigPage = lazy(() => import('./config/ConfigPage').then((m) => ({ default: m.ConfigPage })));
 const ConsolePage = lazy(() => import('./pages/ConsolePage').then((m) => ({ default: m.ConsolePage })));
 const LogsPage = lazy(() => import('./pages/LogsPage').then((m) => ({ default: m.LogsPage })));
 
@@ -108,6 +109,7 @@ export function App() {
               <Route path="data/:className?" element={<Suspense fallback={loading}><ImportExportPage /></Suspense>} />
               <Route path="users" element={<Suspense fallback={loading}><UsersRolesPage /></Suspense>} />
               <Route path="cloud" element={<Suspense fallback={loading}><CloudPage /></Suspense>} />
+              <Route path="config" element={<Suspense fallback={loading}><ConfigPage /></Suspense>} />
               <Route path="logs" element={<Suspense fallback={loading}><LogsPage /></Suspense>} />
               <Route path="console" element={<Suspense fallback={loading}><ConsolePage /></Suspense>} />
               <Route path="settings" element={<SettingsPage />} />

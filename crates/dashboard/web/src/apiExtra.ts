@@ -2,11 +2,10 @@
 // api.ts (which is left as it is).
 import { parse, request, withBuiltInClasses, type ClassSchema } from './api';
 import { DEFAULT_FIELDS } from './browser/columns';
+import { isObj } from './json';
 
 const API_BASE = `${import.meta.env.BASE_URL.replace(/\/$/, '')}/api`;
 
-export type Json = Record<string, unknown>;
-export const isObj = (v: unknown): v is Json => !!v && typeof v === 'object' && !Array.isArray(v);
 
 export function appBase(appId: string): string {
   return `/apps/${encodeURIComponent(appId)}`;

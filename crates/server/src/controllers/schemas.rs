@@ -50,7 +50,11 @@ fn schema_operation(message: String) -> ApiError {
 pub async fn list(ctx: &Ctx<'_>) -> ApiResult<ParseResponse> {
     require_master(ctx)?;
     let schemas = ctx.all_schemas().await?;
-    let mut results: Vec<Value> = schemas.iter().map(|schema| schema.to_json()).collect();
+    let mut results: Vec<Value> = schemas
+        .iter()
+        .filter(|schema| !reparse_core::schema::UNLISTED_CLASSES.contains(&schema.class_name.as_str()))
+        .map(|schema| schema.to_json())
+        .collect();
     results.sort_by(|a, b| a["className"].as_str().cmp(&b["className"].as_str()));
     Ok(ParseResponse::ok(json!({"results": results})))
 }

@@ -1,51 +1,41 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
-import { api, parse, withBuiltInClasses, type ClassSchema } from '../api';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useNavigate, useParams, useSearchParams } from 'react-router';
+import { api } from '../api';
 import type { KnownCount } from './ClassGrid';
 import { useAlert, useSession } from '../context';
-import { Dialog } from '../components/Dialog';
+import { ClassPicker } from '../components/ClassPicker';
+import { useClassSchemas } from '../components/useClassSchemas';
 import { ClassGrid } from './ClassGrid';
 import { parseFiltersParam, type Filter } from './filters';
 import { browserPath } from './cells';
-
-const CLASS_NAME_RE = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 export function BrowserPage() {
   const { appId = '', className } = useParams();
   const [searchParams] = useSearchParams();
   const navigate = useNavigate();
   const { session } = useSession();
-  const { showError, clear } = useAlert();
-  const [schemas, setSchemas] = useState<ClassSchema[] | null>(null);
+  const { showError } = useAlert();
+  const { schemas, reload } = useClassSchemas(appId);
   const [counts, setCounts] = useState<Record<string, KnownCount>>({});
   const [sidebarOpen, setSidebarOpen] = useState(false);
-  const [creating, setCreating] = useState(false);
-  const [newName, setNewName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const loadId = useRef(0);
 
   const filtersParam = searchParams.get('filters');
   const filters = useMemo(() => parseFiltersParam(filtersParam), [filtersParam]);
 
-  const loadSchemas = useCallback(() => {
-    const id = ++loadId.current;
-    parse<{ results: ClassSchema[] }>(appId, 'GET', 'schemas').then((r) => {
-      if (id !== loadId.current) return;
-      const list = withBuiltInClasses(r.results ?? []).sort((a, b) => a.className.localeCompare(b.className));
-      setSchemas(list);
-      // Row counts in one request (estimated for large tables: never a wait on counting them).
-      api.classCounts(appId).then((r) => {
-        if (id !== loadId.current) return;
-        setCounts(Object.fromEntries(r.results.map((c) => [c.className, { count: c.count, estimated: c.estimated }])));
-      }, showError);
-    }, showError);
-  }, [appId, showError]);
+  useEffect(() => setCounts({}), [appId]);
 
+  // Row counts in one request after each load of the classes (estimated for large tables:
+  // never a wait on counting them).
   useEffect(() => {
-    setSchemas(null);
-    setCounts({});
-    loadSchemas();
-  }, [loadSchemas]);
+    if (!schemas) return;
+    let current = true;
+    api.classCounts(appId).then((r) => {
+      if (current) setCounts(Object.fromEntries(r.results.map((c) => [c.className, { count: c.count, estimated: c.estimated }])));
+    }, showError);
+    return () => {
+      current = false;
+    };
+  }, [appId, schemas, showError]);
 
   // Without a class in the URL, open the first one.
   useEffect(() => {
@@ -69,24 +59,14 @@ export function BrowserPage() {
     [],
   );
 
-  const createClass = async () => {
-    const name = newName.trim();
-    if (!CLASS_NAME_RE.test(name)) {
-      showError('A class name starts with a letter and has only letters, digits and _.');
-      return;
-    }
-    setBusy(true);
-    try {
-      await parse(appId, 'POST', `schemas/${encodeURIComponent(name)}`, { className: name, fields: {} });
-      clear();
-      setCreating(false);
-      loadSchemas();
-      navigate(browserPath(appId, name));
-    } catch (e) {
-      showError(e);
-    } finally {
-      setBusy(false);
-    }
+  const countOf = (name: string) => {
+    const known = counts[name];
+    const text = known === undefined ? (name.startsWith('_') ? '0' : '') : `${known.estimated ? '≈ ' : ''}${known.count.toLocaleString('en-US')}`;
+    return (
+      <span className="class-count" data-testid={`class-count-${name}`}>
+        {text}
+      </span>
+    );
   };
 
   return (
@@ -102,46 +82,22 @@ export function BrowserPage() {
         {sidebarOpen ? 'Hide classes' : `Classes${className ? `: ${className}` : ''}`}
       </button>
       <aside className="class-sidebar" id="class-list" aria-label="Classes">
-        <div className="sidebar-head">
-          <h2>Classes</h2>
-          {!session.readOnly && (
-            <button
-              type="button"
-              className="btn small"
-              onClick={() => {
-                setNewName('');
-                setCreating(true);
-              }}
-              data-testid="create-class"
-            >
-              Create a class
-            </button>
-          )}
-        </div>
-        {schemas === null ? (
-          <p className="muted pad">Loading…</p>
-        ) : (
-          <ul className="class-list">
-            {schemas.map((s) => (
-              <li key={s.className}>
-                <Link
-                  to={browserPath(appId, s.className)}
-                  className={s.className === className ? 'active' : undefined}
-                  aria-current={s.className === className ? 'page' : undefined}
-                  onClick={() => setSidebarOpen(false)}
-                  data-testid={`class-${s.className}`}
-                >
-                  <span className="class-name">{s.className}</span>
-                  <span className="class-count" data-testid={`class-count-${s.className}`}>
-                    {counts[s.className] === undefined
-                      ? s.className.startsWith('_') ? '0' : ''
-                      : `${counts[s.className].estimated ? '≈ ' : ''}${counts[s.className].count.toLocaleString('en-US')}`}
-                  </span>
-                </Link>
-              </li>
-            ))}
-          </ul>
-        )}
+        <ClassPicker
+          appId={appId}
+          schemas={schemas}
+          current={className}
+          pathOf={(name) => browserPath(appId, name)}
+          onCreated={
+            session.readOnly
+              ? undefined
+              : (name) => {
+                  void reload();
+                  navigate(browserPath(appId, name));
+                }
+          }
+          detail={countOf}
+          onPick={() => setSidebarOpen(false)}
+        />
       </aside>
       <section className="browser-main">
         {schemas === null ? null : !className ? (
@@ -161,9 +117,9 @@ export function BrowserPage() {
             readOnly={session.readOnly}
             filters={filters}
             setFilters={setFilters}
-            onSchemaChanged={loadSchemas}
+            onSchemaChanged={() => void reload()}
             onClassDeleted={() => {
-              loadSchemas();
+              void reload();
               navigate(`/apps/${encodeURIComponent(appId)}/browser`);
             }}
             onCount={onCount}
@@ -171,15 +127,6 @@ export function BrowserPage() {
           />
         )}
       </section>
-      {creating && (
-        <Dialog title="Create a class" onClose={() => setCreating(false)} onConfirm={createClass} confirmLabel="Create class" busy={busy}>
-          <label>
-            Class name
-            <input value={newName} onChange={(e) => setNewName(e.target.value)} data-testid="class-name-input" autoComplete="off" />
-          </label>
-          <p className="help">Starts with a letter; letters, digits and _ only.</p>
-        </Dialog>
-      )}
     </div>
   );
 }

@@ -6,6 +6,7 @@ import {
   themeQuartz,
   type CellValueChangedEvent,
   type ColumnMovedEvent,
+  type ColumnResizedEvent,
   type GetRowIdParams,
   type GridApi,
   type GridReadyEvent,
@@ -168,18 +169,41 @@ export function ClassGrid(props: Props) {
     [],
   );
 
-  const persistColumns = useCallback(() => {
-    const api = apiRef.current;
-    if (!api) return;
-    const state = api.getColumnState().filter((c) => c.colId !== SELECTION_COL);
-    const next = { order: state.map((c) => c.colId), hidden: state.filter((c) => c.hide).map((c) => c.colId) };
-    savePrefs(appId, className, next);
-    setPrefs(next);
-  }, [appId, className]);
+  const prefsRef = useRef(prefs);
+  prefsRef.current = prefs;
+
+  /** Remembers the columns' order and hidden ones as the grid has them now, and the widths the
+   *  user has just given (`resized`, by column). */
+  const persistColumns = useCallback(
+    (resized: Record<string, number> = {}) => {
+      const api = apiRef.current;
+      if (!api) return;
+      const state = api.getColumnState().filter((c) => c.colId !== SELECTION_COL);
+      const next: ColumnPrefs = {
+        order: state.map((c) => c.colId),
+        hidden: state.filter((c) => c.hide).map((c) => c.colId),
+        widths: { ...prefsRef.current.widths, ...resized },
+      };
+      savePrefs(appId, className, next);
+      setPrefs(next);
+    },
+    [appId, className],
+  );
 
   const onColumnMoved = useCallback(
     (e: ColumnMovedEvent) => {
       if (e.finished) persistColumns();
+    },
+    [persistColumns],
+  );
+
+  const onColumnResized = useCallback(
+    (e: ColumnResizedEvent) => {
+      // The user's own resizing only (dragging a header's edge, or double-clicking it to fit
+      // the contents), once it ends: not the grid sizing columns itself.
+      if (!e.finished || e.source !== 'uiColumnResized') return;
+      const resized = (e.columns ?? []).filter((c) => c.getColId() !== SELECTION_COL);
+      if (resized.length > 0) persistColumns(Object.fromEntries(resized.map((c) => [c.getColId(), c.getActualWidth()])));
     },
     [persistColumns],
   );
@@ -233,7 +257,7 @@ export function ClassGrid(props: Props) {
     }
   };
 
-  const fieldNames = orderedFieldNames(schema, { hidden: [], order: prefs.order });
+  const fieldNames = orderedFieldNames(schema, { ...prefs, hidden: [] });
 
   const toggleColumn = (name: string, visible: boolean) => {
     apiRef.current?.setColumnsVisible([name], visible);
@@ -344,7 +368,8 @@ export function ClassGrid(props: Props) {
           onGridReady={onGridReady}
           onCellValueChanged={onCellValueChanged}
           onColumnMoved={onColumnMoved}
-          onColumnVisible={persistColumns}
+          onColumnResized={onColumnResized}
+          onColumnVisible={() => persistColumns()}
           stopEditingWhenCellsLoseFocus
           suppressDragLeaveHidesColumns
           suppressColumnVirtualisation

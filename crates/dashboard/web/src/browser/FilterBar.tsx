@@ -2,6 +2,8 @@ import { useState, type FormEvent } from 'react';
 import type { ClassSchema } from '../api';
 import { filterLabel, OPS, type Filter, type FilterOp } from './filters';
 import { visibleFieldNames } from './columns';
+import { Options } from '../components/Options';
+import { DATE_INPUT_STEP } from '../dates';
 
 export function FilterBar({
   schema,
@@ -44,7 +46,7 @@ export function FilterBar({
       case 'Number':
         return <input {...common} inputMode="decimal" placeholder="number" />;
       case 'Date':
-        return <input {...common} type="datetime-local" step={1} />;
+        return <input {...common} type="datetime-local" step={DATE_INPUT_STEP} />;
       case 'Pointer':
         return <input {...common} placeholder={`objectId of a ${schema.fields[field]?.targetClass ?? 'object'}`} />;
       default:
@@ -89,11 +91,7 @@ export function FilterBar({
             data-testid="filter-field"
             autoFocus
           >
-            {fields.map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
+            <Options values={fields} />
           </select>
           <select aria-label="Condition" value={op} onChange={(e) => setOp(e.target.value as FilterOp)} data-testid="filter-op">
             {OPS.map((o) => (

@@ -2,6 +2,8 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { CustomCellEditorProps, CustomCellRendererProps, CustomInnerHeaderProps } from 'ag-grid-react';
 import { uploadFile } from '../api';
 import type { Filter } from './filters';
+import { isObj, type Json } from '../json';
+import { DATE_INPUT_STEP, dateInputToIso, dateIso, formatLocalDateTime, isoToDateInput } from '../dates';
 
 /** Shared with every cell component through the grid's `context`. */
 export interface GridContext {
@@ -18,9 +20,6 @@ export function browserPath(appId: string, className: string, filters?: Filter[]
   return p;
 }
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => !!v && typeof v === 'object' && !Array.isArray(v);
-
 // ---------- text shown in cells ----------
 
 export function formatACL(v: unknown): string {
@@ -35,9 +34,11 @@ export function formatACL(v: unknown): string {
 export function formatValue(type: string, v: unknown): string {
   if (v === undefined || v === null) return '';
   switch (type) {
-    case 'Date':
-      if (typeof v === 'string') return v;
-      return isObj(v) && typeof v.iso === 'string' ? v.iso : JSON.stringify(v);
+    case 'Date': {
+      // In local time, as the date editor edits it; the UTC value is in the cell's tooltip.
+      const iso = dateIso(v);
+      return iso ? formatLocalDateTime(iso) : JSON.stringify(v);
+    }
     case 'GeoPoint':
       return isObj(v) ? `${v.latitude}, ${v.longitude}` : String(v);
     case 'Polygon':
@@ -123,6 +124,17 @@ export function RelationRenderer(props: CustomCellRendererProps) {
   );
 }
 
+/** A date as the grid's text (local time) with its stored UTC value as the tooltip. */
+export function DateRenderer(props: CustomCellRendererProps) {
+  const iso = dateIso(props.value);
+  if (!iso) return null;
+  return (
+    <span className="date-cell" title={iso}>
+      {props.valueFormatted ?? formatLocalDateTime(iso)}
+    </span>
+  );
+}
+
 const IMAGE_RE = /\.(png|jpe?g|gif|webp|avif|bmp|svg|ico)$/i;
 
 export function FileRenderer(props: CustomCellRendererProps) {
@@ -197,34 +209,30 @@ function fieldName(props: CustomCellEditorProps): string {
   return props.colDef?.field ?? '';
 }
 
-/** ISO → value of an <input type=datetime-local> (local time, seconds). */
-function isoToLocal(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '';
-  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-}
-
 export function DateEditor(props: CustomCellEditorProps) {
-  const initial = props.initialValue as unknown;
-  const iso = isObj(initial) && typeof initial.iso === 'string' ? initial.iso : typeof initial === 'string' ? initial : '';
-  const [text, setText] = useState(iso ? isoToLocal(iso) : '');
+  const iso = dateIso(props.initialValue);
+  const initialText = iso ? isoToDateInput(iso) : '';
+  const [text, setText] = useState(initialText);
   const [error, setError] = useState<string | null>(null);
   const ref = useAutofocus<HTMLInputElement>();
   const save = () => {
-    const d = new Date(text);
-    if (!text || Number.isNaN(d.getTime())) {
+    // Unchanged: nothing to save, so the stored value stays exact (even a local time that
+    // occurs twice, when clocks go back, keeps the instant it was).
+    if (iso && text === initialText) return props.stopEditing(true);
+    const chosen = dateInputToIso(text);
+    if (!chosen) {
       setError('Pick a date and time.');
       return;
     }
-    commit(props, { __type: 'Date', iso: d.toISOString() });
+    commit(props, { __type: 'Date', iso: chosen });
   };
   return (
     <EditorShell type="Date" title={fieldName(props)} error={error} onSave={save} onCancel={() => props.stopEditing(true)} onUnset={() => commit(props, null)}>
       <label>
         Date and time (your local time)
-        <input ref={ref} type="datetime-local" step={1} value={text} onChange={(e) => setText(e.target.value)} />
+        <input ref={ref} type="datetime-local" step={DATE_INPUT_STEP} value={text} onChange={(e) => setText(e.target.value)} data-testid="editor-date" />
       </label>
+      {iso && <p className="help">Stored: {iso}</p>}
     </EditorShell>
   );
 }

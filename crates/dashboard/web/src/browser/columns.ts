@@ -5,6 +5,7 @@ import {
   BooleanEditor,
   BytesEditor,
   DateEditor,
+  DateRenderer,
   FileEditor,
   FileRenderer,
   GeoPointEditor,
@@ -36,13 +37,21 @@ export const DEFAULT_FIELDS = ['objectId', 'createdAt', 'updatedAt', 'ACL'];
 const READ_ONLY_FIELDS = new Set(['objectId', 'createdAt', 'updatedAt']);
 const SORTABLE = new Set(['String', 'Number', 'Boolean', 'Date', 'Pointer']);
 
+/** How the user left a class's columns: remembered per app and class in this browser. */
 export interface ColumnPrefs {
   hidden: string[];
   order: string[];
+  /** Widths in pixels of the columns the user resized (the others keep their default). */
+  widths: Record<string, number>;
 }
 
 function prefsKey(appId: string, className: string) {
   return `reparse.dashboard.columns.${appId}.${className}`;
+}
+
+function storedWidths(raw: unknown): Record<string, number> {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return {};
+  return Object.fromEntries(Object.entries(raw).filter(([, w]) => typeof w === 'number' && Number.isFinite(w) && w > 0));
 }
 
 export function loadPrefs(appId: string, className: string): ColumnPrefs {
@@ -50,12 +59,16 @@ export function loadPrefs(appId: string, className: string): ColumnPrefs {
     const raw = localStorage.getItem(prefsKey(appId, className));
     if (raw) {
       const v = JSON.parse(raw) as Partial<ColumnPrefs>;
-      return { hidden: Array.isArray(v.hidden) ? v.hidden : [], order: Array.isArray(v.order) ? v.order : [] };
+      return {
+        hidden: Array.isArray(v.hidden) ? v.hidden : [],
+        order: Array.isArray(v.order) ? v.order : [],
+        widths: storedWidths(v.widths),
+      };
     }
   } catch {
     /* unavailable storage: no preferences */
   }
-  return { hidden: [], order: [] };
+  return { hidden: [], order: [], widths: {} };
 }
 
 export function savePrefs(appId: string, className: string, prefs: ColumnPrefs): void {
@@ -91,6 +104,12 @@ export function orderedFieldNames(schema: ClassSchema, prefs: ColumnPrefs): stri
   });
 }
 
+function defaultWidth(name: string, type: string): number {
+  if (name === 'objectId') return 130;
+  if (type === 'Date') return 220;
+  return type === 'Boolean' ? 120 : 180;
+}
+
 /** Popup editors handle Enter and Tab themselves. */
 function suppressPopupKeys(p: SuppressKeyboardEventParams): boolean {
   return p.editing && (p.event.key === 'Enter' || p.event.key === 'Tab');
@@ -116,7 +135,7 @@ export function buildColumnDefs(schema: ClassSchema, prefs: ColumnPrefs, readOnl
       cellDataType: false,
       valueFormatter: (p) => formatValue(type, p.value),
       equals: jsonEquals,
-      width: name === 'objectId' ? 130 : type === 'Date' ? 220 : type === 'Boolean' ? 120 : 180,
+      width: prefs.widths[name] ?? defaultWidth(name, type),
       cellClass: `type-${type}`,
     };
     const popup = (editor: unknown, params?: Record<string, unknown>) => {
@@ -138,6 +157,7 @@ export function buildColumnDefs(schema: ClassSchema, prefs: ColumnPrefs, readOnl
         break;
       case 'Date':
         popup(DateEditor);
+        def.cellRenderer = DateRenderer;
         break;
       case 'Object':
       case 'Array':

@@ -1,4 +1,5 @@
 import type { FieldSchema } from '../api';
+import { escapeRegex } from '../apiExtra';
 
 export type FilterOp =
   | 'eq'
@@ -56,10 +57,6 @@ export function filterLabel(f: Filter): string {
   if (f.op === 'relatedTo' && f.owner) return `related to ${f.owner.className} ${f.owner.objectId} (${f.owner.key})`;
   const o = OPS.find((x) => x.op === f.op);
   return o?.needsValue ? `${f.field} ${o.label} ${f.value ?? ''}` : `${f.field} ${o?.label ?? f.op}`;
-}
-
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Converts typed text to the Parse JSON value for a field of the given type. */

@@ -1,11 +1,14 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useNavigate, useParams } from 'react-router';
 import Papa from 'papaparse';
 import { parse, type ClassSchema } from '../api';
 import { useAlert, useSession } from '../context';
-import { appBase, batch, classesPath, fetchSchemas, isObj } from '../apiExtra';
+import { appBase, batch, classesPath } from '../apiExtra';
+import { Options } from '../components/Options';
+import { useClassSchemas } from '../components/useClassSchemas';
+import { isObj } from '../json';
 import { ArchiveSection } from './ArchiveSection';
-import { Progress } from './Progress';
+import { Progress, useProgress } from './Progress';
 import { NEW_FIELD_TYPES, SKIP, convertRow, csvCell, exportColumns, planColumn, type ColumnPlan } from './convert';
 
 declare global {
@@ -26,24 +29,7 @@ export function ImportExportPage() {
   const { appId = '', className } = useParams();
   const navigate = useNavigate();
   const { session } = useSession();
-  const { showError } = useAlert();
-  const [schemas, setSchemas] = useState<ClassSchema[] | null>(null);
-  const [stored, setStored] = useState<Set<string>>(new Set());
-
-  const load = useCallback(async () => {
-    try {
-      const r = await fetchSchemas(appId);
-      setSchemas(r.all);
-      setStored(r.stored);
-    } catch (e) {
-      showError(e);
-    }
-  }, [appId, showError]);
-
-  useEffect(() => {
-    setSchemas(null);
-    void load();
-  }, [load]);
+  const { schemas, stored, reload } = useClassSchemas(appId);
 
   const choose = (name: string) => navigate(dataPath(appId, name), { replace: true });
 
@@ -56,11 +42,11 @@ export function ImportExportPage() {
         <div className="ie-columns">
           <ExportSection appId={appId} schemas={schemas} initial={className} onChoose={choose} />
           {!session.readOnly && (
-            <ImportSection appId={appId} schemas={schemas} stored={stored} initial={className} onChoose={choose} onSchemaChanged={load} />
+            <ImportSection appId={appId} schemas={schemas} stored={stored} initial={className} onChoose={choose} onSchemaChanged={reload} />
           )}
         </div>
       )}
-      {!session.readOnly && <ArchiveSection appId={appId} onImported={load} />}
+      {!session.readOnly && <ArchiveSection appId={appId} onImported={() => void reload()} />}
     </div>
   );
 }
@@ -77,30 +63,50 @@ function download(filename: string, text: string, type: string) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/**
+ * The class a section works on: at first the one in the URL when the app has it, else the
+ * first; a choice is also put in the URL (`onChoose`), so that a reload keeps it.
+ */
+function useChosenClass(schemas: ClassSchema[], initial: string | undefined, onChoose: (c: string) => void) {
+  const [chosen, setChosen] = useState(() =>
+    initial && schemas.some((s) => s.className === initial) ? initial : (schemas[0]?.className ?? ''),
+  );
+  const choose = (className: string) => {
+    setChosen(className);
+    onChoose(className);
+  };
+  return [chosen, choose] as const;
+}
+
+function ClassSelect(props: { label: string; schemas: ClassSchema[]; value: string; onChange: (c: string) => void; disabled: boolean; testId: string }) {
+  const { label, schemas, value, onChange, disabled, testId } = props;
+  return (
+    <label>
+      {label}
+      <select value={value} onChange={(e) => onChange(e.target.value)} disabled={disabled} data-testid={testId}>
+        <Options values={schemas.map((s) => s.className)} />
+      </select>
+    </label>
+  );
+}
+
 // ---------- export ----------
 
 function ExportSection(props: { appId: string; schemas: ClassSchema[]; initial?: string; onChoose: (c: string) => void }) {
   const { appId, schemas, initial, onChoose } = props;
-  const { showError, clear } = useAlert();
-  const [cls, setCls] = useState(() => (initial && schemas.some((s) => s.className === initial) ? initial : (schemas[0]?.className ?? '')));
+  const [cls, choose] = useChosenClass(schemas, initial, onChoose);
   const [format, setFormat] = useState<'json' | 'csv'>('json');
-  const [running, setRunning] = useState(false);
-  const [done, setDone] = useState(0);
-  const [total, setTotal] = useState<number | null>(null);
+  const { running, done, total, setDone, setTotal, track } = useProgress();
   const [result, setResult] = useState<string | null>(null);
   const cancelled = useRef(false);
 
   useEffect(() => () => void (cancelled.current = true), []);
 
-  const start = async () => {
+  const start = () => {
     if (!cls) return;
-    clear();
-    setRunning(true);
     setResult(null);
-    setDone(0);
-    setTotal(null);
     cancelled.current = false;
-    try {
+    void track(async () => {
       const c = await parse<{ count?: number }>(appId, 'GET', classesPath(cls, { count: 1, limit: 0 }));
       setTotal(c.count ?? null);
       const objects: Record<string, unknown>[] = [];
@@ -134,34 +140,20 @@ function ExportSection(props: { appId: string; schemas: ClassSchema[]; initial?:
       window.__lastExport = { filename, text };
       download(filename, text, format === 'json' ? 'application/json' : 'text/csv');
       setResult(`Exported ${objects.length.toLocaleString('en-US')} object${objects.length === 1 ? '' : 's'} to ${filename}.`);
-    } catch (e) {
-      showError(e);
-    } finally {
-      setRunning(false);
-    }
+    });
   };
 
   return (
     <section className="card ie-card" aria-labelledby="export-title">
       <h2 id="export-title">Export</h2>
-      <label>
-        Class
-        <select
-          value={cls}
-          onChange={(e) => {
-            setCls(e.target.value);
-            onChoose(e.target.value);
-          }}
-          disabled={running}
-          data-testid="export-class-select"
-        >
-          {schemas.map((s) => (
-            <option key={s.className} value={s.className}>
-              {s.className}
-            </option>
-          ))}
-        </select>
-      </label>
+      <ClassSelect
+        label="Class"
+        schemas={schemas}
+        value={cls}
+        onChange={choose}
+        disabled={running}
+        testId="export-class-select"
+      />
       <label>
         Format
         <select value={format} onChange={(e) => setFormat(e.target.value === 'csv' ? 'csv' : 'json')} disabled={running} data-testid="export-format">
@@ -246,13 +238,11 @@ function ImportSection(props: {
 }) {
   const { appId, schemas, stored, initial, onChoose, onSchemaChanged } = props;
   const { showError, clear } = useAlert();
-  const [cls, setCls] = useState(() => (initial && schemas.some((s) => s.className === initial) ? initial : (schemas[0]?.className ?? '')));
+  const [cls, choose] = useChosenClass(schemas, initial, onChoose);
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [keepIds, setKeepIds] = useState(false);
   const [plans, setPlans] = useState<ColumnPlan[]>([]);
-  const [running, setRunning] = useState(false);
-  const [done, setDone] = useState(0);
-  const [total, setTotal] = useState(0);
+  const { running, done, total, setDone, setTotal, track } = useProgress();
   const [report, setReport] = useState<ReportRow[] | null>(null);
   const [summary, setSummary] = useState<string | null>(null);
   const schema = schemas.find((s) => s.className === cls);
@@ -294,15 +284,13 @@ function ImportSection(props: {
 
   const preview = useMemo(() => loaded?.rows.slice(0, 10) ?? [], [loaded]);
 
-  const start = async () => {
+  const start = () => {
     if (!loaded || !cls) return;
-    clear();
-    setRunning(true);
     setReport(null);
     setSummary(null);
-    const errors: ReportRow[] = [];
-    let imported = 0;
-    try {
+    void track(async () => {
+      const errors: ReportRow[] = [];
+      let imported = 0;
       // New fields first, so every row is checked against the final schema.
       const newFields: Record<string, { type: string }> = {};
       for (const p of plans) if (!p.existing && p.type !== SKIP) newFields[p.column] = { type: p.type };
@@ -351,11 +339,7 @@ function ImportSection(props: {
       errors.sort((a, b) => a.row - b.row);
       setReport(errors);
       setSummary(`${imported} imported, ${errors.length} failed`);
-    } catch (e) {
-      showError(e);
-    } finally {
-      setRunning(false);
-    }
+    });
   };
 
   const typeOptions = (p: ColumnPlan): string[] => {
@@ -370,24 +354,14 @@ function ImportSection(props: {
   return (
     <section className="card ie-card" aria-labelledby="import-title">
       <h2 id="import-title">Import</h2>
-      <label>
-        Into class
-        <select
-          value={cls}
-          onChange={(e) => {
-            setCls(e.target.value);
-            onChoose(e.target.value);
-          }}
-          disabled={running}
-          data-testid="import-class-select"
-        >
-          {schemas.map((s) => (
-            <option key={s.className} value={s.className}>
-              {s.className}
-            </option>
-          ))}
-        </select>
-      </label>
+      <ClassSelect
+        label="Into class"
+        schemas={schemas}
+        value={cls}
+        onChange={choose}
+        disabled={running}
+        testId="import-class-select"
+      />
       <label>
         File (CSV with a header row, or JSON)
         <input

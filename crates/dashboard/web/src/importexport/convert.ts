@@ -1,6 +1,6 @@
 // Value conversions for export (Parse JSON → CSV text) and import (file values → Parse JSON).
 import type { ClassSchema, FieldSchema } from '../api';
-import { isObj } from '../apiExtra';
+import { isObj } from '../json';
 
 // ---------- export ----------
 

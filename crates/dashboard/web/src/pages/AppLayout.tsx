@@ -10,6 +10,7 @@ export const APP_NAV: { path: string; label: string }[] = [
   { path: 'data', label: 'Import/Export' },
   { path: 'users', label: 'Users & Roles' },
   { path: 'cloud', label: 'Cloud code' },
+  { path: 'config', label: 'Config' },
   { path: 'logs', label: 'Logs' },
   { path: 'console', label: 'API console' },
   { path: 'settings', label: 'Settings' },

@@ -2,8 +2,12 @@ import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react
 import { useParams } from 'react-router';
 import { parse } from '../api';
 import { useAlert, useSession } from '../context';
-import { Dialog } from '../components/Dialog';
-import { classesPath, cloudApi, formatDate, isObj, type CloudInfo } from '../apiExtra';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { DataTable, DeleteButton } from '../components/DataTable';
+import { Options } from '../components/Options';
+import { useAction } from '../components/useAction';
+import { classesPath, cloudApi, formatDate, type CloudInfo } from '../apiExtra';
+import { isObj } from '../json';
 
 interface JobStatus {
   objectId: string;
@@ -240,25 +244,21 @@ function JobsSection({ appId, jobs }: { appId: string; jobs: string[] }) {
   const [started, setStarted] = useState<string | null>(null);
   const [adding, setAdding] = useState(false);
   const [toDelete, setToDelete] = useState<JobSchedule | null>(null);
-  const [busy, setBusy] = useState(false);
 
-  const loadHistory = useCallback(async () => {
-    try {
-      const r = await parse<{ results?: JobStatus[] }>(appId, 'GET', classesPath('_JobStatus', { order: '-createdAt', limit: 50 }));
-      setHistory(r.results ?? []);
-    } catch (e) {
-      showError(e);
-    }
-  }, [appId, showError]);
-
-  const loadSchedules = useCallback(async () => {
-    try {
-      const r = await parse<{ results?: JobSchedule[] }>(appId, 'GET', classesPath('_JobSchedule', { order: '-createdAt', limit: 1000 }));
-      setSchedules(r.results ?? []);
-    } catch (e) {
-      showError(e);
-    }
-  }, [appId, showError]);
+  /** The newest objects of a job class (they need the master key, which the dashboard has). */
+  const newest = useCallback(
+    async <T,>(className: '_JobStatus' | '_JobSchedule', limit: number, show: (rows: T[]) => void) => {
+      try {
+        const r = await parse<{ results?: T[] }>(appId, 'GET', classesPath(className, { order: '-createdAt', limit }));
+        show(r.results ?? []);
+      } catch (e) {
+        showError(e);
+      }
+    },
+    [appId, showError],
+  );
+  const loadHistory = useCallback(() => newest('_JobStatus', 50, setHistory), [newest]);
+  const loadSchedules = useCallback(() => newest('_JobSchedule', 1000, setSchedules), [newest]);
 
   useEffect(() => {
     void loadHistory();
@@ -295,20 +295,9 @@ function JobsSection({ appId, jobs }: { appId: string; jobs: string[] }) {
     }
   };
 
-  const deleteSchedule = async () => {
-    if (!toDelete) return;
-    setBusy(true);
-    try {
-      await parse(appId, 'DELETE', `classes/_JobSchedule/${encodeURIComponent(toDelete.objectId)}`);
-      clear();
-      setToDelete(null);
-      await loadSchedules();
-    } catch (e) {
-      setToDelete(null);
-      showError(e);
-    } finally {
-      setBusy(false);
-    }
+  const deleteSchedule = async (schedule: JobSchedule) => {
+    await parse(appId, 'DELETE', `classes/_JobSchedule/${encodeURIComponent(schedule.objectId)}`);
+    await loadSchedules();
   };
 
   return (
@@ -359,48 +348,35 @@ function JobsSection({ appId, jobs }: { appId: string; jobs: string[] }) {
             Refresh
           </button>
         </div>
-        <div className="schema-table-wrap">
-          <table className="schema-table" data-testid="job-history">
-            <thead>
-              <tr>
-                <th scope="col">Job</th>
-                <th scope="col">Status</th>
-                <th scope="col">Message</th>
-                <th scope="col">Started</th>
-                <th scope="col">Finished</th>
+        <DataTable columns={['Job', 'Status', 'Message', 'Started', 'Finished']} testId="job-history">
+          {history === null ? (
+            <tr>
+              <td colSpan={5} className="muted">
+                Loading…
+              </td>
+            </tr>
+          ) : history.length === 0 ? (
+            <tr>
+              <td colSpan={5} className="muted">
+                No job has run yet.
+              </td>
+            </tr>
+          ) : (
+            history.map((h) => (
+              <tr key={h.objectId} data-testid="job-status-row">
+                <td>
+                  <code>{h.jobName ?? ''}</code>
+                </td>
+                <td>
+                  <span className={`cloud-status cloud-status-${h.status ?? 'unknown'}`}>{h.status ?? ''}</span>
+                </td>
+                <td className="cloud-message">{h.message ?? ''}</td>
+                <td>{formatDate(h.createdAt)}</td>
+                <td>{formatDate(h.finishedAt)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {history === null ? (
-                <tr>
-                  <td colSpan={5} className="muted">
-                    Loading…
-                  </td>
-                </tr>
-              ) : history.length === 0 ? (
-                <tr>
-                  <td colSpan={5} className="muted">
-                    No job has run yet.
-                  </td>
-                </tr>
-              ) : (
-                history.map((h) => (
-                  <tr key={h.objectId} data-testid="job-status-row">
-                    <td>
-                      <code>{h.jobName ?? ''}</code>
-                    </td>
-                    <td>
-                      <span className={`cloud-status cloud-status-${h.status ?? 'unknown'}`}>{h.status ?? ''}</span>
-                    </td>
-                    <td className="cloud-message">{h.message ?? ''}</td>
-                    <td>{formatDate(h.createdAt)}</td>
-                    <td>{formatDate(h.finishedAt)}</td>
-                  </tr>
-                ))
-              )}
-            </tbody>
-          </table>
-        </div>
+            ))
+          )}
+        </DataTable>
       </section>
 
       <section className="card cloud-card" aria-labelledby="cloud-schedules-title">
@@ -427,63 +403,50 @@ function JobsSection({ appId, jobs }: { appId: string; jobs: string[] }) {
         ) : schedules.length === 0 ? (
           <p className="muted">No schedules.</p>
         ) : (
-          <div className="schema-table-wrap">
-            <table className="schema-table" data-testid="schedule-table">
-              <thead>
-                <tr>
-                  <th scope="col">Job</th>
-                  <th scope="col">Description</th>
-                  <th scope="col">Repeat</th>
-                  <th scope="col">Starts after</th>
-                  <th scope="col">Parameters</th>
-                  {!readOnly && <th scope="col"><span className="sr-only">Actions</span></th>}
-                </tr>
-              </thead>
-              <tbody>
-                {schedules.map((s) => (
-                  <tr key={s.objectId} data-testid={`schedule-row-${s.objectId}`}>
-                    <td>
-                      <code>{s.jobName ?? ''}</code>
-                    </td>
-                    <td>{s.description ?? ''}</td>
-                    <td>{describeSchedule(s)}</td>
-                    <td>{formatDate(s.startAfter)}</td>
-                    <td>
-                      <code>{typeof s.params === 'string' ? s.params : s.params === undefined ? '' : JSON.stringify(s.params)}</code>
-                    </td>
-                    {!readOnly && (
-                      <td>
-                        <button
-                          type="button"
-                          className="btn small danger"
-                          onClick={() => setToDelete(s)}
-                          aria-label={`Delete the schedule of ${s.jobName ?? ''}`}
-                          data-testid={`schedule-delete-${s.objectId}`}
-                        >
-                          Delete
-                        </button>
-                      </td>
-                    )}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={['Job', 'Description', 'Repeat', 'Starts after', 'Parameters']} withActions={!readOnly} testId="schedule-table">
+            {schedules.map((s) => (
+              <tr key={s.objectId} data-testid={`schedule-row-${s.objectId}`}>
+                <td>
+                  <code>{s.jobName ?? ''}</code>
+                </td>
+                <td>{s.description ?? ''}</td>
+                <td>{describeSchedule(s)}</td>
+                <td>{formatDate(s.startAfter)}</td>
+                <td>
+                  <code>{typeof s.params === 'string' ? s.params : s.params === undefined ? '' : JSON.stringify(s.params)}</code>
+                </td>
+                {!readOnly && (
+                  <td>
+                    <DeleteButton
+                      label={`Delete the schedule of ${s.jobName ?? ''}`}
+                      testId={`schedule-delete-${s.objectId}`}
+                      onClick={() => setToDelete(s)}
+                    />
+                  </td>
+                )}
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
       {toDelete && (
-        <Dialog title="Delete this schedule?" onClose={() => setToDelete(null)} onConfirm={deleteSchedule} confirmLabel="Delete schedule" danger busy={busy}>
+        <ConfirmDialog
+          title="Delete this schedule?"
+          onClose={() => setToDelete(null)}
+          action={() => deleteSchedule(toDelete)}
+          confirmLabel="Delete schedule"
+        >
           <p>
             The job {toDelete.jobName} will no longer run {describeSchedule(toDelete)}.
           </p>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </>
   );
 }
 
 function ScheduleForm({ appId, jobs, onDone }: { appId: string; jobs: string[]; onDone: (saved: boolean) => void }) {
-  const { showError, clear } = useAlert();
+  const { busy, run } = useAction();
   const [job, setJob] = useState(jobs[0] ?? '');
   const [description, setDescription] = useState('');
   const [params, setParams] = useState('{}');
@@ -493,61 +456,42 @@ function ScheduleForm({ appId, jobs, onDone }: { appId: string; jobs: string[]; 
   const [time, setTime] = useState('03:00');
   const [cron, setCron] = useState('0 3 * * *');
   const [timeZone, setTimeZone] = useState(browserTimeZone);
-  const [busy, setBusy] = useState(false);
 
-  const save = async (e: FormEvent) => {
-    e.preventDefault();
-    if (!job) {
-      showError('Choose the job to schedule.');
-      return;
-    }
+  /** The _JobSchedule object the form describes. Throws, in words, on what is missing or wrong. */
+  const schedule = (): Record<string, unknown> => {
+    if (!job) throw new Error('Choose the job to schedule.');
     const p = params.trim() || '{}';
+    let parsed: unknown;
     try {
-      if (!isObj(JSON.parse(p))) throw new Error('not an object');
+      parsed = JSON.parse(p);
     } catch {
-      showError('The parameters must be a JSON object, e.g. {} or {"limit": 10}.');
-      return;
+      parsed = undefined;
     }
+    if (!isObj(parsed)) throw new Error('The parameters must be a JSON object, e.g. {} or {"limit": 10}.');
     const startDate = new Date(start);
-    if (!start || Number.isNaN(startDate.getTime())) {
-      showError('Choose when the schedule starts.');
-      return;
-    }
+    if (!start || Number.isNaN(startDate.getTime())) throw new Error('Choose when the schedule starts.');
     const body: Record<string, unknown> = { jobName: job, description: description.trim(), params: p, startAfter: startDate.toISOString() };
     if (kind === 'minutes') {
       const n = Number(minutes);
-      if (!Number.isInteger(n) || n < 1) {
-        showError('The interval must be a whole number of minutes, 1 or more.');
-        return;
-      }
+      if (!Number.isInteger(n) || n < 1) throw new Error('The interval must be a whole number of minutes, 1 or more.');
       body.repeatMinutes = n;
     } else if (kind === 'daily') {
-      if (!/^\d{2}:\d{2}$/.test(time)) {
-        showError('Choose the time of day.');
-        return;
-      }
+      if (!/^\d{2}:\d{2}$/.test(time)) throw new Error('Choose the time of day.');
       body.repeatMinutes = 1440;
       body.timeOfDay = `${time}:00`;
       if (timeZone.trim()) body.timeZone = timeZone.trim();
     } else if (kind === 'cron') {
       const fields = cron.trim().split(/\s+/);
-      if (fields.length !== 5) {
-        showError('A cron expression has 5 fields: minute hour day-of-month month day-of-week (e.g. "0 3 * * *").');
-        return;
-      }
+      if (fields.length !== 5) throw new Error('A cron expression has 5 fields: minute hour day-of-month month day-of-week (e.g. "0 3 * * *").');
       body.cronExpression = fields.join(' ');
       if (timeZone.trim()) body.timeZone = timeZone.trim();
     }
-    setBusy(true);
-    try {
-      await parse(appId, 'POST', 'classes/_JobSchedule', body);
-      clear();
-      onDone(true);
-    } catch (err) {
-      showError(err);
-    } finally {
-      setBusy(false);
-    }
+    return body;
+  };
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    if (await run(() => parse(appId, 'POST', 'classes/_JobSchedule', schedule()))) onDone(true);
   };
 
   return (
@@ -556,11 +500,7 @@ function ScheduleForm({ appId, jobs, onDone }: { appId: string; jobs: string[]; 
         <label>
           Job
           <select value={job} onChange={(e) => setJob(e.target.value)} data-testid="schedule-job-select">
-            {jobs.map((j) => (
-              <option key={j} value={j}>
-                {j}
-              </option>
-            ))}
+            <Options values={jobs} />
           </select>
         </label>
         <label>

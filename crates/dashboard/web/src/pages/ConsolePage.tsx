@@ -1,7 +1,8 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useParams } from 'react-router';
 import { useAlert, useSession } from '../context';
-import { isObj, rawParse, toQueryString, type RawResponse } from '../apiExtra';
+import { rawParse, toQueryString, type RawResponse } from '../apiExtra';
+import { isObj } from '../json';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 type As = 'master' | 'client';

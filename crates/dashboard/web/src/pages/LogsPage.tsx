@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { useParams } from 'react-router';
 import { parse } from '../api';
 import { useAlert } from '../context';
-import { toQueryString } from '../apiExtra';
+import { formatDate, toQueryString } from '../apiExtra';
 
 /** One line as parse-server's `GET /scriptlog` answers it. */
 interface LogLine {
@@ -15,11 +15,6 @@ type Level = 'info' | 'error';
 
 const SIZES = [50, 100, 500] as const;
 const AUTO_EVERY_MS = 5000;
-
-function localTime(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
-}
 
 function levelClass(level: string): string {
   return ['error', 'warn', 'info'].includes(level) ? `logs-level logs-level-${level}` : 'logs-level';
@@ -130,7 +125,7 @@ export function LogsPage() {
             lines.map((l, i) => (
               <li key={`${l.timestamp}-${i}`} className={`logs-line logs-line-${l.level}`} data-testid="log-line">
                 <time className="logs-time" dateTime={l.timestamp}>
-                  {localTime(l.timestamp)}
+                  {formatDate(l.timestamp)}
                 </time>
                 <span className={levelClass(l.level)}>{l.level}</span>
                 <span className="logs-message">{l.message}</span>

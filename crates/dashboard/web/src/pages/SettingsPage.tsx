@@ -2,6 +2,9 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useParams } from 'react-router';
 import { api } from '../api';
 import { useAlert, useSession } from '../context';
+import { JsonObjectEditor, useJsonText } from '../components/JsonObjectEditor';
+import { SaveActions } from '../components/SaveActions';
+import { useAction } from '../components/useAction';
 import { useApp } from './AppLayout';
 
 type Settings = Record<string, unknown>;
@@ -63,20 +66,20 @@ export function SettingsPage() {
   const { appId = '' } = useParams();
   const { app, setApp } = useApp();
   const { session } = useSession();
-  const { showError, clear } = useAlert();
+  const { showError } = useAlert();
+  const { busy, run } = useAction();
   const [form, setForm] = useState<FormState | null>(null);
-  const [json, setJson] = useState('');
-  const [jsonError, setJsonError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const json = useJsonText({}, 'The settings');
   const [saved, setSaved] = useState(false);
   const readOnly = session.readOnly;
 
+  const showJson = json.show;
   useEffect(() => {
     if (app && app.appId === appId) {
       setForm(toForm(app.settings ?? {}));
-      setJson(JSON.stringify(app.settings ?? {}, null, 2));
+      showJson(app.settings ?? {});
     }
-  }, [app, appId]);
+  }, [app, appId, showJson]);
 
   if (!app || !form) return <div className="page muted">Loading settings…</div>;
 
@@ -86,25 +89,9 @@ export function SettingsPage() {
     setForm(next);
     // Keep the raw JSON view in step with the form.
     try {
-      setJson(JSON.stringify(applyForm(JSON.parse(json) as Settings, next), null, 2));
+      json.show(applyForm(JSON.parse(json.text) as Settings, next));
     } catch {
       /* the JSON is being edited and is invalid: leave it */
-    }
-  };
-
-  const onJsonChange = (text: string) => {
-    setSaved(false);
-    setJson(text);
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-        setJsonError('The settings must be a JSON object.');
-        return;
-      }
-      setJsonError(null);
-      setForm(toForm(parsed as Settings));
-    } catch (e) {
-      setJsonError(`Invalid JSON: ${(e as Error).message}`);
     }
   };
 
@@ -112,24 +99,14 @@ export function SettingsPage() {
     e.preventDefault();
     let settings: Settings;
     try {
-      const parsed = JSON.parse(json) as unknown;
+      const parsed = JSON.parse(json.text) as unknown;
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('The settings must be a JSON object.');
       settings = parsed as Settings;
     } catch (err) {
       showError(err instanceof SyntaxError ? `The advanced settings are not valid JSON: ${err.message}` : err);
       return;
     }
-    setBusy(true);
-    try {
-      const updated = await api.updateApp(appId, { settings });
-      clear();
-      setApp(updated);
-      setSaved(true);
-    } catch (err) {
-      showError(err);
-    } finally {
-      setBusy(false);
-    }
+    if (await run(async () => setApp(await api.updateApp(appId, { settings })))) setSaved(true);
   };
 
   return (
@@ -190,34 +167,22 @@ export function SettingsPage() {
               />
             </label>
           </fieldset>
-          <details className="settings-json" open>
-            <summary>Advanced: the whole settings object (JSON)</summary>
-            <label htmlFor="settings-json" className="help">
-              Parse Server options. Edits here and in the form above are kept in step; Save sends this object.
-            </label>
-            <textarea
-              id="settings-json"
-              value={json}
-              onChange={(e) => onJsonChange(e.target.value)}
-              spellCheck={false}
-              rows={20}
-              readOnly={readOnly}
-              data-testid="settings-json"
-            />
-            {jsonError && <p className="field-error">{jsonError}</p>}
-          </details>
-        {!readOnly && (
-          <div className="form-actions">
-            <button type="submit" className="btn primary" disabled={busy} data-testid="settings-save">
-              {busy ? 'Saving…' : 'Save'}
-            </button>
-            {saved && (
-              <span className="saved" role="status">
-                Saved.
-              </span>
-            )}
-          </div>
-        )}
+          <JsonObjectEditor
+            json={json}
+            summary="Advanced: the whole settings object (JSON)"
+            help="Parse Server options. Edits here and in the form above are kept in step; Save sends this object."
+            id="settings-json"
+            className="settings-json"
+            open
+            rows={20}
+            readOnly={readOnly}
+            testId="settings-json"
+            onEdit={(value) => {
+              setSaved(false);
+              if (value) setForm(toForm(value));
+            }}
+          />
+        {!readOnly && <SaveActions busy={busy} saved={saved} testId="settings-save" />}
       </form>
     </div>
   );

@@ -1,8 +1,11 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useParams } from 'react-router';
 import { parse } from '../api';
 import { useAlert, useSession } from '../context';
-import { Dialog } from '../components/Dialog';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { DataTable } from '../components/DataTable';
+import { InlineForm } from '../components/InlineForm';
+import { useAction } from '../components/useAction';
 import { classesPath, escapeRegex, formatDate } from '../apiExtra';
 
 interface UserRow {
@@ -100,32 +103,19 @@ function UsersSection({ appId }: { appId: string }) {
           <p className="help">
             {count !== null && count > users.length ? `The first ${users.length} of ${count} users.` : `${users.length} user${users.length === 1 ? '' : 's'}.`}
           </p>
-          <div className="schema-table-wrap">
-            <table className="schema-table" data-testid="user-table">
-              <thead>
-                <tr>
-                  <th scope="col">objectId</th>
-                  <th scope="col">Username</th>
-                  <th scope="col">Email</th>
-                  <th scope="col">Verified</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {users.map((u) => (
-                  <tr key={u.objectId} data-testid={`user-row-${u.objectId}`}>
-                    <td>
-                      <code>{u.objectId}</code>
-                    </td>
-                    <td>{u.username ?? ''}</td>
-                    <td>{u.email ?? ''}</td>
-                    <td>{u.emailVerified === true ? 'yes' : u.emailVerified === false ? 'no' : ''}</td>
-                    <td>{formatDate(u.createdAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={['objectId', 'Username', 'Email', 'Verified', 'Created']} testId="user-table">
+            {users.map((u) => (
+              <tr key={u.objectId} data-testid={`user-row-${u.objectId}`}>
+                <td>
+                  <code>{u.objectId}</code>
+                </td>
+                <td>{u.username ?? ''}</td>
+                <td>{u.email ?? ''}</td>
+                <td>{u.emailVerified === true ? 'yes' : u.emailVerified === false ? 'no' : ''}</td>
+                <td>{formatDate(u.createdAt)}</td>
+              </tr>
+            ))}
+          </DataTable>
         </>
       )}
     </section>
@@ -137,11 +127,11 @@ function UsersSection({ appId }: { appId: string }) {
 function RolesSection({ appId }: { appId: string }) {
   const { session } = useSession();
   const readOnly = session.readOnly;
-  const { showError, clear } = useAlert();
+  const { showError } = useAlert();
+  const { busy, run } = useAction();
   const [roles, setRoles] = useState<RoleRow[] | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [newRole, setNewRole] = useState('');
-  const [busy, setBusy] = useState(false);
 
   const load = useCallback(async () => {
     try {
@@ -156,26 +146,15 @@ function RolesSection({ appId }: { appId: string }) {
     void load();
   }, [load]);
 
-  const create = async (e: FormEvent) => {
-    e.preventDefault();
-    const name = newRole.trim();
-    if (!/^[A-Za-z0-9_ -]+$/.test(name)) {
-      showError('A role name has only letters, digits, spaces, _ and -.');
-      return;
-    }
-    setBusy(true);
-    try {
+  const create = () =>
+    run(async () => {
+      const name = newRole.trim();
+      if (!/^[A-Za-z0-9_ -]+$/.test(name)) throw new Error('A role name has only letters, digits, spaces, _ and -.');
       const r = await parse<{ objectId: string }>(appId, 'POST', 'classes/_Role', { name, ACL: { '*': { read: true } } });
-      clear();
       setNewRole('');
       await load();
       setSelected(r.objectId);
-    } catch (err) {
-      showError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   const role = roles?.find((r) => r.objectId === selected) ?? null;
 
@@ -204,15 +183,9 @@ function RolesSection({ appId }: { appId: string }) {
         </ul>
       )}
       {!readOnly && (
-        <form className="schema-inline" onSubmit={create}>
-          <label>
-            New role
-            <input value={newRole} onChange={(e) => setNewRole(e.target.value)} placeholder="Admin" autoComplete="off" data-testid="role-name-input" />
-          </label>
-          <button type="submit" className="btn" disabled={busy} data-testid="role-create">
-            Create role
-          </button>
-        </form>
+        <InlineForm label="New role" onSubmit={() => void create()} submitLabel="Create role" submitTestId="role-create" submitDisabled={busy}>
+          <input value={newRole} onChange={(e) => setNewRole(e.target.value)} placeholder="Admin" autoComplete="off" data-testid="role-name-input" />
+        </InlineForm>
       )}
       {role && roles && (
         <RoleDetail
@@ -233,12 +206,12 @@ function RolesSection({ appId }: { appId: string }) {
 
 function RoleDetail(props: { appId: string; role: RoleRow; roles: RoleRow[]; readOnly: boolean; onDeleted: () => void }) {
   const { appId, role, roles, readOnly, onDeleted } = props;
-  const { showError, clear } = useAlert();
+  const { showError } = useAlert();
+  const { busy, run } = useAction();
   const [members, setMembers] = useState<UserRow[] | null>(null);
   const [children, setChildren] = useState<RoleRow[] | null>(null);
   const [addUser, setAddUser] = useState('');
   const [addChild, setAddChild] = useState('');
-  const [busy, setBusy] = useState(false);
   const [deleting, setDeleting] = useState(false);
 
   const load = useCallback(async () => {
@@ -265,18 +238,12 @@ function RoleDetail(props: { appId: string; role: RoleRow; roles: RoleRow[]; rea
     });
   };
 
-  const run = async (fn: () => Promise<void>) => {
-    setBusy(true);
-    try {
-      await fn();
-      clear();
+  /** A change to the role's relations, then the lists again. */
+  const change = (work: () => Promise<void>) =>
+    run(async () => {
+      await work();
       await load();
-    } catch (e) {
-      showError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   /** The user named in the box: by username first, then by objectId. */
   const findUser = async (text: string): Promise<string> => {
@@ -287,39 +254,27 @@ function RoleDetail(props: { appId: string; role: RoleRow; roles: RoleRow[]; rea
     throw new Error(`There is no user with the username or objectId “${text}”.`);
   };
 
-  const onAddUser = (e: FormEvent) => {
-    e.preventDefault();
+  const onAddUser = () => {
     const t = addUser.trim();
     if (!t) return;
-    void run(async () => {
+    void change(async () => {
       const id = await findUser(t);
       await relation('users', 'AddRelation', '_User', id);
       setAddUser('');
     });
   };
 
-  const onAddChild = (e: FormEvent) => {
-    e.preventDefault();
+  const onAddChild = () => {
     if (!addChild) return;
-    void run(async () => {
+    void change(async () => {
       await relation('roles', 'AddRelation', '_Role', addChild);
       setAddChild('');
     });
   };
 
   const remove = async () => {
-    setBusy(true);
-    try {
-      await parse(appId, 'DELETE', `classes/_Role/${encodeURIComponent(role.objectId)}`);
-      clear();
-      setDeleting(false);
-      onDeleted();
-    } catch (e) {
-      setDeleting(false);
-      showError(e);
-    } finally {
-      setBusy(false);
-    }
+    await parse(appId, 'DELETE', `classes/_Role/${encodeURIComponent(role.objectId)}`);
+    onDeleted();
   };
 
   const childCandidates = roles.filter((r) => r.objectId !== role.objectId && !children?.some((c) => c.objectId === r.objectId));
@@ -353,7 +308,7 @@ function RoleDetail(props: { appId: string; role: RoleRow; roles: RoleRow[]; rea
                   type="button"
                   className="btn small"
                   disabled={busy}
-                  onClick={() => void run(() => relation('users', 'RemoveRelation', '_User', u.objectId))}
+                  onClick={() => void change(() => relation('users', 'RemoveRelation', '_User', u.objectId))}
                   aria-label={`Remove ${u.username ?? u.objectId} from ${role.name}`}
                   data-testid={`role-remove-${u.objectId}`}
                 >
@@ -365,15 +320,15 @@ function RoleDetail(props: { appId: string; role: RoleRow; roles: RoleRow[]; rea
         </ul>
       )}
       {!readOnly && (
-        <form className="schema-inline" onSubmit={onAddUser}>
-          <label>
-            Add a user (username or objectId)
-            <input value={addUser} onChange={(e) => setAddUser(e.target.value)} autoComplete="off" data-testid="role-add-user-input" />
-          </label>
-          <button type="submit" className="btn" disabled={busy || !addUser.trim()} data-testid="role-add-user">
-            Add user
-          </button>
-        </form>
+        <InlineForm
+          label="Add a user (username or objectId)"
+          onSubmit={onAddUser}
+          submitLabel="Add user"
+          submitTestId="role-add-user"
+          submitDisabled={busy || !addUser.trim()}
+        >
+          <input value={addUser} onChange={(e) => setAddUser(e.target.value)} autoComplete="off" data-testid="role-add-user-input" />
+        </InlineForm>
       )}
       <h4>Child roles</h4>
       <p className="help">Users of these roles also get the permissions of {role.name}.</p>
@@ -391,7 +346,7 @@ function RoleDetail(props: { appId: string; role: RoleRow; roles: RoleRow[]; rea
                   type="button"
                   className="btn small"
                   disabled={busy}
-                  onClick={() => void run(() => relation('roles', 'RemoveRelation', '_Role', r.objectId))}
+                  onClick={() => void change(() => relation('roles', 'RemoveRelation', '_Role', r.objectId))}
                   aria-label={`Remove child role ${r.name}`}
                   data-testid={`role-child-remove-${r.name}`}
                 >
@@ -403,27 +358,21 @@ function RoleDetail(props: { appId: string; role: RoleRow; roles: RoleRow[]; rea
         </ul>
       )}
       {!readOnly && childCandidates.length > 0 && (
-        <form className="schema-inline" onSubmit={onAddChild}>
-          <label>
-            Add a child role
-            <select value={addChild} onChange={(e) => setAddChild(e.target.value)} data-testid="role-add-child-select">
-              <option value="">Choose a role…</option>
-              {childCandidates.map((r) => (
-                <option key={r.objectId} value={r.objectId}>
-                  {r.name}
-                </option>
-              ))}
-            </select>
-          </label>
-          <button type="submit" className="btn" disabled={busy || !addChild} data-testid="role-add-child">
-            Add role
-          </button>
-        </form>
+        <InlineForm label="Add a child role" onSubmit={onAddChild} submitLabel="Add role" submitTestId="role-add-child" submitDisabled={busy || !addChild}>
+          <select value={addChild} onChange={(e) => setAddChild(e.target.value)} data-testid="role-add-child-select">
+            <option value="">Choose a role…</option>
+            {childCandidates.map((r) => (
+              <option key={r.objectId} value={r.objectId}>
+                {r.name}
+              </option>
+            ))}
+          </select>
+        </InlineForm>
       )}
       {deleting && (
-        <Dialog title={`Delete the role ${role.name}?`} onClose={() => setDeleting(false)} onConfirm={remove} confirmLabel="Delete role" danger busy={busy}>
+        <ConfirmDialog title={`Delete the role ${role.name}?`} onClose={() => setDeleting(false)} action={remove} confirmLabel="Delete role">
           <p>Its users lose the permissions given to the role. This cannot be undone.</p>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </div>
   );

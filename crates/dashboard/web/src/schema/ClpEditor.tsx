@@ -1,6 +1,11 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import type { ClassSchema } from '../api';
 import { useAlert } from '../context';
+import { InlineForm } from '../components/InlineForm';
+import { JsonObjectEditor, useJsonText } from '../components/JsonObjectEditor';
+import { Options } from '../components/Options';
+import { SaveActions } from '../components/SaveActions';
+import { useAction } from '../components/useAction';
 import {
   CLP_OPS,
   entryKeys,
@@ -22,7 +27,6 @@ import {
   type Clp,
   type UserFieldsKey,
 } from './clp';
-import { isObj } from '../apiExtra';
 
 interface Props {
   schema: ClassSchema;
@@ -39,47 +43,29 @@ const USER_FIELD_COLS: { key: UserFieldsKey; label: string }[] = [
 export function ClpEditor({ schema, readOnly, save }: Props) {
   const { showError, clear } = useAlert();
   const [clp, setClp] = useState<Clp>(() => normalizeClp(schema.classLevelPermissions));
-  const [json, setJson] = useState(() => JSON.stringify(normalizeClp(schema.classLevelPermissions), null, 2));
-  const [jsonError, setJsonError] = useState<string | null>(null);
+  const json = useJsonText(clp, 'The permissions');
   const [extraEntries, setExtraEntries] = useState<string[]>([]);
   const [extraPointers, setExtraPointers] = useState<string[]>([]);
   const [newEntry, setNewEntry] = useState('');
   const [newPointer, setNewPointer] = useState('');
   const [newProtected, setNewProtected] = useState('');
-  const [busy, setBusy] = useState(false);
+  const { busy, run } = useAction();
   const [saved, setSaved] = useState(false);
 
   // Reset to the stored permissions when they change (not on every schema reload, so
   // adding a field keeps unsaved edits here).
   const storedJson = JSON.stringify(schema.classLevelPermissions ?? null);
+  const showJson = json.show;
   useEffect(() => {
     const c = normalizeClp(JSON.parse(storedJson));
     setClp(c);
-    setJson(JSON.stringify(c, null, 2));
-    setJsonError(null);
-  }, [storedJson]);
+    showJson(c);
+  }, [storedJson, showJson]);
 
   const update = (next: Clp) => {
     setSaved(false);
     setClp(next);
-    setJson(JSON.stringify(next, null, 2));
-    setJsonError(null);
-  };
-
-  const onJson = (text: string) => {
-    setSaved(false);
-    setJson(text);
-    try {
-      const v = JSON.parse(text) as unknown;
-      if (!isObj(v)) {
-        setJsonError('The permissions must be a JSON object.');
-        return;
-      }
-      setJsonError(null);
-      setClp(v);
-    } catch (e) {
-      setJsonError(`Invalid JSON: ${(e as Error).message}`);
-    }
+    json.show(next);
   };
 
   const entries = entryKeys(clp, extraEntries);
@@ -121,36 +107,15 @@ export function ClpEditor({ schema, readOnly, save }: Props) {
   };
 
   const submit = async () => {
-    if (jsonError) {
+    if (json.error) {
       showError('The raw JSON of the permissions is not valid: fix it before saving.');
       return;
     }
-    setBusy(true);
-    try {
-      await save({ classLevelPermissions: clp });
-      clear();
-      setExtraEntries([]);
-      setExtraPointers([]);
-      setSaved(true);
-    } catch (e) {
-      showError(e);
-    } finally {
-      setBusy(false);
-    }
+    if (!(await run(() => save({ classLevelPermissions: clp })))) return;
+    setExtraEntries([]);
+    setExtraPointers([]);
+    setSaved(true);
   };
-
-  const cell = (id: string, label: string, checked: boolean, onChange: (on: boolean) => void) => (
-    <td className="schema-clp-cell" key={id}>
-      <input
-        type="checkbox"
-        checked={checked}
-        disabled={readOnly}
-        onChange={(e) => onChange(e.target.checked)}
-        aria-label={label}
-        data-testid={id}
-      />
-    </td>
-  );
 
   return (
     <section className="schema-section" data-testid="clp-editor" aria-labelledby="clp-title">
@@ -174,123 +139,93 @@ export function ClpEditor({ schema, readOnly, save }: Props) {
             </tr>
           </thead>
           <tbody>
-            {entries.map((entry) => (
-              <tr key={entry} data-testid={`clp-row-${entry}`}>
-                <th scope="row">
-                  {entryLabel(entry)}
-                  {entry !== '*' && entry !== 'requiresAuthentication' && <code className="schema-clp-id">{entry}</code>}
-                </th>
-                {CLP_OPS.map((op) =>
-                  cell(`clp-cell-${entry}-${op}`, `${entryLabel(entry)}: ${op}`, isAllowed(clp, op, entry), (on) =>
-                      update(setAllowed(clp, op, entry, on)),
-                    ),
-                )}
-                {pointers.length > 0 && USER_FIELD_COLS.map((c) => <td key={c.key} />)}
-                {!readOnly && (
-                  <td>
-                    {entry !== '*' && entry !== 'requiresAuthentication' && (
-                      <button
-                        type="button"
-                        className="btn small"
-                        onClick={() => {
+            {entries.map((entry) => {
+              const fixed = entry === '*' || entry === 'requiresAuthentication';
+              return (
+                <ClpRow
+                  key={entry}
+                  rowId={entry}
+                  heading={
+                    <>
+                      {entryLabel(entry)}
+                      {!fixed && <code className="schema-clp-id">{entry}</code>}
+                    </>
+                  }
+                  boxes={[
+                    ...CLP_OPS.map((op) => ({
+                      column: op,
+                      label: `${entryLabel(entry)}: ${op}`,
+                      checked: isAllowed(clp, op, entry),
+                      onChange: (on: boolean) => update(setAllowed(clp, op, entry, on)),
+                    })),
+                    // Only pointer fields have user fields: blank cells under those columns.
+                    ...(pointers.length > 0 ? USER_FIELD_COLS.map(() => null) : []),
+                  ]}
+                  readOnly={readOnly}
+                  removeLabel={`Remove ${entryLabel(entry)}`}
+                  onRemove={
+                    fixed
+                      ? undefined
+                      : () => {
                           setExtraEntries(extraEntries.filter((x) => x !== entry));
                           update(removeEntry(clp, entry));
-                        }}
-                        aria-label={`Remove ${entryLabel(entry)}`}
-                        data-testid={`clp-remove-${entry}`}
-                      >
-                        Remove
-                      </button>
-                    )}
-                  </td>
-                )}
-              </tr>
-            ))}
-            {pointers.map((field) => {
-              const id = `pointer:${field}`;
-              return (
-                <tr key={id} data-testid={`clp-row-${id}`}>
-                  <th scope="row">
-                    Pointer field <code>{field}</code>
-                  </th>
-                  {CLP_OPS.map((op) =>
-                    cell(`clp-cell-${id}-${op}`, `Users in ${field}: ${op}`, hasPointer(clp, op, field), (on) =>
-                        update(setPointer(clp, op, field, on)),
-                      ),
-                  )}
-                  {USER_FIELD_COLS.map((c) =>
-                    cell(`clp-cell-${id}-${c.key}`, `Users in ${field}: ${c.label}`, hasUserField(clp, c.key, field), (on) =>
-                        update(setUserField(clp, c.key, field, on)),
-                      ),
-                  )}
-                  {!readOnly && (
-                    <td>
-                      <button
-                        type="button"
-                        className="btn small"
-                        onClick={() => {
-                          setExtraPointers(extraPointers.filter((x) => x !== field));
-                          update(removePointer(clp, field));
-                        }}
-                        aria-label={`Remove pointer field ${field}`}
-                        data-testid={`clp-remove-${id}`}
-                      >
-                        Remove
-                      </button>
-                    </td>
-                  )}
-                </tr>
+                        }
+                  }
+                />
               );
             })}
+            {pointers.map((field) => (
+              <ClpRow
+                key={`pointer:${field}`}
+                rowId={`pointer:${field}`}
+                heading={
+                  <>
+                    Pointer field <code>{field}</code>
+                  </>
+                }
+                boxes={[
+                  ...CLP_OPS.map((op) => ({
+                    column: op,
+                    label: `Users in ${field}: ${op}`,
+                    checked: hasPointer(clp, op, field),
+                    onChange: (on: boolean) => update(setPointer(clp, op, field, on)),
+                  })),
+                  ...USER_FIELD_COLS.map((c) => ({
+                    column: c.key,
+                    label: `Users in ${field}: ${c.label}`,
+                    checked: hasUserField(clp, c.key, field),
+                    onChange: (on: boolean) => update(setUserField(clp, c.key, field, on)),
+                  })),
+                ]}
+                readOnly={readOnly}
+                removeLabel={`Remove pointer field ${field}`}
+                onRemove={() => {
+                  setExtraPointers(extraPointers.filter((x) => x !== field));
+                  update(removePointer(clp, field));
+                }}
+              />
+            ))}
           </tbody>
         </table>
       </div>
       {!readOnly && (
         <div className="schema-inline-forms">
-          <form
-            className="schema-inline"
-            onSubmit={(e) => {
-              e.preventDefault();
-              addEntry();
-            }}
-          >
-            <label>
-              Add a role or user
-              <input
-                value={newEntry}
-                onChange={(e) => setNewEntry(e.target.value)}
-                placeholder="role:Admin or a user objectId"
-                autoComplete="off"
-                data-testid="clp-add-entry-input"
-              />
-            </label>
-            <button type="submit" className="btn" data-testid="clp-add-entry">
-              Add
-            </button>
-          </form>
+          <InlineForm label="Add a role or user" onSubmit={addEntry} submitLabel="Add" submitTestId="clp-add-entry">
+            <input
+              value={newEntry}
+              onChange={(e) => setNewEntry(e.target.value)}
+              placeholder="role:Admin or a user objectId"
+              autoComplete="off"
+              data-testid="clp-add-entry-input"
+            />
+          </InlineForm>
           {pointerCandidates.length > 0 && (
-            <form
-              className="schema-inline"
-              onSubmit={(e) => {
-                e.preventDefault();
-                addPointer();
-              }}
-            >
-              <label>
-                Add a pointer field
-                <select value={newPointer} onChange={(e) => setNewPointer(e.target.value)} data-testid="clp-add-pointer-select">
-                  <option value="">Choose a field…</option>
-                  {pointerCandidates.map((n) => (
-                    <option key={n} value={n}>
-                      {n}
-                    </option>
-                  ))}
-                </select>
-              </label>
-              <button type="submit" className="btn" disabled={!newPointer} data-testid="clp-add-pointer">
-                Add
-              </button>
-            </form>
+            <InlineForm label="Add a pointer field" onSubmit={addPointer} submitLabel="Add" submitTestId="clp-add-pointer" submitDisabled={!newPointer}>
+              <select value={newPointer} onChange={(e) => setNewPointer(e.target.value)} data-testid="clp-add-pointer-select">
+                <option value="">Choose a field…</option>
+                <Options values={pointerCandidates} />
+              </select>
+            </InlineForm>
           )}
         </div>
       )}
@@ -318,11 +253,7 @@ export function ClpEditor({ schema, readOnly, save }: Props) {
                 }
                 data-testid={`protected-fields-${entry}`}
               >
-                {fieldNames.map((n) => (
-                  <option key={n} value={n}>
-                    {n}
-                  </option>
-                ))}
+                <Options values={fieldNames} />
               </select>
             </label>
             {!readOnly && entry !== '*' && (
@@ -340,57 +271,86 @@ export function ClpEditor({ schema, readOnly, save }: Props) {
         ))}
       </div>
       {!readOnly && (
-        <form
-          className="schema-inline"
-          onSubmit={(e) => {
-            e.preventDefault();
-            addProtected();
-          }}
-        >
-          <label>
-            Protect fields from
-            <input
-              value={newProtected}
-              onChange={(e) => setNewProtected(e.target.value)}
-              placeholder="authenticated, role:Name, userField:owner"
-              autoComplete="off"
-              data-testid="protected-add-input"
-            />
-          </label>
-          <button type="submit" className="btn" data-testid="protected-add">
-            Add
-          </button>
-        </form>
+        <InlineForm label="Protect fields from" onSubmit={addProtected} submitLabel="Add" submitTestId="protected-add">
+          <input
+            value={newProtected}
+            onChange={(e) => setNewProtected(e.target.value)}
+            placeholder="authenticated, role:Name, userField:owner"
+            autoComplete="off"
+            data-testid="protected-add-input"
+          />
+        </InlineForm>
       )}
 
-      <details className="schema-json">
-        <summary>Raw JSON</summary>
-        <label htmlFor={`clp-json-${schema.className}`} className="help">
-          The whole permissions object, kept in step with the grid. Save sends it as it is.
-        </label>
-        <textarea
-          id={`clp-json-${schema.className}`}
-          value={json}
-          onChange={(e) => onJson(e.target.value)}
-          readOnly={readOnly}
-          rows={14}
-          spellCheck={false}
-          data-testid="clp-json"
-        />
-        {jsonError && <p className="field-error">{jsonError}</p>}
-      </details>
-      {!readOnly && (
-        <div className="form-actions">
-          <button type="button" className="btn primary" onClick={submit} disabled={busy} data-testid="clp-save">
-            {busy ? 'Saving…' : 'Save permissions'}
-          </button>
-          {saved && (
-            <span className="saved" role="status">
-              Saved.
-            </span>
-          )}
-        </div>
-      )}
+      <JsonObjectEditor
+        json={json}
+        summary="Raw JSON"
+        help="The whole permissions object, kept in step with the grid. Save sends it as it is."
+        id={`clp-json-${schema.className}`}
+        className="schema-json"
+        rows={14}
+        readOnly={readOnly}
+        testId="clp-json"
+        onEdit={(value) => {
+          setSaved(false);
+          if (value) setClp(value);
+        }}
+      />
+      {!readOnly && <SaveActions busy={busy} saved={saved} label="Save permissions" testId="clp-save" onSave={() => void submit()} />}
     </section>
+  );
+}
+
+interface ClpBox {
+  /** The operation or user-field column, in the box's test id. */
+  column: string;
+  label: string;
+  checked: boolean;
+  onChange: (on: boolean) => void;
+}
+
+interface ClpRowProps {
+  /** The entry (`*`, `role:Name`, a user id…) or `pointer:<field>`, in the test ids. */
+  rowId: string;
+  heading: ReactNode;
+  /** A checkbox per column; null for a blank cell. */
+  boxes: (ClpBox | null)[];
+  readOnly: boolean;
+  /** Absent for the rows that are always there (public, authenticated). */
+  onRemove?: () => void;
+  removeLabel: string;
+}
+
+/** One row of the permissions grid: who, a checkbox per column, and its Remove button. */
+function ClpRow({ rowId, heading, boxes, readOnly, onRemove, removeLabel }: ClpRowProps) {
+  return (
+    <tr data-testid={`clp-row-${rowId}`}>
+      <th scope="row">{heading}</th>
+      {boxes.map((box, i) =>
+        box ? (
+          <td className="schema-clp-cell" key={box.column}>
+            <input
+              type="checkbox"
+              checked={box.checked}
+              disabled={readOnly}
+              onChange={(e) => box.onChange(e.target.checked)}
+              aria-label={box.label}
+              data-testid={`clp-cell-${rowId}-${box.column}`}
+            />
+          </td>
+        ) : (
+          <td key={`blank-${i}`} />
+        ),
+      )}
+      {!readOnly && (
+        <td>
+          {onRemove && (
+            <button type="button" className="btn small" onClick={onRemove} aria-label={removeLabel} data-testid={`clp-remove-${rowId}`}>
+              Remove
+            </button>
+          )}
+        </td>
+      )}
+    </tr>
   );
 }

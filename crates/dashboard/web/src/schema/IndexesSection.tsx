@@ -1,8 +1,10 @@
 import { useState } from 'react';
 import type { ClassSchema } from '../api';
-import { useAlert } from '../context';
-import { Dialog } from '../components/Dialog';
-import { isObj } from '../apiExtra';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { DataTable, DeleteButton } from '../components/DataTable';
+import { Options } from '../components/Options';
+import { useAction } from '../components/useAction';
+import { isObj } from '../json';
 
 interface Props {
   schema: ClassSchema;
@@ -25,60 +27,32 @@ function describeKeys(keys: unknown): string {
 }
 
 export function IndexesSection({ schema, readOnly, save }: Props) {
-  const { showError, clear } = useAlert();
+  const { busy, run } = useAction();
   const indexes = isObj(schema.indexes) ? schema.indexes : {};
   const fieldNames = Object.entries(schema.fields)
     .filter(([, f]) => f.type !== 'Relation')
     .map(([n]) => n);
   const [name, setName] = useState('');
   const [keys, setKeys] = useState<KeyRow[]>([{ field: '', dir: 1 }]);
-  const [busy, setBusy] = useState(false);
   const [toDelete, setToDelete] = useState<string | null>(null);
 
   const setKey = (i: number, patch: Partial<KeyRow>) => setKeys(keys.map((k, j) => (i === j ? { ...k, ...patch } : k)));
 
-  const add = async () => {
-    const n = name.trim();
-    if (!INDEX_NAME_RE.test(n)) {
-      showError('An index needs a name: letters, digits, _ . and - only.');
-      return;
-    }
-    if (n in indexes) {
-      showError(`There is already an index named “${n}”.`);
-      return;
-    }
+  /** The index the form describes. Throws, in words, on what is missing or wrong. */
+  const newIndex = (n: string): Record<string, number> => {
+    if (!INDEX_NAME_RE.test(n)) throw new Error('An index needs a name: letters, digits, _ . and - only.');
+    if (n in indexes) throw new Error(`There is already an index named “${n}”.`);
     const chosen = keys.filter((k) => k.field);
-    if (chosen.length === 0) {
-      showError('Choose at least one field for the index.');
-      return;
-    }
-    const spec: Record<string, number> = {};
-    for (const k of chosen) spec[k.field] = k.dir;
-    setBusy(true);
-    try {
-      await save({ indexes: { [n]: spec } });
-      clear();
-      setName('');
-      setKeys([{ field: '', dir: 1 }]);
-    } catch (e) {
-      showError(e);
-    } finally {
-      setBusy(false);
-    }
+    if (chosen.length === 0) throw new Error('Choose at least one field for the index.');
+    return Object.fromEntries(chosen.map((k) => [k.field, k.dir]));
   };
 
-  const remove = async () => {
-    if (!toDelete) return;
-    setBusy(true);
-    try {
-      await save({ indexes: { [toDelete]: { __op: 'Delete' } } });
-      clear();
-      setToDelete(null);
-    } catch (e) {
-      showError(e);
-    } finally {
-      setBusy(false);
-    }
+  const add = async () => {
+    const n = name.trim();
+    const added = await run(() => save({ indexes: { [n]: newIndex(n) } }));
+    if (!added) return;
+    setName('');
+    setKeys([{ field: '', dir: 1 }]);
   };
 
   const names = Object.keys(indexes).sort((a, b) => (a === '_id_' ? -1 : b === '_id_' ? 1 : a.localeCompare(b)));
@@ -89,42 +63,19 @@ export function IndexesSection({ schema, readOnly, save }: Props) {
       {names.length === 0 ? (
         <p className="muted">No indexes are listed for this class.</p>
       ) : (
-        <div className="schema-table-wrap">
-          <table className="schema-table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Fields</th>
-                {!readOnly && <th scope="col"><span className="sr-only">Actions</span></th>}
-              </tr>
-            </thead>
-            <tbody>
-              {names.map((n) => (
-                <tr key={n} data-testid={`index-row-${n}`}>
-                  <td>
-                    <code>{n}</code>
-                  </td>
-                  <td>{describeKeys(indexes[n])}</td>
-                  {!readOnly && (
-                    <td>
-                      {n !== '_id_' && (
-                        <button
-                          type="button"
-                          className="btn small danger"
-                          onClick={() => setToDelete(n)}
-                          aria-label={`Delete index ${n}`}
-                          data-testid={`index-delete-${n}`}
-                        >
-                          Delete
-                        </button>
-                      )}
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['Name', 'Fields']} withActions={!readOnly}>
+          {names.map((n) => (
+            <tr key={n} data-testid={`index-row-${n}`}>
+              <td>
+                <code>{n}</code>
+              </td>
+              <td>{describeKeys(indexes[n])}</td>
+              {!readOnly && (
+                <td>{n !== '_id_' && <DeleteButton label={`Delete index ${n}`} testId={`index-delete-${n}`} onClick={() => setToDelete(n)} />}</td>
+              )}
+            </tr>
+          ))}
+        </DataTable>
       )}
       {!readOnly && (
         <form
@@ -148,11 +99,7 @@ export function IndexesSection({ schema, readOnly, save }: Props) {
                   {i === 0 ? 'Field' : `Field ${i + 1}`}
                   <select value={k.field} onChange={(e) => setKey(i, { field: e.target.value })} data-testid={`index-field-select${sfx}`}>
                     <option value="">Choose a field…</option>
-                    {fieldNames.map((f) => (
-                      <option key={f} value={f}>
-                        {f}
-                      </option>
-                    ))}
+                    <Options values={fieldNames} />
                   </select>
                 </label>
                 <label>
@@ -185,9 +132,14 @@ export function IndexesSection({ schema, readOnly, save }: Props) {
         </form>
       )}
       {toDelete && (
-        <Dialog title={`Delete the index ${toDelete}?`} onClose={() => setToDelete(null)} onConfirm={remove} confirmLabel="Delete index" danger busy={busy}>
+        <ConfirmDialog
+          title={`Delete the index ${toDelete}?`}
+          onClose={() => setToDelete(null)}
+          action={() => save({ indexes: { [toDelete]: { __op: 'Delete' } } })}
+          confirmLabel="Delete index"
+        >
           <p>Queries that use it may become slower.</p>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </section>
   );

@@ -1,14 +1,20 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
+import { useCallback, useEffect, useState } from 'react';
+import { useNavigate, useParams } from 'react-router';
 import { parse, type ClassSchema, type FieldSchema } from '../api';
-import { useAlert, useSession } from '../context';
-import { Dialog } from '../components/Dialog';
-import { SYSTEM_CLASSES, appBase, defaultFieldNames, fetchSchemas, isObj } from '../apiExtra';
+import { useSession } from '../context';
+import { AddForm } from '../components/AddForm';
+import { ClassPicker, NAME_RE } from '../components/ClassPicker';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { DataTable, DeleteButton } from '../components/DataTable';
+import { Options } from '../components/Options';
+import { useAction } from '../components/useAction';
+import { useClassSchemas } from '../components/useClassSchemas';
+import { SYSTEM_CLASSES, appBase, defaultFieldNames } from '../apiExtra';
+import { isObj } from '../json';
+import { DATE_INPUT_STEP, dateIso, formatLocalDateTime } from '../dates';
 import { FIELD_TYPES } from '../browser/columns';
 import { ClpEditor } from './ClpEditor';
 import { IndexesSection } from './IndexesSection';
-
-const NAME_RE = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 export function schemaPath(appId: string, className?: string): string {
   return `${appBase(appId)}/schema${className ? `/${encodeURIComponent(className)}` : ''}`;
@@ -19,31 +25,8 @@ export function SchemaPage() {
   const navigate = useNavigate();
   const { session } = useSession();
   const readOnly = session.readOnly;
-  const { showError, clear } = useAlert();
-  const [schemas, setSchemas] = useState<ClassSchema[] | null>(null);
-  const [stored, setStored] = useState<Set<string>>(new Set());
-  const [creating, setCreating] = useState(false);
+  const { schemas, stored, reload } = useClassSchemas(appId);
   const [deleting, setDeleting] = useState(false);
-  const [newName, setNewName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const loadId = useRef(0);
-
-  const load = useCallback(async () => {
-    const id = ++loadId.current;
-    try {
-      const r = await fetchSchemas(appId);
-      if (id !== loadId.current) return;
-      setSchemas(r.all);
-      setStored(r.stored);
-    } catch (e) {
-      showError(e);
-    }
-  }, [appId, showError]);
-
-  useEffect(() => {
-    setSchemas(null);
-    void load();
-  }, [load]);
 
   useEffect(() => {
     if (!className && schemas && schemas.length > 0) navigate(schemaPath(appId, schemas[0].className), { replace: true });
@@ -59,46 +42,16 @@ export function SchemaPage() {
       // A built-in class nobody has stored yet has no schema to update: create it.
       if (stored.has(className)) await parse(appId, 'PUT', path, { className, ...body });
       else await parse(appId, 'POST', path, { className, ...body });
-      await load();
+      await reload();
     },
-    [appId, className, stored, load],
+    [appId, className, stored, reload],
   );
-
-  const createClass = async () => {
-    const name = newName.trim();
-    if (!NAME_RE.test(name)) {
-      showError('A class name starts with a letter and has only letters, digits and _.');
-      return;
-    }
-    setBusy(true);
-    try {
-      await parse(appId, 'POST', `schemas/${encodeURIComponent(name)}`, { className: name, fields: {} });
-      clear();
-      setCreating(false);
-      await load();
-      navigate(schemaPath(appId, name));
-    } catch (e) {
-      showError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const deleteClass = async () => {
     if (!className) return;
-    setBusy(true);
-    try {
-      await parse(appId, 'DELETE', `schemas/${encodeURIComponent(className)}`);
-      clear();
-      setDeleting(false);
-      await load();
-      navigate(schemaPath(appId), { replace: true });
-    } catch (e) {
-      setDeleting(false);
-      showError(e);
-    } finally {
-      setBusy(false);
-    }
+    await parse(appId, 'DELETE', `schemas/${encodeURIComponent(className)}`);
+    await reload();
+    navigate(schemaPath(appId), { replace: true });
   };
 
   const classNames = [...new Set([...(schemas ?? []).map((s) => s.className), ...SYSTEM_CLASSES])].sort();
@@ -106,40 +59,21 @@ export function SchemaPage() {
   return (
     <div className="pg-split">
       <aside className="pg-side" aria-label="Classes">
-        <div className="pg-side-head">
-          <h2>Classes</h2>
-          {!readOnly && (
-            <button
-              type="button"
-              className="btn small"
-              onClick={() => {
-                setNewName('');
-                setCreating(true);
-              }}
-              data-testid="schema-create-class"
-            >
-              Create a class
-            </button>
-          )}
-        </div>
-        {schemas === null ? (
-          <p className="muted pad">Loading…</p>
-        ) : (
-          <ul className="pg-side-list">
-            {schemas.map((s) => (
-              <li key={s.className}>
-                <Link
-                  to={schemaPath(appId, s.className)}
-                  className={s.className === className ? 'active' : undefined}
-                  aria-current={s.className === className ? 'page' : undefined}
-                  data-testid={`schema-class-${s.className}`}
-                >
-                  {s.className}
-                </Link>
-              </li>
-            ))}
-          </ul>
-        )}
+        <ClassPicker
+          appId={appId}
+          schemas={schemas}
+          current={className}
+          pathOf={(name) => schemaPath(appId, name)}
+          testIdPrefix="schema-"
+          onCreated={
+            readOnly
+              ? undefined
+              : async (name) => {
+                  await reload();
+                  navigate(schemaPath(appId, name));
+                }
+          }
+        />
       </aside>
       <div className="pg-main page">
         {schemas === null ? (
@@ -166,19 +100,10 @@ export function SchemaPage() {
           </>
         )}
       </div>
-      {creating && (
-        <Dialog title="Create a class" onClose={() => setCreating(false)} onConfirm={createClass} confirmLabel="Create class" busy={busy}>
-          <label>
-            Class name
-            <input value={newName} onChange={(e) => setNewName(e.target.value)} autoComplete="off" data-testid="schema-class-name-input" />
-          </label>
-          <p className="help">Starts with a letter; letters, digits and _ only.</p>
-        </Dialog>
-      )}
       {deleting && className && (
-        <Dialog title={`Delete the class ${className}?`} onClose={() => setDeleting(false)} onConfirm={deleteClass} confirmLabel="Delete class" danger busy={busy}>
+        <ConfirmDialog title={`Delete the class ${className}?`} onClose={() => setDeleting(false)} action={deleteClass} confirmLabel="Delete class">
           <p>Only an empty class can be deleted: the server refuses otherwise. Its schema, permissions and indexes are removed.</p>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </div>
   );
@@ -190,7 +115,7 @@ function formatDefault(f: FieldSchema): string {
   const v = f.defaultValue;
   if (v === undefined || v === null) return '';
   if (isObj(v)) {
-    if (v.__type === 'Date') return String(v.iso ?? '');
+    if (v.__type === 'Date') return formatLocalDateTime(dateIso(v));
     if (v.__type === 'Pointer') return `${String(v.className ?? '')} ${String(v.objectId ?? '')}`;
     if (v.__type === 'GeoPoint') return `${String(v.latitude)}, ${String(v.longitude)}`;
     if (v.__type === 'File') return String(v.name ?? '');
@@ -271,69 +196,38 @@ interface FieldsProps {
 }
 
 function FieldsSection({ schema, classNames, readOnly, save }: FieldsProps) {
-  const { showError, clear } = useAlert();
+  const { busy, run } = useAction();
   const [name, setName] = useState('');
   const [type, setType] = useState<string>('String');
   const [target, setTarget] = useState('');
   const [required, setRequired] = useState(false);
   const [def, setDef] = useState('');
-  const [busy, setBusy] = useState(false);
   const [toDelete, setToDelete] = useState<string | null>(null);
   const protectedNames = defaultFieldNames(schema.className);
   const names = Object.keys(schema.fields);
   const ordered = [...protectedNames.filter((n) => names.includes(n)), ...names.filter((n) => !protectedNames.includes(n))];
   const needsTarget = type === 'Pointer' || type === 'Relation';
 
-  const add = async () => {
-    const n = name.trim();
-    if (!NAME_RE.test(n)) {
-      showError('A field name starts with a letter and has only letters, digits and _.');
-      return;
-    }
-    if (n in schema.fields) {
-      showError(`The class already has a field named “${n}”.`);
-      return;
-    }
-    if (needsTarget && !target) {
-      showError(`Choose the class a ${type} field points to.`);
-      return;
-    }
+  /** The field the form describes. Throws, in words, on what is missing or wrong. */
+  const newField = (n: string): Record<string, unknown> => {
+    if (!NAME_RE.test(n)) throw new Error('A field name starts with a letter and has only letters, digits and _.');
+    if (n in schema.fields) throw new Error(`The class already has a field named “${n}”.`);
+    if (needsTarget && !target) throw new Error(`Choose the class a ${type} field points to.`);
     const field: Record<string, unknown> = { type };
     if (needsTarget) field.targetClass = target;
     if (required) field.required = true;
-    try {
-      const dv = type === 'Relation' ? undefined : parseDefault(type, def, target);
-      if (dv !== undefined) field.defaultValue = dv;
-    } catch (e) {
-      showError(e);
-      return;
-    }
-    setBusy(true);
-    try {
-      await save({ fields: { [n]: field } });
-      clear();
-      setName('');
-      setDef('');
-      setRequired(false);
-    } catch (e) {
-      showError(e);
-    } finally {
-      setBusy(false);
-    }
+    const dv = type === 'Relation' ? undefined : parseDefault(type, def, target);
+    if (dv !== undefined) field.defaultValue = dv;
+    return field;
   };
 
-  const remove = async () => {
-    if (!toDelete) return;
-    setBusy(true);
-    try {
-      await save({ fields: { [toDelete]: { __op: 'Delete' } } });
-      clear();
-      setToDelete(null);
-    } catch (e) {
-      showError(e);
-    } finally {
-      setBusy(false);
-    }
+  const add = async () => {
+    const n = name.trim();
+    const added = await run(() => save({ fields: { [n]: newField(n) } }));
+    if (!added) return;
+    setName('');
+    setDef('');
+    setRequired(false);
   };
 
   const defaultInput = () => {
@@ -347,7 +241,7 @@ function FieldsSection({ schema, classNames, readOnly, save }: FieldsProps) {
           <option value="false">false</option>
         </select>
       );
-    if (type === 'Date') return <input {...common} type="datetime-local" step="1" value={def} onChange={(e) => setDef(e.target.value)} />;
+    if (type === 'Date') return <input {...common} type="datetime-local" step={DATE_INPUT_STEP} value={def} onChange={(e) => setDef(e.target.value)} />;
     if (type === 'Number')
       return <input {...common} inputMode="decimal" value={def} onChange={(e) => setDef(e.target.value)} placeholder={defaultPlaceholder(type)} autoComplete="off" />;
     return <input {...common} value={def} onChange={(e) => setDef(e.target.value)} placeholder={defaultPlaceholder(type)} autoComplete="off" />;
@@ -356,116 +250,78 @@ function FieldsSection({ schema, classNames, readOnly, save }: FieldsProps) {
   return (
     <section className="schema-section" aria-labelledby="fields-title">
       <h2 id="fields-title">Fields</h2>
-      <div className="schema-table-wrap">
-        <table className="schema-table" data-testid="schema-fields">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Type</th>
-              <th scope="col">Target class</th>
-              <th scope="col">Required</th>
-              <th scope="col">Default value</th>
-              {!readOnly && <th scope="col"><span className="sr-only">Actions</span></th>}
-            </tr>
-          </thead>
-          <tbody>
-            {ordered.map((n) => {
-              const f = schema.fields[n];
-              return (
-                <tr key={n} data-testid={`field-row-${n}`}>
-                  <td>
-                    <code>{n}</code>
-                  </td>
-                  <td>{f.type}</td>
-                  <td>{f.targetClass ?? ''}</td>
-                  <td>{f.required ? 'yes' : ''}</td>
-                  <td className="schema-default">{formatDefault(f)}</td>
-                  {!readOnly && (
-                    <td>
-                      {!protectedNames.includes(n) && (
-                        <button
-                          type="button"
-                          className="btn small danger"
-                          onClick={() => setToDelete(n)}
-                          aria-label={`Delete field ${n}`}
-                          data-testid={`field-delete-${n}`}
-                        >
-                          Delete
-                        </button>
-                      )}
-                    </td>
+      <DataTable columns={['Name', 'Type', 'Target class', 'Required', 'Default value']} withActions={!readOnly} testId="schema-fields">
+        {ordered.map((n) => {
+          const f = schema.fields[n];
+          return (
+            <tr key={n} data-testid={`field-row-${n}`}>
+              <td>
+                <code>{n}</code>
+              </td>
+              <td>{f.type}</td>
+              <td>{f.targetClass ?? ''}</td>
+              <td>{f.required ? 'yes' : ''}</td>
+              <td className="schema-default" title={f.type === 'Date' ? dateIso(f.defaultValue) : undefined}>
+                {formatDefault(f)}
+              </td>
+              {!readOnly && (
+                <td>
+                  {!protectedNames.includes(n) && (
+                    <DeleteButton label={`Delete field ${n}`} testId={`field-delete-${n}`} onClick={() => setToDelete(n)} />
                   )}
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+                </td>
+              )}
+            </tr>
+          );
+        })}
+      </DataTable>
       {!readOnly && (
-        <form
-          className="schema-add-form"
-          aria-label="Add a field"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void add();
-          }}
-        >
-          <h3 className="schema-sub">Add a field</h3>
-          <div className="schema-field-grid">
+        <AddForm title="Add a field" onSubmit={() => void add()} submitLabel="Add field" submitTestId="field-add" busy={busy}>
+          <label>
+            Name
+            <input value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" data-testid="field-name-input" />
+          </label>
+          <label>
+            Type
+            <select
+              value={type}
+              onChange={(e) => {
+                setType(e.target.value);
+                setDef('');
+              }}
+              data-testid="field-type-select"
+            >
+              <Options values={FIELD_TYPES} />
+            </select>
+          </label>
+          {needsTarget && (
             <label>
-              Name
-              <input value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" data-testid="field-name-input" />
-            </label>
-            <label>
-              Type
-              <select
-                value={type}
-                onChange={(e) => {
-                  setType(e.target.value);
-                  setDef('');
-                }}
-                data-testid="field-type-select"
-              >
-                {FIELD_TYPES.map((t) => (
-                  <option key={t} value={t}>
-                    {t}
-                  </option>
-                ))}
+              Target class
+              <select value={target} onChange={(e) => setTarget(e.target.value)} data-testid="field-target-select">
+                <option value="">Choose a class…</option>
+                <Options values={classNames} />
               </select>
             </label>
-            {needsTarget && (
-              <label>
-                Target class
-                <select value={target} onChange={(e) => setTarget(e.target.value)} data-testid="field-target-select">
-                  <option value="">Choose a class…</option>
-                  {classNames.map((c) => (
-                    <option key={c} value={c}>
-                      {c}
-                    </option>
-                  ))}
-                </select>
-              </label>
-            )}
-            <label htmlFor="schema-field-default">
-              Default value
-              {defaultInput()}
-            </label>
-            <label className="check">
-              <input type="checkbox" checked={required} onChange={(e) => setRequired(e.target.checked)} data-testid="field-required" />
-              Required
-            </label>
-          </div>
-          <div className="form-actions">
-            <button type="submit" className="btn primary" disabled={busy} data-testid="field-add">
-              Add field
-            </button>
-          </div>
-        </form>
+          )}
+          <label htmlFor="schema-field-default">
+            Default value
+            {defaultInput()}
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={required} onChange={(e) => setRequired(e.target.checked)} data-testid="field-required" />
+            Required
+          </label>
+        </AddForm>
       )}
       {toDelete && (
-        <Dialog title={`Delete the field ${toDelete}?`} onClose={() => setToDelete(null)} onConfirm={remove} confirmLabel="Delete field" danger busy={busy}>
+        <ConfirmDialog
+          title={`Delete the field ${toDelete}?`}
+          onClose={() => setToDelete(null)}
+          action={() => save({ fields: { [toDelete]: { __op: 'Delete' } } })}
+          confirmLabel="Delete field"
+        >
           <p>The field and its values in every object of {schema.className} are deleted. This cannot be undone.</p>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </section>
   );

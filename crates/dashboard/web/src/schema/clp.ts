@@ -1,5 +1,5 @@
 // Parse class-level permissions (CLP) as plain JSON, and the edits the CLP grid makes to it.
-import { isObj, type Json } from '../apiExtra';
+import { isObj, type Json } from '../json';
 
 export const CLP_OPS = ['find', 'get', 'count', 'create', 'update', 'delete', 'addField'] as const;
 export type ClpOp = (typeof CLP_OPS)[number];
