@@ -351,12 +351,12 @@ struct Executor<'a> {
     schema: &'a str,
 }
 
-/// Runs `$body` with `$client` bound to a connection: outside a transaction, a pooled one (in
-/// its own `BEGIN … COMMIT` when `$atomic`); inside, the transaction's, under a savepoint.
 /// Tables estimated to hold at least this many rows are not counted for
 /// [`Storage::estimated_count`]: the planner's figure is used.
 const ESTIMATES_FROM: u64 = 100_000;
 
+/// Runs `$body` with `$client` bound to a connection: outside a transaction, a pooled one (in
+/// its own `BEGIN … COMMIT` when `$atomic`); inside, the transaction's, under a savepoint.
 macro_rules! with_client {
     ($executor:expr, $atomic:expr, |$client:ident| $body:expr) => {{
         let checkout;
