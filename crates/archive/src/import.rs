@@ -138,13 +138,20 @@ impl Import<'_> {
             match parts.as_slice() {
                 ["classes", class_name, _] => {
                     let schema = archived_class(schemas, class_name, &path)?;
+                    let mut lines = Vec::new();
+                    let mut objects = Vec::new();
                     for (line, object) in read_lines(&mut entry, &path).await? {
                         let object = as_object(object, &path, line)?;
                         check_stored_object(schema, &object)
                             .map_err(|reason| at_line(&path, line, reason))?;
-                        store.insert(schema, &object).await.map_err(|error| located(&path, line, error))?;
-                        self.summary.objects += 1;
+                        lines.push(line);
+                        objects.push(object);
                     }
+                    store
+                        .insert_many(schema, &objects)
+                        .await
+                        .map_err(|(index, error)| located(&path, lines[index], error))?;
+                    self.summary.objects += objects.len() as u64;
                 }
                 ["relations", class_name, field, _] => {
                     let schema = archived_class(schemas, class_name, &path)?;

@@ -351,6 +351,11 @@ struct Executor<'a> {
     schema: &'a str,
 }
 
+/// The most rows one multi-row `INSERT` carries ([`Executor::insert_many`]).
+const ROWS_PER_INSERT: usize = 500;
+/// The most values one statement binds (PostgreSQL's protocol allows 65,535).
+const PARAMS_PER_INSERT: usize = 60_000;
+
 /// Tables estimated to hold at least this many rows are not counted for
 /// [`Storage::estimated_count`]: the planner's figure is used.
 const ESTIMATES_FROM: u64 = 100_000;
@@ -934,6 +939,84 @@ impl Executor<'_> {
         with_client!(self, false, |client| {
             self.execute_with(client, &sql, &params).await.map(|_| ()).map_err(pg_error)
         })
+    }
+
+    /// Many objects per `INSERT … VALUES (…), (…)` statement (one round trip, one savepoint in
+    /// a transaction, instead of one each): up to [`ROWS_PER_INSERT`] rows sharing the columns any
+    /// of them has (NULL where one has none), fewer when their values would pass
+    /// [`PARAMS_PER_INSERT`]. A statement that fails is rolled back whole and its objects are
+    /// inserted one by one, to say which one fails.
+    async fn insert_many(&self, schema: &ClassSchema, objects: &[Object]) -> Result<(), (usize, ParseError)> {
+        let layout = storage_layout(schema);
+        let mut start = 0;
+        while start < objects.len() {
+            let candidates = &objects[start..objects.len().min(start + ROWS_PER_INSERT)];
+            let (sql, params, rows) =
+                self.multi_row_insert(&layout, candidates).map_err(|error| (start, error))?;
+            if self.execute(&sql, &params).await.is_err() {
+                for (offset, object) in objects[start..start + rows].iter().enumerate() {
+                    self.insert(schema, object).await.map_err(|error| (start + offset, error))?;
+                }
+            }
+            start += rows;
+        }
+        Ok(())
+    }
+
+    /// Runs one statement (under a savepoint in a transaction, so a failure leaves it usable).
+    async fn execute(&self, sql: &str, params: &Params) -> ParseResult<u64> {
+        with_client!(self, false, |client| self.execute_with(client, sql, params).await.map_err(pg_error))
+    }
+
+    /// The statement inserting the first rows of `objects` (how many: the third value).
+    fn multi_row_insert(
+        &self,
+        schema: &ClassSchema,
+        objects: &[Object],
+    ) -> ParseResult<(String, Params, usize)> {
+        let mut columns: Vec<&str> = Vec::new();
+        for object in objects {
+            if !object.get(OBJECT_ID).is_some_and(Value::is_string) {
+                return Err(ParseError::internal(format!(
+                    "cannot insert into {} an object without an objectId",
+                    schema.class_name
+                )));
+            }
+            for (field, value) in object {
+                if !value.is_null()
+                    && !is_stored_elsewhere(schema, field)
+                    && !columns.contains(&field.as_str())
+                {
+                    columns.push(field);
+                }
+            }
+        }
+        let mut params = Params::default();
+        let mut rows = Vec::with_capacity(objects.len());
+        for object in objects {
+            if !rows.is_empty() && params.len() + columns.len() > PARAMS_PER_INSERT {
+                break;
+            }
+            let mut values = Vec::with_capacity(columns.len());
+            for column in &columns {
+                match object.get(*column) {
+                    Some(value) if !value.is_null() => {
+                        values.push(encode_field(schema, column, value, &mut params)?)
+                    }
+                    _ => values.push("NULL".to_string()),
+                }
+            }
+            rows.push(format!("({})", values.join(", ")));
+        }
+        let quoted: Vec<String> = columns.iter().map(|column| quote_identifier(column)).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES {}",
+            self.table(&schema.class_name),
+            quoted.join(", "),
+            rows.join(", ")
+        );
+        let count = rows.len();
+        Ok((sql, params, count))
     }
 
     async fn query_objects(

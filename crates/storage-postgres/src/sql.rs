@@ -101,6 +101,11 @@ impl Params {
         self.push(Box::new(value), "int8", Type::INT8)
     }
 
+    /// How many values are bound.
+    pub(crate) fn len(&self) -> usize {
+        self.values.len()
+    }
+
     pub(crate) fn values(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.values.iter().map(|value| value.as_ref() as &(dyn ToSql + Sync)).collect()
     }

@@ -162,6 +162,15 @@ impl Executor<'_> {
         self.write(Evict::Nothing, move |connection| objects::insert(connection, &schema, &object)).await
     }
 
+    /// One job per object: a job is re-run whole when it overruns its inline budget
+    /// (`connection.rs`), which a job of many inserts could not survive unharmed.
+    async fn insert_many(&self, schema: &ClassSchema, objects: &[Object]) -> Result<(), (usize, ParseError)> {
+        for (index, object) in objects.iter().enumerate() {
+            self.insert(schema, object).await.map_err(|error| (index, error))?;
+        }
+        Ok(())
+    }
+
     async fn update(
         &self,
         schema: &ClassSchema,

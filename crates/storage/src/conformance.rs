@@ -54,6 +54,7 @@ macro_rules! storage_conformance_tests {
             deletes_classes,
             round_trips_every_field_type,
             rejects_duplicate_object_ids,
+            inserts_many_and_names_the_one_that_fails,
             rejects_fields_missing_from_the_schema,
             constraints_agree_with_the_matcher,
             geo_constraints_agree_with_the_matcher,
@@ -412,6 +413,50 @@ pub async fn rejects_duplicate_object_ids(storage: &dyn Storage) {
     assert_eq!(error.code, ErrorCode::DuplicateValue);
     assert_eq!(error.message, "A duplicate value for a field with unique values was provided");
     assert_eq!(find_all(storage, &schema).await, vec![first]);
+}
+
+/// `insert_many` stores what `insert` would, over several statements where an adapter splits
+/// them (objects with different fields among them), and names the object that fails.
+pub async fn inserts_many_and_names_the_one_that_fails(storage: &dyn Storage) {
+    let schema = class_schema("Restored", &[("n", FieldType::Number), ("s", FieldType::String)]);
+    create(storage, &schema).await;
+    let objects: Vec<Object> = (0..1234)
+        .map(|i| {
+            let fields = match i % 3 {
+                0 => json!({"n": i}),
+                1 => json!({"s": format!("s{i}")}),
+                _ => json!({"n": i, "s": null}),
+            };
+            stored_object(&format!("r{i:04}"), 1 + (i % 28) as u32, fields)
+        })
+        .collect();
+    storage
+        .insert_many(&schema, &objects)
+        .await
+        .unwrap_or_else(|(index, error)| panic!("object {index}: {error}"));
+    let mut stored = find_all(storage, &schema).await;
+    stored.sort_by_key(|object| id_of(object).to_string());
+    let expected: Vec<Object> = objects
+        .iter()
+        .map(|object| {
+            object.iter().filter(|(_, value)| !value.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect()
+        })
+        .collect();
+    assert_eq!(stored, expected);
+
+    // In a transaction: the second object repeats an id; its index is named, and a rollback
+    // leaves the class as it was.
+    let transaction = storage.begin().await.expect("begin");
+    let batch = [
+        stored_object("fresh1", 1, json!({"n": 1})),
+        objects[7].clone(),
+        stored_object("fresh2", 1, json!({})),
+    ];
+    let (index, error) = transaction.insert_many(&schema, &batch).await.expect_err("a duplicate id fails");
+    assert_eq!((index, error.code), (1, ErrorCode::DuplicateValue), "{}", error.message);
+    transaction.rollback().await.expect("rollback");
+    assert_eq!(storage.count(&schema, &Filter::everything()).await.expect("count"), 1234);
+    assert!(find_ids(storage, &schema, json!({"objectId": "fresh2"})).await.is_empty());
 }
 
 pub async fn rejects_fields_missing_from_the_schema(storage: &dyn Storage) {

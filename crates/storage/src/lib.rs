@@ -17,11 +17,11 @@
 //!   is `Ok(None)`, not an error.
 
 use async_trait::async_trait;
-use reparse_core::ParseResult;
 use reparse_core::query::{FieldPath, Filter, Query};
 use reparse_core::schema::ClassSchema;
 use reparse_core::update::Updates;
 use reparse_core::value::Object;
+use reparse_core::{ParseError, ParseResult};
 use serde_json::Value;
 
 pub mod conformance;
@@ -59,6 +59,17 @@ pub trait Store: Send + Sync {
 
     /// Inserts a new object. Error 137 if its objectId (or a unique index) already exists.
     async fn insert(&self, schema: &ClassSchema, object: &Object) -> ParseResult<()>;
+
+    /// Inserts many new objects of one class (a restore), as [`Store::insert`] would one by one
+    /// but in as few statements as the database allows. On failure, the index of the object that
+    /// failed and its error; the objects before it may have been inserted (inside a
+    /// [`Transaction`], its rollback removes them), none after it were.
+    async fn insert_many(&self, schema: &ClassSchema, objects: &[Object]) -> Result<(), (usize, ParseError)> {
+        for (index, object) in objects.iter().enumerate() {
+            self.insert(schema, object).await.map_err(|error| (index, error))?;
+        }
+        Ok(())
+    }
 
     /// Atomically reads the one object with `object_id` that also matches `filter`, applies
     /// `updates` (with [`reparse_core::update::apply_updates`]) and writes it back, relation
@@ -168,11 +179,11 @@ pub trait Transaction: Store {
 #[doc(hidden)]
 pub mod macro_support {
     pub use async_trait::async_trait;
-    pub use reparse_core::ParseResult;
     pub use reparse_core::query::{FieldPath, Filter, Query};
     pub use reparse_core::schema::ClassSchema;
     pub use reparse_core::update::Updates;
     pub use reparse_core::value::Object;
+    pub use reparse_core::{ParseError, ParseResult};
     pub use serde_json::Value;
 }
 
@@ -215,6 +226,14 @@ macro_rules! store_through_executor {
                 object: &$crate::macro_support::Object,
             ) -> $crate::macro_support::ParseResult<()> {
                 self.executor()?.insert(schema, object).await
+            }
+
+            async fn insert_many(
+                &self,
+                schema: &$crate::macro_support::ClassSchema,
+                objects: &[$crate::macro_support::Object],
+            ) -> Result<(), (usize, $crate::macro_support::ParseError)> {
+                self.executor().map_err(|error| (0, error))?.insert_many(schema, objects).await
             }
 
             async fn update(
