@@ -22,7 +22,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream
 use tokio_tar::{Builder, Header};
 use tokio_util::io::{ReaderStream, StreamReader};
 
-use crate::{MANIFEST_ENTRY, Manifest, OBJECTS_PER_PART, SCHEMA_ENTRY, class_part_path, relation_part_path};
+use crate::{
+    MANIFEST_ENTRY, Manifest, OBJECTS_PER_PART, RELATION_ROWS_PER_PART, SCHEMA_ENTRY, class_part_path,
+    relation_part_path,
+};
 
 /// What an export includes besides the app's data.
 #[derive(Debug, Clone, Copy, Default)]
@@ -108,7 +111,6 @@ where
     W: AsyncWrite + Unpin + Send,
 {
     let storage = app.storage.as_ref();
-    let relation_fields: Vec<(&str, &str)> = schema.relation_fields().collect();
     let everything = Filter::everything();
     let mut after: Option<String> = None;
     for part in 1.. {
@@ -125,32 +127,44 @@ where
             lines.push(b'\n');
         }
         append_bytes(tar, &class_part_path(&schema.class_name, part), lines).await?;
-        for (field, target_class) in &relation_fields {
-            let mut lines = Vec::new();
-            for object in &page {
-                let Some(owning_id) = object.get(OBJECT_ID).and_then(Value::as_str) else { continue };
-                let related = storage
-                    .related_ids(&schema.class_name, field, target_class, owning_id)
-                    .await
-                    .map_err(parse_error)?;
-                if !related.is_empty() {
-                    serde_json::to_writer(
-                        &mut lines,
-                        &json!({"owningId": owning_id, "relatedIds": related}),
-                    )?;
-                    lines.push(b'\n');
-                }
-            }
-            if !lines.is_empty() {
-                append_bytes(tar, &relation_part_path(&schema.class_name, field, part), lines).await?;
-            }
-        }
         let full_page = page.len() as u64 == OBJECTS_PER_PART;
         after =
             page.last().and_then(|object| object.get(OBJECT_ID)).and_then(Value::as_str).map(String::from);
         if !full_page {
             break;
         }
+    }
+    for (field, _) in schema.relation_fields() {
+        write_relation(app, &schema.class_name, field, tar).await?;
+    }
+    Ok(())
+}
+
+/// A relation's rows, read in `(owningId, relatedId)` pages, as one line per owning object and
+/// page (an object whose rows straddle two pages has a line in each; an import adds both).
+async fn write_relation<W>(app: &App, class_name: &str, field: &str, tar: &mut Builder<W>) -> io::Result<()>
+where
+    W: AsyncWrite + Unpin + Send,
+{
+    let mut after: Option<(String, String)> = None;
+    for part in 1.. {
+        let pairs = app
+            .storage
+            .relation_pairs(class_name, field, after.as_ref(), RELATION_ROWS_PER_PART)
+            .await
+            .map_err(parse_error)?;
+        let Some(last) = pairs.last().cloned() else { break };
+        let mut lines = Vec::new();
+        for owner in pairs.chunk_by(|a, b| a.0 == b.0) {
+            let related: Vec<&str> = owner.iter().map(|(_, related)| related.as_str()).collect();
+            serde_json::to_writer(&mut lines, &json!({"owningId": owner[0].0, "relatedIds": related}))?;
+            lines.push(b'\n');
+        }
+        append_bytes(tar, &relation_part_path(class_name, field, part), lines).await?;
+        if (pairs.len() as u64) < RELATION_ROWS_PER_PART {
+            break;
+        }
+        after = Some(last);
     }
     Ok(())
 }

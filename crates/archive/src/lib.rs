@@ -12,7 +12,9 @@
 //!   (`_hashed_password`, tokens, lockout state), so that users sign in with their passwords
 //!   after an import. At most [`OBJECTS_PER_PART`] objects per part.
 //! - `relations/<Class>/<field>/<part>.jsonl` — `{"owningId", "relatedIds"}` per object whose
-//!   relation field holds anything (relations live in join tables, not in objects).
+//!   relation field holds anything (relations live in join tables, not in objects), after all
+//!   of the class's objects. An import skips rows naming an object the archive does not hold (a
+//!   join table can outlive an object deleted outside Reparse).
 //! - `file-attributes/<name>.json` then `files/<name>` — a file's type, metadata and tags, then
 //!   its bytes.
 //!
@@ -36,6 +38,8 @@ pub const FORMAT: &str = "reparse-app-archive";
 pub const VERSION: u64 = 1;
 /// How many objects one `classes/…` part holds (the most an export or import keeps in memory).
 pub const OBJECTS_PER_PART: u64 = 1000;
+/// How many relation rows one `relations/…` part holds.
+pub const RELATION_ROWS_PER_PART: u64 = 10_000;
 
 const MANIFEST_ENTRY: &str = "reparse-archive.json";
 const SCHEMA_ENTRY: &str = "schema.json";

@@ -1239,6 +1239,28 @@ impl Executor<'_> {
         })
     }
 
+    async fn relation_pairs(
+        &self,
+        owner_class: &str,
+        field: &str,
+        after: Option<&(String, String)>,
+        limit: u64,
+    ) -> ParseResult<Vec<(String, String)>> {
+        // Byte order (`COLLATE "C"`) for the comparison and the order alike, as SQLite's.
+        let sql = format!(
+            "SELECT \"owningId\"::text, \"relatedId\"::text FROM {} \
+             WHERE $1::text IS NULL OR (\"owningId\" COLLATE \"C\", \"relatedId\" COLLATE \"C\") > ($1::text, $2::text) \
+             ORDER BY \"owningId\" COLLATE \"C\", \"relatedId\" COLLATE \"C\" LIMIT {limit}",
+            self.table(&join_table_name(owner_class, field))
+        );
+        let (owning, related) = (after.map(|pair| pair.0.as_str()), after.map(|pair| pair.1.as_str()));
+        with_client!(self, false, |client| match client.query(&sql, &[&owning, &related]).await {
+            Ok(rows) => Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect()),
+            Err(error) if is_missing_table(&error) => Ok(Vec::new()),
+            Err(error) => Err(pg_error(error)),
+        })
+    }
+
     async fn owning_ids(
         &self,
         owner_class: &str,

@@ -254,6 +254,20 @@ impl Executor<'_> {
         self.read(move |connection| objects::related_ids(connection, &owner_class, &field, &owning_id)).await
     }
 
+    async fn relation_pairs(
+        &self,
+        owner_class: &str,
+        field: &str,
+        after: Option<&(String, String)>,
+        limit: u64,
+    ) -> ParseResult<Vec<(String, String)>> {
+        let (owner_class, field, after) = (owner_class.to_string(), field.to_string(), after.cloned());
+        self.read(move |connection| {
+            objects::relation_pairs(connection, &owner_class, &field, after.as_ref(), limit)
+        })
+        .await
+    }
+
     async fn owning_ids(
         &self,
         owner_class: &str,

@@ -297,6 +297,29 @@ pub(crate) fn related_ids(
     statement.query_map([owning_id], |row| row.get(0)).and_then(|rows| rows.collect()).map_err(sqlite_error)
 }
 
+/// A page of the relation's `(owningId, relatedId)` rows after `after`, in that order.
+pub(crate) fn relation_pairs(
+    connection: &Connection,
+    owner_class: &str,
+    field: &str,
+    after: Option<&(String, String)>,
+    limit: u64,
+) -> ParseResult<Vec<(String, String)>> {
+    let sql = format!(
+        "SELECT \"owningId\", \"relatedId\" FROM {} WHERE ?1 IS NULL OR (\"owningId\", \"relatedId\") > (?1, ?2) \
+         ORDER BY \"owningId\", \"relatedId\" LIMIT {limit}",
+        quote_identifier(&join_table_name(owner_class, field))
+    );
+    let Some(mut statement) = prepare_if_tables_exist(connection, &sql)? else {
+        return Ok(Vec::new());
+    };
+    let (owning, related) = (after.map(|pair| pair.0.as_str()), after.map(|pair| pair.1.as_str()));
+    statement
+        .query_map(rusqlite::params![owning, related], |row| Ok((row.get(0)?, row.get(1)?)))
+        .and_then(|rows| rows.collect())
+        .map_err(sqlite_error)
+}
+
 /// The ids of `owner_class` objects whose relation `field` holds any of `related_ids`.
 pub(crate) fn owning_ids(
     connection: &Connection,

@@ -1719,6 +1719,23 @@ pub async fn tracks_relations(storage: &dyn Storage) {
     assert_eq!(owning(storage, "Owner", "links", &[]).await, Vec::<String>::new());
     let found = find_by_id(storage, &schema, "w1").await.expect("w1");
     assert!(!found.contains_key("links"), "relations are not stored in objects: {found:?}");
+
+    // The whole relation, page by page, in (owningId, relatedId) order.
+    let mut pairs = Vec::new();
+    let mut after: Option<(String, String)> = None;
+    loop {
+        let page = storage.relation_pairs("Owner", "links", after.as_ref(), 3).await.expect("relation pairs");
+        let Some(last) = page.last().cloned() else { break };
+        pairs.extend(page);
+        after = Some(last);
+    }
+    let expected = [("w1", "t1"), ("w1", "t2"), ("w2", "t2"), ("w2", "t3")];
+    let expected: Vec<(String, String)> =
+        expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    assert_eq!(pairs, expected);
+    let none =
+        storage.relation_pairs("Owner", "missing", None, 10).await.expect("a relation without a table");
+    assert!(none.is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -130,6 +130,18 @@ pub trait Store: Send + Sync {
         owning_id: &str,
     ) -> ParseResult<Vec<String>>;
 
+    /// One page of relation `field`'s rows, `(owningId, relatedId)`, in that order (byte-wise),
+    /// at most `limit` of them after the pair `after`: paging by the last pair reads a whole
+    /// relation (an export) without a query per owning object. A relation without a join table
+    /// has no rows.
+    async fn relation_pairs(
+        &self,
+        owner_class: &str,
+        field: &str,
+        after: Option<&(String, String)>,
+        limit: u64,
+    ) -> ParseResult<Vec<(String, String)>>;
+
     /// Ids of the `owner_class` objects whose relation `field` holds any of `related_ids`.
     async fn owning_ids(
         &self,
@@ -295,6 +307,16 @@ macro_rules! store_through_executor {
                 path: &$crate::macro_support::FieldPath,
             ) -> $crate::macro_support::ParseResult<Vec<$crate::macro_support::Value>> {
                 self.executor()?.distinct(schema, filter, path).await
+            }
+
+            async fn relation_pairs(
+                &self,
+                owner_class: &str,
+                field: &str,
+                after: Option<&(String, String)>,
+                limit: u64,
+            ) -> $crate::macro_support::ParseResult<Vec<(String, String)>> {
+                self.executor()?.relation_pairs(owner_class, field, after, limit).await
             }
 
             /// The join table is named by owner class and field; `target_class` is not needed.
