@@ -12,6 +12,8 @@ import { chromiumSkip, launchChromium, startRegistryServer, uniq, waitFor } from
 describe('dashboard in headless Chromium', { skip: chromiumSkip }, () => {
   let server;
   let browser;
+  /** The app (and class) of the relation test, for the read-only user to see. */
+  let relationApp;
 
   before(async () => {
     server = await startRegistryServer({ dashboardUsers: [ADMIN, VIEWER] });
@@ -352,6 +354,100 @@ describe('dashboard in headless Chromium', { skip: chromiumSkip }, () => {
     await page.context().close();
   });
 
+  it('adds objects to a Relation from the grid and removes one', async () => {
+    const page = await openPage(browser);
+    await signIn(page, server.origin, ADMIN);
+    const made = await page.evaluate(async name => {
+      const { csrfToken } = await (await fetch('/dashboard/api/session')).json();
+      const response = await fetch('/dashboard/api/apps', {
+        method: 'POST',
+        headers: { 'X-CSRF-Token': csrfToken, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name }),
+      });
+      return response.json();
+    }, uniq('relations').replace(/[^A-Za-z0-9_-]/g, ''));
+    const { keys } = made;
+    const appId = made.app.appId;
+    // Tags, and a Post with a Relation<Tag>.
+    const tags = [];
+    for (const name of ['red', 'green', 'blue']) {
+      const tag = await rest(keys, 'POST', 'classes/Tag', { name }, master(keys));
+      assert.equal(tag.status, 201, JSON.stringify(tag.body));
+      tags.push(tag.body.objectId);
+    }
+    const schema = await rest(keys, 'POST', 'schemas/Post', {
+      className: 'Post',
+      fields: { title: { type: 'String' }, tags: { type: 'Relation', targetClass: 'Tag' } },
+    }, master(keys));
+    assert.equal(schema.status, 200, JSON.stringify(schema.body));
+    const post = await rest(keys, 'POST', 'classes/Post', { title: 'Hello' }, master(keys));
+    assert.equal(post.status, 201, JSON.stringify(post.body));
+    const postId = post.body.objectId;
+    relationApp = { appId, postId };
+    const relatedIds = async () => {
+      const where = { $relatedTo: { object: { __type: 'Pointer', className: 'Post', objectId: postId }, key: 'tags' } };
+      const r = await rest(keys, 'GET', `classes/Tag?where=${encodeURIComponent(JSON.stringify(where))}`, undefined, master(keys));
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body.results.map(t => t.objectId).sort();
+    };
+
+    await page.goto(`${server.origin}/dashboard/apps/${encodeURIComponent(appId)}/browser/Post`);
+    await page.locator(`.ag-row[row-id="${postId}"]`).waitFor();
+    await cell(page, postId, 'tags').getByTestId('relation-link').waitFor();
+    await cell(page, postId, 'tags').getByTestId('relation-edit').click();
+    const dialog = page.getByTestId('relation-dialog');
+    await dialog.waitFor();
+    assert.equal((await dialog.getByTestId('relation-count').textContent()).trim(), 'No related objects yet.');
+    const input = dialog.getByTestId('relation-add-input');
+    // One added with the button, one with Enter.
+    await input.fill(tags[0]);
+    await dialog.getByTestId('dialog-confirm').click();
+    await dialog.getByTestId(`relation-item-${tags[0]}`).waitFor();
+    await input.fill(tags[1]);
+    await input.press('Enter');
+    await dialog.getByTestId(`relation-item-${tags[1]}`).waitFor();
+    assert.equal(await input.inputValue(), '');
+    // An objectId the target class does not have is refused, in words, and nothing is sent.
+    await input.fill('noSuchTag');
+    await input.press('Enter');
+    await waitFor(async () => (await page.getByTestId('alert').textContent()).includes('There is no Tag with the objectId'), 'the missing object error');
+    assert.deepEqual(await relatedIds(), [tags[0], tags[1]].sort());
+    await shot(page, '19a-relation-editor');
+    // Removed: gone from the list and from the relation, the object itself kept.
+    await dialog.getByTestId(`relation-remove-${tags[0]}`).click();
+    await dialog.getByTestId(`relation-item-${tags[0]}`).waitFor({ state: 'detached' });
+    assert.equal((await dialog.getByTestId('relation-count').textContent()).trim(), '1 related object');
+    assert.deepEqual(await relatedIds(), [tags[1]]);
+    assert.equal((await stored(keys, 'Tag', tags[0])).name, 'red');
+    await dialog.getByTestId('dialog-cancel').click();
+    await dialog.waitFor({ state: 'detached' });
+    // From the keyboard: Enter on the focused cell opens the editor too.
+    await cell(page, postId, 'tags').click({ position: { x: 172, y: 18 } });
+    await page.keyboard.press('Enter');
+    await dialog.getByTestId(`relation-item-${tags[1]}`).waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+
+    // The relation's own view: its objects, and the same editor from its toolbar.
+    await cell(page, postId, 'tags').getByTestId('relation-link').click();
+    await page.waitForURL(/\/browser\/Tag/);
+    await page.locator(`.ag-row[row-id="${tags[1]}"]`).waitFor();
+    await waitFor(async () => (await page.getByTestId('row-count').textContent()).startsWith('1 row'), 'one related row');
+    await page.getByTestId('relation-edit-owner').click();
+    await dialog.getByTestId(`relation-item-${tags[1]}`).waitFor();
+    await dialog.getByTestId('relation-add-input').fill(tags[2]);
+    await dialog.getByTestId('relation-add-input').press('Enter');
+    await dialog.getByTestId(`relation-item-${tags[2]}`).waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await waitFor(async () => (await page.getByTestId('row-count').textContent()).startsWith('2 rows'), 'the added row in the view');
+    await page.locator(`.ag-row[row-id="${tags[2]}"]`).waitFor();
+    await shot(page, '19b-relation-view');
+    assert.deepEqual(await relatedIds(), [tags[1], tags[2]].sort());
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
   it('signs in with the keyboard alone and fits a phone screen', async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const page = await context.newPage();
@@ -383,6 +479,19 @@ describe('dashboard in headless Chromium', { skip: chromiumSkip }, () => {
     assert.equal(await page.getByTestId('add-row').count(), 0);
     assert.equal(await page.getByTestId('create-class').count(), 0);
     await shot(page, '15-read-only-browser');
+    if (relationApp) {
+      // A Relation can be browsed, not edited.
+      await page.goto(`${server.origin}/dashboard/apps/${encodeURIComponent(relationApp.appId)}/browser/Post`);
+      await cell(page, relationApp.postId, 'tags').getByTestId('relation-link').waitFor();
+      assert.equal(await page.getByTestId('relation-edit').count(), 0);
+      await cell(page, relationApp.postId, 'tags').click({ position: { x: 172, y: 18 } });
+      await page.keyboard.press('Enter');
+      assert.equal(await page.getByTestId('relation-dialog').count(), 0);
+      await cell(page, relationApp.postId, 'tags').getByTestId('relation-link').click();
+      await page.waitForURL(/\/browser\/Tag/);
+      await page.getByTestId('refresh').waitFor();
+      assert.equal(await page.getByTestId('relation-edit-owner').count(), 0);
+    }
     // Writes sent by hand are refused by the server, in words.
     const refused = await page.evaluate(async () => {
       const session = await (await fetch('/dashboard/api/session')).json();

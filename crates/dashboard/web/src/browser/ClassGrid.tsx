@@ -4,6 +4,7 @@ import {
   AllCommunityModule,
   ModuleRegistry,
   themeQuartz,
+  type CellKeyDownEvent,
   type CellValueChangedEvent,
   type ColumnMovedEvent,
   type ColumnResizedEvent,
@@ -21,6 +22,7 @@ import { buildWhere, type Filter } from './filters';
 import type { GridContext } from './cells';
 import { FilterBar } from './FilterBar';
 import { ClassDialogs, type ClassDialogKind } from './ClassDialogs';
+import { RelationDialog, type RelationOwner } from './RelationDialog';
 
 ModuleRegistry.registerModules([AllCommunityModule]);
 
@@ -68,6 +70,9 @@ export function ClassGrid(props: Props) {
   const [selected, setSelected] = useState(0);
   const [dialog, setDialog] = useState<ClassDialogKind | null>(null);
   const [columnsOpen, setColumnsOpen] = useState(false);
+  /** The Relation field being edited (from one of its cells, or the relation's own view). */
+  const [relation, setRelation] = useState<{ owner: RelationOwner; targetClass: string } | null>(null);
+  const relationChanged = useRef(false);
   const countRef = useRef<number | null>(null);
   const onCountRef = useRef(props.onCount);
   onCountRef.current = props.onCount;
@@ -151,10 +156,33 @@ export function ClassGrid(props: Props) {
     };
   }, [appId, className, schema, filtersKey, showError, countRows]);
 
-  const context = useMemo<GridContext>(
-    () => ({ appId, className, basename, navigate, showError }),
-    [appId, className, navigate, showError],
+  const editRelation = useCallback(
+    (objectId: string, field: string, targetClass: string) => {
+      relationChanged.current = false;
+      setRelation({ owner: { className, objectId, key: field }, targetClass });
+    },
+    [className],
   );
+
+  const context = useMemo<GridContext>(
+    () => ({ appId, className, basename, navigate, showError, readOnly, editRelation }),
+    [appId, className, navigate, showError, readOnly, editRelation],
+  );
+
+  /** Enter on a Relation cell opens its editor (the keyboard's way to the cell's Edit button). */
+  const onCellKeyDown = useCallback(
+    (e: CellKeyDownEvent) => {
+      const key = (e.event as KeyboardEvent | null | undefined)?.key;
+      const field = e.colDef.field;
+      const row = e.data as Row | undefined;
+      if (readOnly || key !== 'Enter' || !field || !row || schema.fields[field]?.type !== 'Relation') return;
+      editRelation(row.objectId, field, schema.fields[field].targetClass ?? '');
+    },
+    [readOnly, schema, editRelation],
+  );
+
+  /** In the view of a relation's objects: the relation it shows. */
+  const viewedRelation = filters.find((f) => f.op === 'relatedTo' && f.owner)?.owner;
 
   const onGridReady = useCallback((e: GridReadyEvent) => {
     apiRef.current = e.api;
@@ -286,6 +314,19 @@ export function ClassGrid(props: Props) {
           </button>
         )}
         <span className="spacer" />
+        {!readOnly && viewedRelation && (
+          <button
+            type="button"
+            className="btn small"
+            onClick={() => {
+              relationChanged.current = false;
+              setRelation({ owner: viewedRelation, targetClass: className });
+            }}
+            data-testid="relation-edit-owner"
+          >
+            Edit relation
+          </button>
+        )}
         <button type="button" className="btn small" onClick={refresh} data-testid="refresh">
           Refresh
         </button>
@@ -367,6 +408,7 @@ export function ClassGrid(props: Props) {
           onSelectionChanged={(e) => setSelected(e.api.getSelectedNodes().length)}
           onGridReady={onGridReady}
           onCellValueChanged={onCellValueChanged}
+          onCellKeyDown={onCellKeyDown}
           onColumnMoved={onColumnMoved}
           onColumnResized={onColumnResized}
           onColumnVisible={() => persistColumns()}
@@ -387,6 +429,22 @@ export function ClassGrid(props: Props) {
           </div>
         )}
       </div>
+      {relation && (
+        <RelationDialog
+          appId={appId}
+          owner={relation.owner}
+          targetClass={relation.targetClass}
+          targetSchema={props.schemas.find((s) => s.className === relation.targetClass)}
+          onChanged={() => {
+            relationChanged.current = true;
+          }}
+          onClose={() => {
+            setRelation(null);
+            // The rows shown (the owner's updatedAt, or the relation's objects) are refetched.
+            if (relationChanged.current) refresh();
+          }}
+        />
+      )}
       {dialog && (
         <ClassDialogs
           kind={dialog}

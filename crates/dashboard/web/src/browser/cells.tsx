@@ -12,6 +12,9 @@ export interface GridContext {
   basename: string;
   navigate: (to: string) => void;
   showError: (e: unknown) => void;
+  readOnly: boolean;
+  /** Opens the editor of a row's Relation field (writers only). */
+  editRelation: (objectId: string, field: string, targetClass: string) => void;
 }
 
 export function browserPath(appId: string, className: string, filters?: Filter[]): string {
@@ -117,10 +120,28 @@ export function RelationRenderer(props: CustomCellRendererProps) {
     op: 'relatedTo',
     owner: { className: ctx.className, objectId: data.objectId, key: field },
   };
+  const objectId = data.objectId;
   return (
-    <InternalLink to={browserPath(ctx.appId, target, [filter])} ctx={ctx}>
-      <span data-testid="relation-link">View relation</span>
-    </InternalLink>
+    <span className="relation-cell">
+      <InternalLink to={browserPath(ctx.appId, target, [filter])} ctx={ctx}>
+        <span data-testid="relation-link">View relation</span>
+      </InternalLink>
+      {!ctx.readOnly && (
+        <button
+          type="button"
+          className="btn small relation-edit"
+          aria-label={`Edit ${field} of ${objectId}`}
+          title="Add or remove related objects (or press Enter on the cell)"
+          onClick={(e) => {
+            e.stopPropagation();
+            ctx.editRelation(objectId, field, target);
+          }}
+          data-testid="relation-edit"
+        >
+          Edit
+        </button>
+      )}
+    </span>
   );
 }
 
