@@ -70,8 +70,7 @@ async fn write_archive(app: &App, options: ExportOptions, writer: DuplexStream) 
     };
     append_bytes(&mut tar, MANIFEST_ENTRY, manifest.to_json().to_string().into_bytes()).await?;
 
-    let mut schemas: Vec<ClassSchema> =
-        storage.load_schemas().await.map_err(parse_error)?.into_iter().collect();
+    let mut schemas = storage.load_schemas().await.map_err(parse_error)?;
     schemas.sort_by(|a, b| a.class_name.cmp(&b.class_name));
     let schema_json: Vec<Value> = schemas.iter().map(ClassSchema::to_json).collect();
     append_bytes(&mut tar, SCHEMA_ENTRY, serde_json::to_vec_pretty(&schema_json)?).await?;
@@ -105,7 +104,7 @@ async fn write_archive(app: &App, options: ExportOptions, writer: DuplexStream) 
     encoder.shutdown().await
 }
 
-/// One class's objects, part by part in the storage's scan order, and each part's relations.
+/// One class's objects, part by part in the storage's scan order, then its relations.
 async fn write_class<W>(app: &App, schema: &ClassSchema, tar: &mut Builder<W>) -> io::Result<()>
 where
     W: AsyncWrite + Unpin + Send,
