@@ -444,6 +444,39 @@ describe('dashboard in headless Chromium', { skip: chromiumSkip }, () => {
     await page.locator(`.ag-row[row-id="${tags[2]}"]`).waitFor();
     await shot(page, '19b-relation-view');
     assert.deepEqual(await relatedIds(), [tags[1], tags[2]].sort());
+    // "Add row" in the relation's view: a new Tag, added to the relation too, so it is in the view.
+    await page.getByTestId('add-row').click();
+    const withAdded = await waitFor(async () => {
+      const ids = await relatedIds();
+      return ids.length === 3 && ids;
+    }, 'the new Tag in the relation');
+    const added = withAdded.find(id => !tags.includes(id));
+    assert.ok(added, `a new Tag among ${withAdded}`);
+    assert.equal((await stored(keys, 'Tag', added)).objectId, added);
+    await page.locator(`.ag-row[row-id="${added}"]`).waitFor();
+    await waitFor(async () => (await page.getByTestId('row-count').textContent()).startsWith('3 rows'), 'the new row in the view');
+    assert.equal(await page.getByTestId('alert').isHidden(), true);
+    await shot(page, '19c-relation-view-add-row');
+    // Where the owner cannot be written (here: deleted once its view is open), the new object is
+    // still made, and the page says it is not in the relation.
+    const other = await rest(keys, 'POST', 'classes/Post', { title: 'Gone' }, master(keys));
+    assert.equal(other.status, 201, JSON.stringify(other.body));
+    const otherId = other.body.objectId;
+    await page.goto(`${server.origin}/dashboard/apps/${encodeURIComponent(appId)}/browser/Post`);
+    await cell(page, otherId, 'tags').getByTestId('relation-link').click();
+    await page.waitForURL(/\/browser\/Tag/);
+    await waitFor(async () => (await page.getByTestId('row-count').textContent()).startsWith('0 rows'), 'an empty relation view');
+    assert.equal((await rest(keys, 'DELETE', `classes/Post/${otherId}`, undefined, master(keys))).status, 200);
+    const tagCount = async () =>
+      (await rest(keys, 'GET', 'classes/Tag?count=1&limit=0', undefined, master(keys))).body.count;
+    const tagsBefore = await tagCount();
+    await page.getByTestId('add-row').click();
+    await waitFor(
+      async () => /^Tag \w+ was created but not added to the relation tags of Post \w+: /.test(await page.getByTestId('alert').textContent()),
+      'the not-linked error',
+    );
+    assert.equal(await tagCount(), tagsBefore + 1);
+    assert.deepEqual(await relatedIds(), withAdded);
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

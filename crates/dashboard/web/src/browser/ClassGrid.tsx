@@ -15,7 +15,7 @@ import {
   type IGetRowsParams,
 } from 'ag-grid-community';
 import { AgGridReact } from 'ag-grid-react';
-import { describeCount, parse, type ClassSchema } from '../api';
+import { describeCount, errorMessage, parse, type ClassSchema } from '../api';
 import { useAlert } from '../context';
 import { buildColumnDefs, loadPrefs, orderedFieldNames, savePrefs, type ColumnPrefs } from './columns';
 import { buildWhere, type Filter } from './filters';
@@ -271,17 +271,34 @@ export function ClassGrid(props: Props) {
     apiRef.current?.refreshInfiniteCache();
   };
 
+  /** A new, empty object; in a relation's view it is also added to that relation (as Parse
+   *  Dashboard does), so that it is one of the view's rows. */
   const addRow = async () => {
+    const owner = viewedRelation;
+    let created: { objectId?: string };
     try {
-      await parse(appId, 'POST', `classes/${encodeURIComponent(className)}`, {});
-      clear();
-      const api = apiRef.current;
-      if (api) {
-        api.purgeInfiniteCache();
-        api.ensureIndexVisible(0, 'top');
-      }
+      created = await parse<{ objectId?: string }>(appId, 'POST', `classes/${encodeURIComponent(className)}`, {});
     } catch (e) {
       showError(e);
+      return;
+    }
+    clear();
+    if (owner && created.objectId) {
+      try {
+        await parse(appId, 'PUT', `classes/${encodeURIComponent(owner.className)}/${encodeURIComponent(owner.objectId)}`, {
+          [owner.key]: { __op: 'AddRelation', objects: [{ __type: 'Pointer', className, objectId: created.objectId }] },
+        });
+      } catch (e) {
+        showError(
+          `${className} ${created.objectId} was created but not added to the relation ${owner.key} of ` +
+            `${owner.className} ${owner.objectId}: ${errorMessage(e)}`,
+        );
+      }
+    }
+    const api = apiRef.current;
+    if (api) {
+      api.purgeInfiniteCache();
+      api.ensureIndexVisible(0, 'top');
     }
   };
 
@@ -332,7 +349,13 @@ export function ClassGrid(props: Props) {
         </button>
         {!readOnly && (
           <>
-            <button type="button" className="btn small primary" onClick={addRow} data-testid="add-row">
+            <button
+              type="button"
+              className="btn small primary"
+              onClick={addRow}
+              title={viewedRelation ? `A new ${className}, added to ${viewedRelation.className} ${viewedRelation.objectId}'s ${viewedRelation.key}` : undefined}
+              data-testid="add-row"
+            >
               Add row
             </button>
             <button type="button" className="btn small" onClick={() => setDialog('deleteRows')} disabled={selected === 0} data-testid="delete-rows">
