@@ -7,14 +7,18 @@ import { repoRoot } from './harness.mjs';
 export const ADMIN = { username: 'admin', password: 'admin-password' };
 export const VIEWER = { username: 'viewer', password: 'viewer-password', readOnly: true };
 
-/** target/test-artifacts/dashboard/<sqlite|postgres>/, made on first use. */
-const SCREENSHOTS = join(
-  repoRoot,
-  'target',
-  'test-artifacts',
-  'dashboard',
-  process.env.REPARSE_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite'
-);
+/** target/test-artifacts/<suite>/<sqlite|postgres>/: where a browser suite keeps its screenshots. */
+export function screenshotFolder(suite) {
+  return join(
+    repoRoot,
+    'target',
+    'test-artifacts',
+    suite,
+    process.env.REPARSE_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite'
+  );
+}
+
+const SCREENSHOTS = screenshotFolder('dashboard');
 
 /**
  * A fresh browser context's page, in the time zone `timezoneId` (an IANA name) or else the
@@ -42,4 +46,20 @@ export async function signIn(page, origin, { username, password }) {
   await page.getByTestId('signin-password').fill(password);
   await page.getByTestId('signin-submit').click();
   await page.getByTestId('current-user').waitFor();
+}
+
+/**
+ * Creates an app through the dashboard's API from a signed-in page (with its session's CSRF
+ * token); resolves to the API's answer, `{app, keys}`.
+ */
+export async function createAppThroughApi(page, name) {
+  return page.evaluate(async appName => {
+    const { csrfToken } = await (await fetch('/dashboard/api/session')).json();
+    const response = await fetch('/dashboard/api/apps', {
+      method: 'POST',
+      headers: { 'X-CSRF-Token': csrfToken, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: appName }),
+    });
+    return response.json();
+  }, name.replace(/[^A-Za-z0-9_-]/g, ''));
 }

@@ -4,7 +4,7 @@
 // read-only user, delete the app. Every page is screenshotted into
 // target/test-artifacts/dashboard/ (kept as the run's artifacts).
 import { after, before, describe, it } from 'node:test';
-import { ADMIN, VIEWER, openPage, shot, signIn } from './dashboard-browser.mjs';
+import { ADMIN, VIEWER, createAppThroughApi, openPage, shot, signIn } from './dashboard-browser.mjs';
 import assert from 'node:assert/strict';
 import { chromiumSkip, launchChromium, startRegistryServer, uniq, waitFor } from './harness.mjs';
 
@@ -261,15 +261,7 @@ describe('dashboard in headless Chromium', { skip: chromiumSkip }, () => {
     // for three hours of each day.
     const page = await openPage(browser, { timezoneId: 'America/Sao_Paulo' });
     await signIn(page, server.origin, ADMIN);
-    const made = await page.evaluate(async name => {
-      const { csrfToken } = await (await fetch('/dashboard/api/session')).json();
-      const response = await fetch('/dashboard/api/apps', {
-        method: 'POST',
-        headers: { 'X-CSRF-Token': csrfToken, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ name }),
-      });
-      return response.json();
-    }, uniq('dates').replace(/[^A-Za-z0-9_-]/g, ''));
+    const made = await createAppThroughApi(page, uniq('dates'));
     const { keys } = made;
     const appId = made.app.appId;
     const className = 'Event';
@@ -357,15 +349,7 @@ describe('dashboard in headless Chromium', { skip: chromiumSkip }, () => {
   it('adds objects to a Relation from the grid and removes one', async () => {
     const page = await openPage(browser);
     await signIn(page, server.origin, ADMIN);
-    const made = await page.evaluate(async name => {
-      const { csrfToken } = await (await fetch('/dashboard/api/session')).json();
-      const response = await fetch('/dashboard/api/apps', {
-        method: 'POST',
-        headers: { 'X-CSRF-Token': csrfToken, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ name }),
-      });
-      return response.json();
-    }, uniq('relations').replace(/[^A-Za-z0-9_-]/g, ''));
+    const made = await createAppThroughApi(page, uniq('relations'));
     const { keys } = made;
     const appId = made.app.appId;
     // Tags, and a Post with a Relation<Tag>.

@@ -9,16 +9,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { screenshotFolder } from './dashboard-browser.mjs';
 import { chromiumSkip, here, launchChromium, repoRoot, startServer, waitFor } from './harness.mjs';
 
 const DASHBOARD_BIN = join(repoRoot, 'tests', 'parse-dashboard', 'node_modules', 'parse-dashboard', 'bin', 'parse-dashboard');
-const SCREENSHOTS = join(
-  repoRoot,
-  'target',
-  'test-artifacts',
-  'parse-dashboard',
-  process.env.REPARSE_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite'
-);
+const SCREENSHOTS = screenshotFolder('parse-dashboard');
 const USER = { user: 'admin', pass: 'dashboard-password' };
 const APP_NAME = 'Reparse';
 

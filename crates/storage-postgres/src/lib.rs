@@ -351,6 +351,17 @@ struct Executor<'a> {
     schema: &'a str,
 }
 
+/// An object reaching an insert has its id (the server gives every object one first).
+fn require_object_id(schema: &ClassSchema, object: &Object) -> ParseResult<()> {
+    if object.get(OBJECT_ID).is_some_and(Value::is_string) {
+        return Ok(());
+    }
+    Err(ParseError::internal(format!(
+        "cannot insert into {} an object without an objectId",
+        schema.class_name
+    )))
+}
+
 /// The most rows one multi-row `INSERT` carries ([`Executor::insert_many`]).
 const ROWS_PER_INSERT: usize = 500;
 /// The most values one statement binds (PostgreSQL's protocol allows 65,535).
@@ -914,12 +925,7 @@ impl Executor<'_> {
 
     async fn insert(&self, schema: &ClassSchema, object: &Object) -> ParseResult<()> {
         let schema = storage_layout(schema);
-        if !object.get(OBJECT_ID).is_some_and(Value::is_string) {
-            return Err(ParseError::internal(format!(
-                "cannot insert into {} an object without an objectId",
-                schema.class_name
-            )));
-        }
+        require_object_id(&schema, object)?;
         let mut params = Params::default();
         let mut columns = Vec::with_capacity(object.len());
         let mut values = Vec::with_capacity(object.len());
@@ -976,12 +982,7 @@ impl Executor<'_> {
     ) -> ParseResult<(String, Params, usize)> {
         let mut columns: Vec<&str> = Vec::new();
         for object in objects {
-            if !object.get(OBJECT_ID).is_some_and(Value::is_string) {
-                return Err(ParseError::internal(format!(
-                    "cannot insert into {} an object without an objectId",
-                    schema.class_name
-                )));
-            }
+            require_object_id(schema, object)?;
             for (field, value) in object {
                 if !value.is_null()
                     && !is_stored_elsewhere(schema, field)
